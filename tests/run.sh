@@ -1,0 +1,59 @@
+#!/usr/bin/env bash
+# Runs every test binary the build produced and prints one closing line:
+#   "tests: N passed, N failed, N skipped"
+# Exit code 77 from a test means "skipped" (with its reason on stderr), as in automake.
+# Unit tests run twice: plain (-O2) and under ASan+UBSan.
+set -u
+B=${B:-build}
+FUZZ_SECONDS=${FUZZ_SECONDS:-60}
+pass=0 fail=0 skip=0
+failed=()
+log_dir=$B/test-logs
+mkdir -p "$log_dir"
+
+run_one() { # name, command...
+	local name=$1; shift
+	local log="$log_dir/$(echo "$name" | tr '/ ' '__').log"
+	local start=$(date +%s%N)
+	"$@" >"$log" 2>&1
+	local rc=$?
+	local ms=$((($(date +%s%N) - start) / 1000000))
+	local dur=$((ms / 1000)).$((ms % 1000 / 100))
+	case $rc in
+	0) pass=$((pass + 1)); printf 'PASS %-55s %6ss\n' "$name" "$dur" ;;
+	77) skip=$((skip + 1)); printf 'SKIP %-55s (%s)\n' "$name" "$(tail -n 1 "$log")" ;;
+	*) fail=$((fail + 1)); failed+=("$name"); printf 'FAIL %-55s rc=%d\n' "$name" $rc
+	   sed 's/^/    | /' "$log" | tail -n 40 ;;
+	esac
+}
+
+export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1}
+export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
+export TOPOGUARD_BIN=$B/rel/topoguard NRI_SIM_BIN=$B/rel/nri-sim
+export TOPOGUARD_SRC=$(pwd)
+
+for variant in rel asan; do
+	for t in $(find "$B/$variant/tests/unit" -type f -executable -name 'test_*' 2>/dev/null | sort); do
+		run_one "unit/$variant/${t#$B/$variant/tests/unit/}" "$t"
+	done
+done
+for t in $(find "$B/rel/tests/integration" -type f -executable -name 'test_*' 2>/dev/null | sort); do
+	run_one "integration/${t##*/}" "$t"
+done
+for variant in rel asan; do
+	for t in $(find "$B/$variant/tests/e2e" -type f -executable -name 'test_*' 2>/dev/null | sort); do
+		run_one "e2e/$variant/${t##*/}" "$t"
+	done
+done
+for t in tests/e2e/*.sh; do
+	[ -f "$t" ] && run_one "e2e/${t##*/}" bash "$t"
+done
+for f in $(find "$B/fuzz" -maxdepth 1 -type f -executable -name 'fuzz_*' 2>/dev/null | sort); do
+	run_one "fuzz/${f##*/} (${FUZZ_SECONDS}s)" bash tests/fuzz/run.sh "$f"
+done
+run_one "lint/clang-format" make -s --no-print-directory lint
+
+echo
+[ ${#failed[@]} -gt 0 ] && printf 'failed: %s\n' "${failed[@]}"
+echo "tests: $pass passed, $fail failed, $skip skipped"
+[ $fail -eq 0 ] && [ $pass -gt 0 ]

@@ -71,11 +71,15 @@ struct nri_resources {
 struct nri_stub;
 struct nri_reply; /* owned by the stub; accumulates what a handler returns */
 
-/* CreateContainer: the adjustment of the container being created. Call at most once. */
+/* CreateContainer: the adjustment of the container being created. Call at most once.
+ * All nri_reply_* setters: -EOPNOTSUPP when the response being built cannot carry the
+ * change (e.g. an adjustment in an UpdateContainer reply), -EALREADY for a second adjust. */
 int nri_reply_adjust(struct nri_reply *r, const struct nri_resources *res);
 /* CreateContainer only: an annotation set on the container being created. */
 int nri_reply_adjust_annotation(struct nri_reply *r, const char *key, const char *value);
-/* An update of another (or, for UpdateContainer, this) container. */
+/* An update of another (or, for UpdateContainer, this) container. In a CreateContainer
+ * reply an update naming the container being created is refused with -EINVAL (the
+ * runtime would fail the creation, doc §6.4): use nri_reply_adjust() for it. */
 int nri_reply_update(struct nri_reply *r, const char *container_id, const struct nri_resources *res,
 		     bool ignore_failure);
 /* An eviction (runtimes ignore it unless they act on evictions, doc §7). */
@@ -94,7 +98,8 @@ struct nri_stub_handlers {
 			 const char *runtime_version, void *ud, uint32_t *ret_events);
 	/* Called once with every pod and container of all `more` chunks. */
 	int (*synchronize)(struct nri_stub *s, NriPodSandbox *const *pods, size_t n_pods,
-			   NriContainer *const *ctrs, size_t n_ctrs, struct nri_reply *reply, void *ud);
+			   NriContainer *const *ctrs, size_t n_ctrs, struct nri_reply *reply,
+			   void *ud);
 	int (*shutdown)(struct nri_stub *s, void *ud);
 
 	int (*run_pod_sandbox)(struct nri_stub *s, const NriPodSandbox *pod, void *ud);
@@ -105,16 +110,17 @@ struct nri_stub_handlers {
 	int (*stop_pod_sandbox)(struct nri_stub *s, const NriPodSandbox *pod, void *ud);
 	int (*remove_pod_sandbox)(struct nri_stub *s, const NriPodSandbox *pod, void *ud);
 
-	int (*create_container)(struct nri_stub *s, const NriPodSandbox *pod, const NriContainer *ctr,
-				struct nri_reply *reply, void *ud);
+	int (*create_container)(struct nri_stub *s, const NriPodSandbox *pod,
+				const NriContainer *ctr, struct nri_reply *reply, void *ud);
 	int (*post_create_container)(struct nri_stub *s, const NriPodSandbox *pod,
 				     const NriContainer *ctr, void *ud);
-	int (*start_container)(struct nri_stub *s, const NriPodSandbox *pod, const NriContainer *ctr,
-			       void *ud);
+	int (*start_container)(struct nri_stub *s, const NriPodSandbox *pod,
+			       const NriContainer *ctr, void *ud);
 	int (*post_start_container)(struct nri_stub *s, const NriPodSandbox *pod,
 				    const NriContainer *ctr, void *ud);
-	int (*update_container)(struct nri_stub *s, const NriPodSandbox *pod, const NriContainer *ctr,
-				const NriLinuxResources *res, struct nri_reply *reply, void *ud);
+	int (*update_container)(struct nri_stub *s, const NriPodSandbox *pod,
+				const NriContainer *ctr, const NriLinuxResources *res,
+				struct nri_reply *reply, void *ud);
 	int (*post_update_container)(struct nri_stub *s, const NriPodSandbox *pod,
 				     const NriContainer *ctr, void *ud);
 	int (*stop_container)(struct nri_stub *s, const NriPodSandbox *pod, const NriContainer *ctr,
@@ -128,11 +134,12 @@ void nri_reply_set_error(struct nri_reply *r, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 
 struct nri_stub_options {
-	const char *name;        /* NULL: $NRI_PLUGIN_NAME, else the executable's name part */
-	const char *idx;         /* NULL: $NRI_PLUGIN_IDX, else from an "NN-name" executable */
+	const char *name;	 /* NULL: $NRI_PLUGIN_NAME, else the executable's name part */
+	const char *idx;	 /* NULL: $NRI_PLUGIN_IDX, else from an "NN-name" executable */
 	const char *socket_path; /* NULL: NRI_DEFAULT_SOCKET */
-	int fd;                  /* >= 0: pre-connected socket; -1: $NRI_PLUGIN_SOCKET, else dial */
-	bool reconnect;          /* external mode: redial with backoff after the trunk closes */
+	int fd;			 /* >= 0: pre-connected socket; -1: $NRI_PLUGIN_SOCKET, else dial.
+				  * Owned by the stub once nri_stub_new() succeeded. */
+	bool reconnect;		 /* external mode: redial with backoff after the trunk closes */
 	unsigned int backoff_min_ms; /* 0: 100 */
 	unsigned int backoff_max_ms; /* 0: 5000 */
 	/* Called after the connection is lost and all state torn down. */
@@ -151,7 +158,9 @@ void nri_stub_free(struct nri_stub *s);
 
 /* Connect, register, and wait (bounded by the registration timeout) for Configure. */
 int nri_stub_start(struct nri_stub *s);
-/* Run the loop until nri_stub_stop() or, without reconnect, until the trunk closes. */
+/* Run the loop until nri_stub_stop() or, without reconnect, until the trunk closes.
+ * Returns 0 after nri_stub_stop(), -ECONNRESET when the runtime closed the connection,
+ * -ENOTCONN when there was no connection to wait on. */
 int nri_stub_wait(struct nri_stub *s);
 /* nri_stub_start() + nri_stub_wait(); with reconnect, keeps redialling. */
 int nri_stub_run(struct nri_stub *s);
@@ -162,6 +171,7 @@ void nri_stub_stop(struct nri_stub *s);
  * Unsolicited updates (Runtime.UpdateContainers). The request is queued and sent
  * from the loop after the current handler returned (doc §7), never inside one.
  * done (optional) gets 0, a ttRPC status > 0 or -errno. -ENOTCONN when not connected.
+ * nri_stub_update_containers() takes ownership of `updates` in every case.
  */
 struct nri_reply *nri_stub_new_updates(struct nri_stub *s);
 int nri_stub_update_containers(struct nri_stub *s, struct nri_reply *updates,
@@ -172,7 +182,8 @@ typedef void (*nri_stub_fd_fn)(struct nri_stub *s, int fd, short revents, void *
 typedef void (*nri_stub_timer_fn)(struct nri_stub *s, void *ud);
 int nri_stub_add_fd(struct nri_stub *s, int fd, short events, nri_stub_fd_fn cb, void *ud);
 int nri_stub_remove_fd(struct nri_stub *s, int fd);
-int nri_stub_add_timer(struct nri_stub *s, unsigned int interval_ms, nri_stub_timer_fn cb, void *ud);
+int nri_stub_add_timer(struct nri_stub *s, unsigned int interval_ms, nri_stub_timer_fn cb,
+		       void *ud);
 
 /* State, valid once configured. */
 bool nri_stub_is_connected(const struct nri_stub *s);
@@ -181,7 +192,7 @@ const char *nri_stub_idx(const struct nri_stub *s);
 const char *nri_stub_runtime_name(const struct nri_stub *s);
 const char *nri_stub_runtime_version(const struct nri_stub *s);
 const char *nri_stub_nri_version(const struct nri_stub *s); /* reported or inferred (doc §10) */
-uint32_t nri_stub_events(const struct nri_stub *s);           /* the mask sent in Configure */
+uint32_t nri_stub_events(const struct nri_stub *s);	    /* the mask sent in Configure */
 unsigned int nri_stub_request_timeout_ms(const struct nri_stub *s);
 unsigned int nri_stub_registration_timeout_ms(const struct nri_stub *s);
 uint64_t nri_stub_reconnects(const struct nri_stub *s);

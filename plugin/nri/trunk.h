@@ -27,11 +27,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define NRI_CONN_PLUGIN  1u /* Plugin service: the runtime calls, the plugin serves */
+#define NRI_CONN_PLUGIN	 1u /* Plugin service: the runtime calls, the plugin serves */
 #define NRI_CONN_RUNTIME 2u /* Runtime service: the plugin calls, the runtime serves */
 
 #define TTRPC_MAX_MESSAGE (4u * 1024 * 1024) /* max ttRPC data length L */
-#define MUX_MAX_PAYLOAD   (TTRPC_MAX_MESSAGE + 10u)
+#define MUX_MAX_PAYLOAD	  (TTRPC_MAX_MESSAGE + 10u)
 
 /* gRPC status codes used on the wire (doc §3.5). */
 enum ttrpc_code {
@@ -55,8 +55,8 @@ struct nri_request {
 	const char *method;  /* NUL-terminated */
 	const uint8_t *payload;
 	size_t payload_len;
-	int64_t timeout_nano;  /* 0 = no deadline */
-	uint64_t received_ns;  /* CLOCK_MONOTONIC when the last byte arrived */
+	int64_t timeout_nano; /* 0 = no deadline */
+	uint64_t received_ns; /* CLOCK_MONOTONIC when the last byte arrived */
 };
 
 /*
@@ -105,8 +105,8 @@ int nri_trunk_call(struct nri_trunk *t, const char *service, const char *method,
  * runtime from inside a handler deadlocks the runtime).
  */
 int nri_trunk_call_sync(struct nri_trunk *t, const char *service, const char *method,
-			const uint8_t *payload, size_t len, int64_t timeout_ns, uint8_t **ret_payload,
-			size_t *ret_len, char **ret_msg);
+			const uint8_t *payload, size_t len, int64_t timeout_ns,
+			uint8_t **ret_payload, size_t *ret_len, char **ret_msg);
 
 /* For an owner's poll loop. */
 int nri_trunk_fd(const struct nri_trunk *t);

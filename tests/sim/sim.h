@@ -1,0 +1,214 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * nri-sim: the runtime side of NRI for tests, demos and benchmarks (docs/simulator.md).
+ *
+ * sim_model.c   pods/containers and their effective Linux resources; builds requests
+ * sim_scenario.c the line-oriented scenario file
+ * sim_session.c connection, handshake, event delivery, UpdateContainers, timeouts
+ * sim_run.c     executes scenario lines, expectations
+ * sim_report.c  the JSON report
+ * sim_main.c    command line
+ *
+ * Ownership: every object hangs off struct sim and is freed by sim_done(); strings in
+ * the model are owned copies. Functions return 0 / -errno unless stated otherwise.
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include <json-c/json.h>
+
+#include "plugin/nri/stub.h"
+#include "plugin/nri/trunk.h"
+
+#define PB(x)  Nri__Pkg__Api__V1alpha1__##x
+#define PBD(x) nri__pkg__api__v1alpha1__##x##__descriptor
+
+#define SIM_NRI_SERVICE_PLUGIN	"nri.pkg.api.v1alpha1.Plugin"
+#define SIM_NRI_SERVICE_RUNTIME "nri.pkg.api.v1alpha1.Runtime"
+
+struct sim_kv {
+	char *key, *value;
+};
+
+struct sim_kvs {
+	struct sim_kv *v;
+	size_t n;
+};
+
+struct sim_res {
+	char *cpus, *mems;
+	bool has_shares, has_quota, has_period, has_mem_limit;
+	uint64_t shares, period;
+	int64_t quota, mem_limit;
+};
+
+struct sim_pod {
+	char *id, *name, *ns, *uid, *qos;
+	struct sim_kvs labels, annotations;
+	struct sim_res res; /* pod-level resources, if the scenario gave any */
+	bool stopped, removed;
+	uint32_t pid;
+};
+
+struct sim_ctr {
+	char *id, *pod_id, *name;
+	struct sim_kvs labels, annotations;
+	struct sim_res res; /* effective resources, as the runtime applied them */
+	int state;	    /* PB ContainerState */
+	bool exclusive, failed, removed;
+	uint32_t pid;
+};
+
+struct sim_model {
+	struct sim_pod **pods;
+	size_t n_pods;
+	struct sim_ctr **ctrs;
+	size_t n_ctrs;
+	bool systemd; /* cgroup driver */
+	uint32_t next_pid;
+};
+
+/* A tiny allocation arena for building protobuf-c request trees. */
+struct sim_arena {
+	void **p;
+	size_t n;
+};
+void *sim_arena_alloc(struct sim_arena *a, size_t size);
+char *sim_arena_strdup(struct sim_arena *a, const char *s);
+void sim_arena_done(struct sim_arena *a);
+
+/* sim_model.c */
+void sim_model_done(struct sim_model *m);
+struct sim_pod *sim_model_pod(const struct sim_model *m, const char *id);
+struct sim_ctr *sim_model_ctr(const struct sim_model *m, const char *id);
+int sim_model_add_pod(struct sim_model *m, struct sim_pod *p);
+int sim_model_add_ctr(struct sim_model *m, struct sim_ctr *c);
+void sim_pod_free(struct sim_pod *p);
+void sim_ctr_free(struct sim_ctr *c);
+int sim_kvs_set(struct sim_kvs *kv, const char *key, const char *value);
+const char *sim_kvs_get(const struct sim_kvs *kv, const char *key);
+void sim_res_done(struct sim_res *r);
+int sim_res_set_str(char **dst, const char *s);
+/* Apply the fields present in a protobuf LinuxResources, as a runtime would. */
+int sim_res_apply(struct sim_res *r, const PB(LinuxResources) * pb);
+PB(LinuxResources) * sim_res_build(struct sim_arena *a, const struct sim_res *r);
+PB(PodSandbox) *
+	sim_pod_build(struct sim_arena *a, const struct sim_model *m, const struct sim_pod *p);
+PB(Container) *
+	sim_ctr_build(struct sim_arena *a, const struct sim_model *m, const struct sim_ctr *c);
+/* Kubernetes conversions (doc: shares = millicores*1024/1000, min 2; quota per 100 ms). */
+void sim_res_from_k8s(struct sim_res *r, long cpu_request_m, long cpu_limit_m, long long mem_limit);
+
+/* cpulist "0-3,5" <-> bitmap (up to SIM_MAX_CPUS); -EINVAL on bad syntax. */
+#define SIM_MAX_CPUS 1024
+int sim_cpulist_parse(const char *s, uint64_t bits[SIM_MAX_CPUS / 64]);
+
+/* sim_scenario.c */
+struct sim_line {
+	int lineno;
+	int argc;
+	char **argv;
+	bool existing; /* "existing pod|create ...": part of the initial Synchronize */
+};
+
+struct sim_scenario {
+	char *path;
+	struct sim_line *lines;
+	size_t n_lines;
+};
+
+int sim_scenario_load(const char *path, struct sim_scenario *ret);
+void sim_scenario_done(struct sim_scenario *sc);
+
+struct sim_opts {
+	const char *listen_path;
+	const char *launch_path, *launch_name, *plugin_config_path, *plugin_stderr;
+	const char *scenario_path, *report_path;
+	const char *nri_version; /* "v0.9.0" or "v0.12.2" */
+	unsigned int registration_timeout_ms, request_timeout_ms, accept_timeout_ms;
+	size_t sync_chunk;
+	bool systemd, honor_evictions, check_exclusive;
+};
+
+struct sim_deferred {
+	uint32_t stream_id;
+	uint8_t *payload;
+	size_t len;
+};
+
+struct sim {
+	struct sim_opts o;
+	struct sim_model model;
+	bool v012; /* NRI v0.12.2 behaviour (dedicated RPCs, NRI_version) */
+	char *plugin_config;
+
+	int listen_fd;
+	pid_t child;
+	struct nri_trunk *t;
+	bool connected, registered, register_failed;
+	char *plugin_name, *plugin_idx, *plugin_nri_version;
+	uint32_t events;
+	bool state_change_fallback;
+	bool in_call;
+	struct sim_deferred *deferred;
+	size_t n_deferred;
+
+	uint64_t unsolicited_calls, disconnects, reconnects, sessions;
+	int expect_failed, expect_passed;
+
+	json_object *requests, *errors, *unsolicited, *expect_failures, *sessions_log;
+};
+
+/* sim_session.c */
+int sim_init(struct sim *s, const struct sim_opts *o);
+void sim_done(struct sim *s);
+/* Wait (accept or launch) for a plugin and run the full handshake; 0 when connected. */
+int sim_connect(struct sim *s, unsigned int timeout_ms);
+/* Drive the trunk (and accept reconnecting plugins) for timeout_ms. */
+void sim_pump(struct sim *s, int timeout_ms);
+void sim_disconnect(struct sim *s, const char *why);
+/* Deliver one lifecycle event; *ret_failed: the plugin failed the operation. */
+int sim_event(struct sim *s, int ev, struct sim_pod *pod, struct sim_ctr *ctr,
+	      const struct sim_res *req_res, bool *ret_failed);
+void sim_error(struct sim *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+uint64_t sim_now_us(void);
+
+/* sim_proto.c: calls to the plugin and the Runtime service it calls. */
+struct sim_call_res {
+	bool done;
+	int code; /* 0, ttRPC status > 0, or -errno (-ETIMEDOUT: request timeout) */
+	char *msg;
+	uint8_t *payload;
+	size_t len;
+	uint64_t latency_us;
+};
+void sim_call_res_done(struct sim_call_res *r);
+/* One call with the request timeout; a timeout or a closed trunk disconnects the plugin. */
+int sim_call(struct sim *s, const char *method, const ProtobufCMessage *m, unsigned int timeout_ms,
+	     struct sim_call_res *res);
+int sim_serve(struct nri_trunk *t, const struct nri_request *req, void *userdata);
+void sim_run_deferred(struct sim *s);
+int sim_handshake(struct sim *s);
+void sim_record(struct sim *s, const char *method, int ev, const char *pod, const char *ctr,
+		const struct sim_call_res *res, int n_updates);
+uint32_t sim_known_events(const struct sim *s);
+int sim_apply_updates(struct sim *s, PB(ContainerUpdate) * *u, size_t n, const char *skip_id,
+		      json_object *log);
+
+/* sim_run.c */
+int sim_apply_existing(struct sim *s, const struct sim_scenario *sc);
+int sim_run_scenario(struct sim *s, const struct sim_scenario *sc);
+void sim_check_exclusive(struct sim *s);
+
+/* sim_fault.c: the `fault` scenario command and its hooks (no-ops unless armed). */
+int sim_fault_command(struct sim *s, int argc, char **argv);
+void sim_fault_after_send(struct sim *s, const char *method);
+void sim_fault_check(struct sim *s, const char *where);
+
+/* sim_report.c */
+json_object *sim_report_build(const struct sim *s);
+int sim_report_write(const struct sim *s, const char *path);

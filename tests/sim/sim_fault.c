@@ -1,0 +1,195 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Fault injection for the simulator: the scenario command
+ *
+ *   fault drop-after-send <Method> [n]   the next n calls of Method (default 1) are
+ *                                        sent, then the connection is closed before
+ *                                        the reply, as a crashing runtime would do
+ *   fault check-exclusive always         from now on, after every scenario line and
+ *                                        every UpdateContainers call, live containers
+ *                                        marked `exclusive` must have disjoint cpusets
+ *   fault runtime-restart <down-ms>      the runtime goes away: listener closed, socket
+ *                                        removed, plugin dropped; down-ms later a new
+ *                                        listener appears and the time until the
+ *                                        plugin completed the new handshake is logged
+ *                                        ("fault: runtime-restart: resync_us=N")
+ *
+ * The continuous check is here rather than as generated `expect-` lines because the
+ * daemon's unsolicited UpdateContainers land between lines: only the simulator sees
+ * every moment at which the runtime's state changed.
+ *
+ * State is file-static: one simulator per process.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "tests/sim/sim.h"
+
+#define FAULT_MAX_REPORTS 8 /* overlaps reported before the check goes quiet */
+
+static struct {
+	char drop_method[64];
+	unsigned long drop_left;
+	bool check_always;
+	unsigned int reports;
+} fault;
+
+static bool ctr_live_exclusive(const struct sim_ctr *c)
+{
+	return c->exclusive && !c->removed && !c->failed;
+}
+
+static bool sets_overlap(const char *a, const char *b)
+{
+	uint64_t x[SIM_MAX_CPUS / 64], y[SIM_MAX_CPUS / 64];
+
+	if (sim_cpulist_parse(a, x) < 0 || sim_cpulist_parse(b, y) < 0)
+		return true; /* an unparsable cpuset is as bad as a shared one */
+	for (size_t i = 0; i < SIM_MAX_CPUS / 64; i++) {
+		if (x[i] & y[i])
+			return true;
+	}
+	return false;
+}
+
+static void fault_report(struct sim *s, const struct sim_ctr *a, const struct sim_ctr *b,
+			 const char *where)
+{
+	char msg[512];
+
+	snprintf(msg, sizeof(msg),
+		 "continuous check after %s: exclusive %s (%s) and %s (%s) share CPUs", where,
+		 a->id, a->res.cpus ? a->res.cpus : "", b->id, b->res.cpus ? b->res.cpus : "");
+	fprintf(stderr, "nri-sim: FAIL %s\n", msg);
+	s->expect_failed++;
+	json_object_array_add(s->expect_failures, json_object_new_string(msg));
+}
+
+void sim_fault_check(struct sim *s, const char *where)
+{
+	const struct sim_model *m = &s->model;
+	unsigned int before = fault.reports;
+
+	if (!fault.check_always || fault.reports >= FAULT_MAX_REPORTS)
+		return;
+	for (size_t i = 0; i < m->n_ctrs; i++) {
+		const struct sim_ctr *a = m->ctrs[i];
+
+		if (!ctr_live_exclusive(a))
+			continue;
+		for (size_t j = i + 1; j < m->n_ctrs; j++) {
+			const struct sim_ctr *b = m->ctrs[j];
+
+			if (!ctr_live_exclusive(b) || !sets_overlap(a->res.cpus, b->res.cpus))
+				continue;
+			if (fault.reports++ < FAULT_MAX_REPORTS)
+				fault_report(s, a, b, where);
+		}
+	}
+	if (fault.reports == before)
+		s->expect_passed++; /* each clean check counts, so a report shows how many ran */
+}
+
+void sim_fault_after_send(struct sim *s, const char *method)
+{
+	char why[128];
+
+	if (!fault.drop_left || strcmp(method, fault.drop_method) || !s->t)
+		return;
+	fault.drop_left--;
+	nri_trunk_flush(s->t, 1000); /* the request must really reach the plugin */
+	snprintf(why, sizeof(why), "fault: dropped after sending %s", method);
+	sim_disconnect(s, why);
+}
+
+/* As listen_setup() in sim_session.c: bound under a temporary name, then renamed. */
+static int fault_listen(const char *path)
+{
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	int fd;
+
+	if (snprintf(sa.sun_path, sizeof(sa.sun_path), "%s.%d", path, (int)getpid()) >=
+	    (int)sizeof(sa.sun_path))
+		return -ENAMETOOLONG;
+	unlink(sa.sun_path);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(fd, 16) < 0 ||
+	    rename(sa.sun_path, path) < 0) {
+		int r = -errno;
+
+		unlink(sa.sun_path);
+		close(fd);
+		return r;
+	}
+	return fd;
+}
+
+static int fault_runtime_restart(struct sim *s, long down_ms)
+{
+	uint64_t t0;
+	int r;
+
+	if (s->listen_fd < 0 || !s->o.listen_path)
+		return -EINVAL; /* only external plugins reconnect by themselves */
+	sim_disconnect(s, "fault: runtime restart");
+	close(s->listen_fd);
+	unlink(s->o.listen_path);
+	s->listen_fd = -1;
+	usleep((useconds_t)down_ms * 1000);
+	r = fault_listen(s->o.listen_path);
+	if (r < 0)
+		return r;
+	s->listen_fd = r;
+	t0 = sim_now_us();
+	r = sim_connect(s, s->o.accept_timeout_ms);
+	if (r < 0) {
+		sim_error(s, "fault: runtime-restart: no plugin within %u ms",
+			  s->o.accept_timeout_ms);
+		s->expect_failed++;
+		return 0;
+	}
+	sim_error(s, "fault: runtime-restart: resync_us=%" PRIu64, sim_now_us() - t0);
+	return 0;
+}
+
+static int parse_count(const char *v, unsigned long *ret)
+{
+	char *end;
+
+	errno = 0;
+	*ret = strtoul(v, &end, 10);
+	return errno || *end || !*v || *ret > 1000000 ? -EINVAL : 0;
+}
+
+int sim_fault_command(struct sim *s, int argc, char **argv)
+{
+	unsigned long n = 1;
+
+	if (argc >= 3 && !strcmp(argv[1], "drop-after-send")) {
+		if (strlen(argv[2]) >= sizeof(fault.drop_method) ||
+		    (argc > 3 && parse_count(argv[3], &n) < 0))
+			return -EINVAL;
+		snprintf(fault.drop_method, sizeof(fault.drop_method), "%s", argv[2]);
+		fault.drop_left = n;
+		return 0;
+	}
+	if (argc == 3 && !strcmp(argv[1], "check-exclusive") && !strcmp(argv[2], "always")) {
+		fault.check_always = true;
+		return 0;
+	}
+	if (argc == 3 && !strcmp(argv[1], "runtime-restart")) {
+		if (parse_count(argv[2], &n) < 0 || n > 60000)
+			return -EINVAL;
+		return fault_runtime_restart(s, (long)n);
+	}
+	return -EINVAL;
+}

@@ -1,0 +1,660 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Runs scenario lines: lifecycle commands become the event sequences containerd
+ * produces (doc §6.4: a failed creation is followed by StopContainer + RemoveContainer,
+ * a removal of a running container by its stop first), expectations compare against
+ * the simulator's own bookkeeping.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "tests/sim/sim.h"
+
+#define STATE(x) NRI__PKG__API__V1ALPHA1__CONTAINER_STATE__CONTAINER_##x
+
+struct run_ctx {
+	struct sim *s;
+	const struct sim_line *l;
+	const char *path;
+};
+
+static void expect_fail(struct run_ctx *c, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+static void expect_fail(struct run_ctx *c, const char *fmt, ...)
+{
+	char msg[768], full[1024];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	snprintf(full, sizeof(full), "%s:%d: %s: %s", c->path, c->l->lineno, c->l->argv[0], msg);
+	fprintf(stderr, "nri-sim: FAIL %s\n", full);
+	c->s->expect_failed++;
+	json_object_array_add(c->s->expect_failures, json_object_new_string(full));
+}
+
+/* Value of "key=value" among the line's words, or NULL. */
+static const char *opt(const struct sim_line *l, const char *key)
+{
+	size_t n = strlen(key);
+
+	for (int i = 1; i < l->argc; i++) {
+		if (!strncmp(l->argv[i], key, n) && l->argv[i][n] == '=')
+			return l->argv[i] + n + 1;
+	}
+	return NULL;
+}
+
+static bool flag(const struct sim_line *l, const char *word)
+{
+	for (int i = 1; i < l->argc; i++) {
+		if (!strcmp(l->argv[i], word))
+			return true;
+	}
+	return false;
+}
+
+static int parse_ll(const char *v, long long *ret)
+{
+	char *end;
+
+	if (!v || !*v)
+		return -EINVAL;
+	errno = 0;
+	*ret = strtoll(v, &end, 0);
+	return errno || *end ? -EINVAL : 0;
+}
+
+/* "annotation k=v" / "label k=v" pairs. */
+static int kv_pairs(const struct sim_line *l, const char *word, struct sim_kvs *kv)
+{
+	for (int i = 1; i + 1 < l->argc; i++) {
+		char *eq, *copy;
+		int r;
+
+		if (strcmp(l->argv[i], word) || !(eq = strchr(l->argv[i + 1], '=')))
+			continue;
+		copy = strdup(l->argv[i + 1]);
+		if (!copy)
+			return -ENOMEM;
+		copy[eq - l->argv[i + 1]] = '\0';
+		r = sim_kvs_set(kv, copy, copy + (eq - l->argv[i + 1]) + 1);
+		free(copy);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+/* cpu-request/cpu-limit (millicores), mem-limit (bytes), cpus, mems. */
+static int res_opts(const struct sim_line *l, struct sim_res *r, bool *ret_any)
+{
+	long long req = -1, lim = 0, mem = 0;
+	const char *v;
+	int ret = 0;
+
+	*ret_any = opt(l, "cpu-request") || opt(l, "cpu-limit") || opt(l, "mem-limit");
+	if ((v = opt(l, "cpu-request")))
+		ret |= parse_ll(v, &req);
+	if ((v = opt(l, "cpu-limit")))
+		ret |= parse_ll(v, &lim);
+	if ((v = opt(l, "mem-limit")))
+		ret |= parse_ll(v, &mem);
+	if (ret)
+		return -EINVAL;
+	if (*ret_any)
+		sim_res_from_k8s(r, (long)req, (long)lim, mem);
+	if ((v = opt(l, "cpus")) && (ret = sim_res_set_str(&r->cpus, v)) < 0)
+		return ret;
+	if ((v = opt(l, "mems")) && (ret = sim_res_set_str(&r->mems, v)) < 0)
+		return ret;
+	*ret_any = *ret_any || opt(l, "cpus") || opt(l, "mems");
+	return 0;
+}
+
+static int pod_fill(struct sim_pod *p, const struct sim_line *l)
+{
+	const char *slash = strchr(l->argv[2], '/');
+	const char *qos = opt(l, "qos");
+	char uid[128];
+	bool any;
+	int r;
+
+	snprintf(uid, sizeof(uid), "%s", opt(l, "uid") ? opt(l, "uid") : "");
+	if (!*uid)
+		snprintf(uid, sizeof(uid), "uid-%s", l->argv[1]);
+	p->id = strdup(l->argv[1]);
+	p->ns = slash ? strndup(l->argv[2], (size_t)(slash - l->argv[2])) : strdup("default");
+	p->name = strdup(slash ? slash + 1 : l->argv[2]);
+	p->uid = strdup(uid);
+	p->qos = strdup(qos ? qos : "burstable");
+	if (!p->id || !p->ns || !p->name || !p->uid || !p->qos)
+		return -ENOMEM;
+	if (strcmp(p->qos, "guaranteed") && strcmp(p->qos, "burstable") &&
+	    strcmp(p->qos, "besteffort"))
+		return -EINVAL;
+	r = sim_kvs_set(&p->labels, "io.kubernetes.pod.name", p->name);
+	r = r ?: sim_kvs_set(&p->labels, "io.kubernetes.pod.namespace", p->ns);
+	r = r ?: sim_kvs_set(&p->labels, "io.kubernetes.pod.uid", p->uid);
+	r = r ?: kv_pairs(l, "label", &p->labels);
+	r = r ?: kv_pairs(l, "annotation", &p->annotations);
+	return r ?: res_opts(l, &p->res, &any);
+}
+
+static int cmd_pod(struct run_ctx *c)
+{
+	struct sim_pod *p;
+	bool failed;
+	int r;
+
+	if (c->l->argc < 3 || sim_model_pod(&c->s->model, c->l->argv[1]))
+		return -EINVAL;
+	p = calloc(1, sizeof(*p));
+	if (!p)
+		return -ENOMEM;
+	r = pod_fill(p, c->l);
+	if (r == 0)
+		r = sim_model_add_pod(&c->s->model, p);
+	if (r < 0) {
+		sim_pod_free(p);
+		return r;
+	}
+	if (c->l->existing)
+		return 0;
+	sim_event(c->s, NRI_EV_RUN_POD_SANDBOX, p, NULL, NULL, &failed);
+	if (failed) { /* containerd: StopPodSandbox + RemovePodSandbox after a failed run */
+		sim_event(c->s, NRI_EV_STOP_POD_SANDBOX, p, NULL, NULL, &failed);
+		sim_event(c->s, NRI_EV_REMOVE_POD_SANDBOX, p, NULL, NULL, &failed);
+		p->removed = true;
+	}
+	return 0;
+}
+
+static int ctr_fill(struct sim_ctr *k, const struct sim_pod *p, const struct sim_line *l)
+{
+	const char *name = opt(l, "name");
+	bool any;
+	int r;
+
+	k->id = strdup(l->argv[1]);
+	k->pod_id = strdup(p->id);
+	k->name = strdup(name ? name : l->argv[1]);
+	if (!k->id || !k->pod_id || !k->name)
+		return -ENOMEM;
+	k->exclusive = flag(l, "exclusive");
+	k->state = l->existing ? STATE(RUNNING) : STATE(CREATED);
+	r = sim_kvs_set(&k->labels, "io.kubernetes.container.name", k->name);
+	r = r ?: sim_kvs_set(&k->labels, "io.kubernetes.pod.name", p->name);
+	r = r ?: sim_kvs_set(&k->labels, "io.kubernetes.pod.namespace", p->ns);
+	r = r ?: sim_kvs_set(&k->labels, "io.kubernetes.pod.uid", p->uid);
+	r = r ?: kv_pairs(l, "label", &k->labels);
+	r = r ?: kv_pairs(l, "annotation", &k->annotations);
+	return r ?: res_opts(l, &k->res, &any);
+}
+
+static int cmd_create(struct run_ctx *c)
+{
+	const char *pod_id = opt(c->l, "pod");
+	struct sim_pod *p = pod_id ? sim_model_pod(&c->s->model, pod_id) : NULL;
+	struct sim_ctr *k;
+	bool failed;
+	int r;
+
+	if (c->l->argc < 2 || !p || sim_model_ctr(&c->s->model, c->l->argv[1]))
+		return -EINVAL;
+	k = calloc(1, sizeof(*k));
+	if (!k)
+		return -ENOMEM;
+	r = ctr_fill(k, p, c->l);
+	if (r == 0)
+		r = sim_model_add_ctr(&c->s->model, k);
+	if (r < 0) {
+		sim_ctr_free(k);
+		return r;
+	}
+	if (c->l->existing)
+		return 0;
+	sim_event(c->s, NRI_EV_CREATE_CONTAINER, p, k, NULL, &failed);
+	if (failed) {
+		k->failed = true;
+		sim_event(c->s, NRI_EV_STOP_CONTAINER, p, k, NULL, &failed);
+		k->state = STATE(STOPPED);
+		sim_event(c->s, NRI_EV_REMOVE_CONTAINER, p, k, NULL, &failed);
+		k->removed = true;
+		return 0;
+	}
+	sim_event(c->s, NRI_EV_POST_CREATE_CONTAINER, p, k, NULL, &failed);
+	return 0;
+}
+
+static int ctr_and_pod(struct run_ctx *c, struct sim_ctr **k, struct sim_pod **p)
+{
+	if (c->l->argc < 2 || !(*k = sim_model_ctr(&c->s->model, c->l->argv[1])))
+		return -EINVAL;
+	*p = sim_model_pod(&c->s->model, (*k)->pod_id);
+	return *p ? 0 : -EINVAL;
+}
+
+static int cmd_start(struct run_ctx *c)
+{
+	struct sim_ctr *k;
+	struct sim_pod *p;
+	bool failed;
+
+	if (ctr_and_pod(c, &k, &p) < 0)
+		return -EINVAL;
+	sim_event(c->s, NRI_EV_START_CONTAINER, p, k, NULL, &failed);
+	if (failed)
+		return 0; /* "NRI container start failed": the task never starts */
+	k->state = STATE(RUNNING);
+	sim_event(c->s, NRI_EV_POST_START_CONTAINER, p, k, NULL, &failed);
+	return 0;
+}
+
+static int cmd_update(struct run_ctx *c)
+{
+	struct sim_res req = {0};
+	struct sim_ctr *k;
+	struct sim_pod *p;
+	bool failed, any;
+	int r;
+
+	if (ctr_and_pod(c, &k, &p) < 0 || res_opts(c->l, &req, &any) < 0 || !any) {
+		sim_res_done(&req);
+		return -EINVAL;
+	}
+	r = sim_event(c->s, NRI_EV_UPDATE_CONTAINER, p, k, &req, &failed);
+	if (r >= 0 && !failed)
+		sim_event(c->s, NRI_EV_POST_UPDATE_CONTAINER, p, k, NULL, &failed);
+	sim_res_done(&req);
+	return 0;
+}
+
+static void ctr_stop(struct sim *s, struct sim_pod *p, struct sim_ctr *k)
+{
+	bool failed;
+
+	if (k->state == STATE(STOPPED))
+		return;
+	sim_event(s, NRI_EV_STOP_CONTAINER, p, k, NULL, &failed);
+	k->state = STATE(STOPPED);
+}
+
+static void ctr_remove(struct sim *s, struct sim_pod *p, struct sim_ctr *k)
+{
+	bool failed;
+
+	ctr_stop(s, p, k);
+	sim_event(s, NRI_EV_REMOVE_CONTAINER, p, k, NULL, &failed);
+	k->removed = true;
+}
+
+static int cmd_stop(struct run_ctx *c)
+{
+	struct sim_ctr *k;
+	struct sim_pod *p;
+
+	if (ctr_and_pod(c, &k, &p) < 0)
+		return -EINVAL;
+	ctr_stop(c->s, p, k);
+	return 0;
+}
+
+static int cmd_remove(struct run_ctx *c)
+{
+	struct sim_ctr *k;
+	struct sim_pod *p;
+
+	if (ctr_and_pod(c, &k, &p) < 0)
+		return -EINVAL;
+	ctr_remove(c->s, p, k);
+	return 0;
+}
+
+static int cmd_pod_end(struct run_ctx *c, bool remove)
+{
+	struct sim_pod *p = c->l->argc >= 2 ? sim_model_pod(&c->s->model, c->l->argv[1]) : NULL;
+	struct sim_model *m = &c->s->model;
+	bool failed;
+
+	if (!p)
+		return -EINVAL;
+	for (size_t i = 0; i < m->n_ctrs; i++) {
+		if (!m->ctrs[i]->removed && !strcmp(m->ctrs[i]->pod_id, p->id))
+			ctr_stop(c->s, p, m->ctrs[i]);
+	}
+	if (!p->stopped)
+		sim_event(c->s, NRI_EV_STOP_POD_SANDBOX, p, NULL, NULL, &failed);
+	p->stopped = true;
+	if (!remove)
+		return 0;
+	for (size_t i = 0; i < m->n_ctrs; i++) {
+		if (!m->ctrs[i]->removed && !strcmp(m->ctrs[i]->pod_id, p->id))
+			ctr_remove(c->s, p, m->ctrs[i]);
+	}
+	sim_event(c->s, NRI_EV_REMOVE_POD_SANDBOX, p, NULL, NULL, &failed);
+	p->removed = true;
+	return 0;
+}
+
+static int cmd_stop_pod(struct run_ctx *c)
+{
+	return cmd_pod_end(c, false);
+}
+
+static int cmd_remove_pod(struct run_ctx *c)
+{
+	return cmd_pod_end(c, true);
+}
+
+static int cmd_update_pod(struct run_ctx *c)
+{
+	struct sim_pod *p = c->l->argc >= 2 ? sim_model_pod(&c->s->model, c->l->argv[1]) : NULL;
+	struct sim_res req = {0};
+	bool failed, any;
+
+	if (!p || res_opts(c->l, &req, &any) < 0) {
+		sim_res_done(&req);
+		return -EINVAL;
+	}
+	if (c->s->v012) { /* v0.9.0 has no pod updates */
+		sim_event(c->s, NRI_EV_UPDATE_POD_SANDBOX, p, NULL, &req, &failed);
+		if (!failed)
+			sim_event(c->s, NRI_EV_POST_UPDATE_POD_SANDBOX, p, NULL, NULL, &failed);
+	}
+	sim_res_done(&req);
+	return 0;
+}
+
+static int cmd_sleep(struct run_ctx *c)
+{
+	long long ms;
+
+	if (c->l->argc < 2 || parse_ll(c->l->argv[1], &ms) < 0 || ms < 0)
+		return -EINVAL;
+	sim_pump(c->s, (int)ms);
+	return 0;
+}
+
+static int cmd_restart(struct run_ctx *c)
+{
+	sim_disconnect(c->s, "runtime restart");
+	if (sim_connect(c->s, c->s->o.accept_timeout_ms) < 0)
+		expect_fail(c, "the plugin did not come back within %u ms",
+			    c->s->o.accept_timeout_ms);
+	return 0;
+}
+
+static int cmd_wait_updates(struct run_ctx *c)
+{
+	long long n, ms = 5000;
+	uint64_t end;
+
+	if (c->l->argc < 2 || parse_ll(c->l->argv[1], &n) < 0 ||
+	    (c->l->argc > 2 && parse_ll(c->l->argv[2], &ms) < 0))
+		return -EINVAL;
+	end = sim_now_us() + (uint64_t)ms * 1000;
+	while (c->s->unsolicited_calls < (uint64_t)n && sim_now_us() < end)
+		sim_pump(c->s, 10);
+	if (c->s->unsolicited_calls < (uint64_t)n)
+		expect_fail(c, "%" PRIu64 " UpdateContainers calls after %lld ms, want %lld",
+			    c->s->unsolicited_calls, ms, n);
+	return 0;
+}
+
+static struct sim_ctr *ctr_any(const struct sim_model *m, const char *id)
+{
+	struct sim_ctr *found = NULL;
+
+	for (size_t i = 0; i < m->n_ctrs; i++) {
+		if (!strcmp(m->ctrs[i]->id, id))
+			found = m->ctrs[i]; /* the newest one of that id */
+	}
+	return found;
+}
+
+static int cmd_expect_set(struct run_ctx *c, bool mems)
+{
+	uint64_t want[SIM_MAX_CPUS / 64], got[SIM_MAX_CPUS / 64];
+	struct sim_ctr *k;
+	const char *have;
+
+	if (c->l->argc < 3 || !(k = ctr_any(&c->s->model, c->l->argv[1])))
+		return -EINVAL;
+	have = mems ? k->res.mems : k->res.cpus;
+	if (sim_cpulist_parse(strcmp(c->l->argv[2], "-") ? c->l->argv[2] : "", want) < 0)
+		return -EINVAL;
+	if (sim_cpulist_parse(have, got) < 0 || memcmp(want, got, sizeof(want)))
+		expect_fail(c, "%s: want \"%s\", have \"%s\"", k->id, c->l->argv[2],
+			    have ? have : "");
+	else
+		c->s->expect_passed++;
+	return 0;
+}
+
+static int cmd_expect_cpus(struct run_ctx *c)
+{
+	return cmd_expect_set(c, false);
+}
+
+static int cmd_expect_mems(struct run_ctx *c)
+{
+	return cmd_expect_set(c, true);
+}
+
+static int cmd_expect_mem_limit(struct run_ctx *c)
+{
+	struct sim_ctr *k;
+	long long want;
+
+	if (c->l->argc < 3 || !(k = ctr_any(&c->s->model, c->l->argv[1])) ||
+	    parse_ll(c->l->argv[2], &want) < 0)
+		return -EINVAL;
+	if (!k->res.has_mem_limit || k->res.mem_limit != want)
+		expect_fail(c, "%s: want %lld, have %lld", k->id, want,
+			    k->res.has_mem_limit ? (long long)k->res.mem_limit : -1LL);
+	else
+		c->s->expect_passed++;
+	return 0;
+}
+
+static int cmd_expect_annotation(struct run_ctx *c)
+{
+	struct sim_ctr *k;
+	const char *eq, *have;
+	char key[256];
+
+	if (c->l->argc < 3 || !(k = ctr_any(&c->s->model, c->l->argv[1])) ||
+	    !(eq = strchr(c->l->argv[2], '=')))
+		return -EINVAL;
+	snprintf(key, sizeof(key), "%.*s", (int)(eq - c->l->argv[2]), c->l->argv[2]);
+	have = sim_kvs_get(&k->annotations, key);
+	if (!have || strcmp(have, eq + 1))
+		expect_fail(c, "%s: want %s, have %s", k->id, c->l->argv[2],
+			    have ? have : "(none)");
+	else
+		c->s->expect_passed++;
+	return 0;
+}
+
+static int cmd_expect_failed(struct run_ctx *c)
+{
+	struct sim_ctr *k;
+
+	if (c->l->argc < 2 || !(k = ctr_any(&c->s->model, c->l->argv[1])))
+		return -EINVAL;
+	if (!k->failed)
+		expect_fail(c, "%s was created", k->id);
+	else
+		c->s->expect_passed++;
+	return 0;
+}
+
+static int cmd_expect_state(struct run_ctx *c)
+{
+	static const char *const names[] = {"unknown", "created", "paused", "running", "stopped"};
+	struct sim_ctr *k;
+	const char *have;
+
+	if (c->l->argc < 3 || !(k = ctr_any(&c->s->model, c->l->argv[1])))
+		return -EINVAL;
+	have = k->removed ? "removed" : names[k->state >= 0 && k->state <= 4 ? k->state : 0];
+	if (strcmp(have, c->l->argv[2]))
+		expect_fail(c, "%s: want %s, have %s", k->id, c->l->argv[2], have);
+	else
+		c->s->expect_passed++;
+	return 0;
+}
+
+static int cmd_expect_events(struct run_ctx *c)
+{
+	long long want;
+
+	if (c->l->argc < 2 || parse_ll(c->l->argv[1], &want) < 0)
+		return -EINVAL;
+	if ((long long)c->s->events != want)
+		expect_fail(c, "want 0x%llx, have 0x%x", want, c->s->events);
+	else
+		c->s->expect_passed++;
+	return 0;
+}
+
+static int cmd_expect_connected(struct run_ctx *c)
+{
+	bool want;
+
+	sim_pump(c->s, 0); /* notice an EOF that is already there */
+	if (c->l->argc < 2 || (strcmp(c->l->argv[1], "yes") && strcmp(c->l->argv[1], "no")))
+		return -EINVAL;
+	want = !strcmp(c->l->argv[1], "yes");
+	if (c->s->connected != want)
+		expect_fail(c, "plugin is %sconnected", c->s->connected ? "" : "not ");
+	else
+		c->s->expect_passed++;
+	return 0;
+}
+
+static int cmd_fault(struct run_ctx *c)
+{
+	return sim_fault_command(c->s, c->l->argc, c->l->argv);
+}
+
+static const struct {
+	const char *verb;
+	int (*fn)(struct run_ctx *c);
+} commands[] = {
+	{"pod", cmd_pod},
+	{"create", cmd_create},
+	{"start", cmd_start},
+	{"update", cmd_update},
+	{"stop", cmd_stop},
+	{"remove", cmd_remove},
+	{"stop-pod", cmd_stop_pod},
+	{"remove-pod", cmd_remove_pod},
+	{"update-pod", cmd_update_pod},
+	{"sleep", cmd_sleep},
+	{"restart", cmd_restart},
+	{"wait-updates", cmd_wait_updates},
+	{"expect-cpus", cmd_expect_cpus},
+	{"expect-mems", cmd_expect_mems},
+	{"expect-mem-limit", cmd_expect_mem_limit},
+	{"expect-annotation", cmd_expect_annotation},
+	{"expect-failed", cmd_expect_failed},
+	{"expect-events", cmd_expect_events},
+	{"expect-state", cmd_expect_state},
+	{"expect-connected", cmd_expect_connected},
+	{"fault", cmd_fault},
+};
+
+static int run_line(struct sim *s, const struct sim_scenario *sc, const struct sim_line *l)
+{
+	struct run_ctx c = {.s = s, .l = l, .path = sc->path};
+
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
+		int r;
+
+		if (strcmp(commands[i].verb, l->argv[0]))
+			continue;
+		r = commands[i].fn(&c);
+		if (r == -EINVAL)
+			expect_fail(&c, "bad arguments or unknown pod/container");
+		return r == -EINVAL ? 0 : r;
+	}
+	expect_fail(&c, "unknown command");
+	return 0;
+}
+
+int sim_apply_existing(struct sim *s, const struct sim_scenario *sc)
+{
+	for (size_t i = 0; i < sc->n_lines; i++) {
+		int r = sc->lines[i].existing ? run_line(s, sc, &sc->lines[i]) : 0;
+
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+int sim_run_scenario(struct sim *s, const struct sim_scenario *sc)
+{
+	for (size_t i = 0; i < sc->n_lines; i++) {
+		int r;
+
+		if (sc->lines[i].existing)
+			continue;
+		sim_pump(s, 0); /* serve what arrived meanwhile; notice EOF and reconnects */
+		r = run_line(s, sc, &sc->lines[i]);
+		if (r < 0)
+			return r;
+		sim_fault_check(s, sc->lines[i].argv[0]);
+	}
+	sim_pump(s, 0);
+	return 0;
+}
+
+static bool cpus_overlap(const struct sim_ctr *a, const struct sim_ctr *b)
+{
+	uint64_t x[SIM_MAX_CPUS / 64], y[SIM_MAX_CPUS / 64];
+
+	if (sim_cpulist_parse(a->res.cpus, x) < 0 || sim_cpulist_parse(b->res.cpus, y) < 0)
+		return true;
+	for (size_t i = 0; i < SIM_MAX_CPUS / 64; i++) {
+		if (x[i] & y[i])
+			return true;
+	}
+	return false;
+}
+
+/* --check-exclusive: live containers marked "exclusive" must have disjoint cpusets. */
+void sim_check_exclusive(struct sim *s)
+{
+	const struct sim_model *m = &s->model;
+	char msg[512];
+
+	for (size_t i = 0; i < m->n_ctrs; i++) {
+		const struct sim_ctr *a = m->ctrs[i];
+
+		if (a->removed || a->failed || !a->exclusive)
+			continue;
+		for (size_t j = i + 1; j < m->n_ctrs; j++) {
+			const struct sim_ctr *b = m->ctrs[j];
+
+			if (b->removed || b->failed || !b->exclusive || !cpus_overlap(a, b))
+				continue;
+			snprintf(msg, sizeof(msg),
+				 "exclusive containers %s (%s) and %s (%s) share CPUs", a->id,
+				 a->res.cpus ? a->res.cpus : "", b->id,
+				 b->res.cpus ? b->res.cpus : "");
+			fprintf(stderr, "nri-sim: FAIL %s\n", msg);
+			s->expect_failed++;
+			json_object_array_add(s->expect_failures, json_object_new_string(msg));
+		}
+	}
+}

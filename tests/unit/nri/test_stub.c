@@ -1,0 +1,727 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Stub behaviour over a socketpair. The plugin side is the real stub on the test's main
+ * thread; the runtime side is a scripted trunk (serve 2 / call 1) on a second thread
+ * that answers RegisterPlugin, then runs one script of calls and closes the socket,
+ * which makes nri_stub_run() return.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <poll.h>
+#include <pthread.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "plugin/nri/stub.h"
+#include "plugin/nri/trunk.h"
+
+#define PB(x)	  Nri__Pkg__Api__V1alpha1__##x
+#define PLUGIN_SV "nri.pkg.api.v1alpha1.Plugin"
+
+/* ---- the scripted runtime --------------------------------------------------------- */
+
+struct rt_result {
+	bool done;
+	int code;
+	char msg[256];
+	uint8_t *payload;
+	size_t len;
+};
+
+struct rt {
+	struct nri_trunk *t;
+	bool registered;
+	char reg_name[64], reg_idx[8], reg_version[32];
+	int n_updates;		   /* UpdateContainers received */
+	int updates_while_pending; /* ... while one of our calls was unanswered */
+	int n_update_entries;
+	struct rt_result *pending; /* the call in flight, if any */
+	void (*script)(struct rt *rt);
+	void *data;
+};
+
+static int rt_serve(struct nri_trunk *t, const struct nri_request *req, void *ud)
+{
+	struct rt *rt = ud;
+
+	if (!strcmp(req->method, "RegisterPlugin")) {
+		PB(RegisterPluginRequest) *m =
+			nri__pkg__api__v1alpha1__register_plugin_request__unpack(
+				NULL, req->payload_len, req->payload);
+		if (m) {
+			snprintf(rt->reg_name, sizeof(rt->reg_name), "%s", m->plugin_name);
+			snprintf(rt->reg_idx, sizeof(rt->reg_idx), "%s", m->plugin_idx);
+			snprintf(rt->reg_version, sizeof(rt->reg_version), "%s", m->nri_version);
+			nri__pkg__api__v1alpha1__register_plugin_request__free_unpacked(m, NULL);
+		}
+		rt->registered = true;
+		return nri_trunk_reply(t, req->stream_id, NULL, 0);
+	}
+	if (!strcmp(req->method, "UpdateContainers")) {
+		PB(UpdateContainersRequest) *m =
+			nri__pkg__api__v1alpha1__update_containers_request__unpack(
+				NULL, req->payload_len, req->payload);
+		rt->n_updates++;
+		/* Byte order on the wire: was the call's answer already in? */
+		rt->updates_while_pending += rt->pending && !rt->pending->done;
+		if (m) {
+			rt->n_update_entries += (int)m->n_update;
+			nri__pkg__api__v1alpha1__update_containers_request__free_unpacked(m, NULL);
+		}
+		return nri_trunk_reply(t, req->stream_id, NULL, 0);
+	}
+	return nri_trunk_reply_error(t, req->stream_id, TTRPC_UNIMPLEMENTED, "nope");
+}
+
+static void rt_done(struct nri_trunk *t, int code, const char *msg, const uint8_t *payload,
+		    size_t len, void *ud)
+{
+	struct rt_result *r = ud;
+
+	(void)t;
+	r->done = true;
+	r->code = code;
+	snprintf(r->msg, sizeof(r->msg), "%s", msg ? msg : "");
+	r->len = len;
+	r->payload = NULL;
+	if (len) {
+		r->payload = malloc(len);
+		if (r->payload)
+			memcpy(r->payload, payload, len);
+	}
+}
+
+/* Call the plugin and drive the trunk until the answer is in; packs m if non-NULL. */
+static void rt_call_svc(struct rt *rt, const char *svc, const char *method,
+			const ProtobufCMessage *m, struct rt_result *res)
+{
+	size_t len = m ? protobuf_c_message_get_packed_size(m) : 0;
+	uint8_t *buf = malloc(len + 1);
+
+	memset(res, 0, sizeof(*res));
+	if (m)
+		protobuf_c_message_pack(m, buf);
+	rt->pending = res;
+	if (nri_trunk_call(rt->t, svc, method, buf, len, 2000000000LL, rt_done, res) < 0)
+		res->done = true, res->code = -EIO;
+	while (!res->done && nri_trunk_run_once(rt->t, 1000) >= 0)
+		;
+	rt->pending = NULL;
+	free(buf);
+}
+
+static void rt_call(struct rt *rt, const char *method, const ProtobufCMessage *m,
+		    struct rt_result *res)
+{
+	rt_call_svc(rt, PLUGIN_SV, method, m, res);
+}
+
+static void rt_configure(struct rt *rt, const char *rname, const char *rver, const char *nri,
+			 struct rt_result *res)
+{
+	PB(ConfigureRequest) c = NRI__PKG__API__V1ALPHA1__CONFIGURE_REQUEST__INIT;
+
+	c.runtime_name = (char *)rname;
+	c.runtime_version = (char *)rver;
+	c.nri_version = (char *)(nri ? nri : "");
+	c.request_timeout = 1500;
+	rt_call(rt, "Configure", &c.base, res);
+}
+
+static int32_t configure_events(const struct rt_result *res)
+{
+	PB(ConfigureResponse) * m;
+	int32_t ev;
+
+	if (res->code != 0)
+		return -1;
+	m = nri__pkg__api__v1alpha1__configure_response__unpack(NULL, res->len, res->payload);
+	if (!m)
+		return -1;
+	ev = m->events;
+	nri__pkg__api__v1alpha1__configure_response__free_unpacked(m, NULL);
+	return ev;
+}
+
+static void *rt_thread(void *arg)
+{
+	struct rt *rt = arg;
+
+	while (!rt->registered && nri_trunk_run_once(rt->t, 2000) >= 0)
+		;
+	rt->script(rt);
+	nri_trunk_flush(rt->t, 1000);
+	nri_trunk_free(rt->t);
+	rt->t = NULL;
+	return NULL;
+}
+
+struct plug {
+	int creates, starts, syncs, sync_pods, stop_calls;
+	int update_rc; /* what nri_reply_update returned inside create */
+	int queue_rc;
+	uint32_t cfg_events;
+	char last_ctr[64];
+};
+
+/* Runs `script` as the runtime against a stub with handlers h; returns nri_stub_run's code. */
+static int run_session(const struct nri_stub_handlers *h, struct rt *rt, void *plug)
+{
+	struct nri_stub_options o;
+	struct nri_stub *s = NULL;
+	pthread_t th;
+	int sv[2], r;
+
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
+	assert_int_equal(
+		nri_trunk_new(sv[0], NRI_CONN_RUNTIME, NRI_CONN_PLUGIN, rt_serve, rt, &rt->t), 0);
+	nri_stub_options_init(&o);
+	o.name = "unit";
+	o.idx = "42";
+	o.fd = sv[1];
+	assert_int_equal(nri_stub_new(h, &o, plug, &s), 0);
+	assert_int_equal(pthread_create(&th, NULL, rt_thread, rt), 0);
+	r = nri_stub_run(s);
+	pthread_join(th, NULL);
+	nri_stub_free(s);
+	return r;
+}
+
+/* ---- handlers ------------------------------------------------------------------------ */
+
+static int h_create(struct nri_stub *s, const NriPodSandbox *pod, const NriContainer *ctr,
+		    struct nri_reply *reply, void *ud)
+{
+	struct plug *p = ud;
+	struct nri_resources res = {.cpus = "1"};
+	struct nri_reply *u;
+
+	(void)pod;
+	p->creates++;
+	snprintf(p->last_ctr, sizeof(p->last_ctr), "%s", ctr->id);
+	p->update_rc = nri_reply_update(reply, ctr->id, &res, false);
+	assert_int_equal(nri_reply_update(reply, "other", &res, false), 0);
+	assert_int_equal(nri_reply_adjust(reply, &res), 0);
+	assert_int_equal(nri_reply_adjust(reply, &res), -EALREADY);
+	assert_int_equal(nri_reply_adjust_annotation(reply, "k", "v"), 0);
+	u = nri_stub_new_updates(s);
+	assert_non_null(u);
+	assert_int_equal(nri_reply_update(u, "other", &res, true), 0);
+	p->queue_rc = nri_stub_update_containers(s, u, NULL, NULL);
+	return 0;
+}
+
+static int h_start(struct nri_stub *s, const NriPodSandbox *pod, const NriContainer *ctr, void *ud)
+{
+	struct plug *p = ud;
+
+	(void)s, (void)pod;
+	p->starts++;
+	snprintf(p->last_ctr, sizeof(p->last_ctr), "%s", ctr ? ctr->id : "");
+	return 0;
+}
+
+static int h_stop_fail(struct nri_stub *s, const NriPodSandbox *pod, const NriContainer *ctr,
+		       struct nri_reply *reply, void *ud)
+{
+	struct plug *p = ud;
+
+	(void)s, (void)pod, (void)ctr;
+	p->stop_calls++;
+	/* StopContainerResponse has no adjust and no evict field */
+	assert_int_equal(nri_reply_evict(reply, "x", "why"), -EOPNOTSUPP);
+	assert_int_equal(nri_reply_adjust(reply, &(struct nri_resources){0}), -EOPNOTSUPP);
+	nri_reply_set_error(reply, "refusing to stop %s", "ctr");
+	return -EPERM;
+}
+
+static int h_sync(struct nri_stub *s, NriPodSandbox *const *pods, size_t n_pods,
+		  NriContainer *const *ctrs, size_t n_ctrs, struct nri_reply *reply, void *ud)
+{
+	struct plug *p = ud;
+	struct nri_resources res = {.cpus = "0-1"};
+
+	(void)s, (void)pods, (void)ctrs, (void)n_ctrs;
+	p->syncs++;
+	p->sync_pods = (int)n_pods;
+	return nri_reply_update(reply, "c0", &res, false);
+}
+
+static int h_update_pod(struct nri_stub *s, const NriPodSandbox *pod,
+			const NriLinuxResources *overhead, const NriLinuxResources *res, void *ud)
+{
+	(void)s, (void)pod, (void)overhead, (void)res, (void)ud;
+	return 0;
+}
+
+static int h_configure_wide(struct nri_stub *s, const char *config, const char *rn, const char *rv,
+			    void *ud, uint32_t *ret_events)
+{
+	(void)s, (void)config, (void)rn, (void)rv, (void)ud;
+	*ret_events = 0xFFFF; /* more than the handlers subscribe to */
+	return 0;
+}
+
+/* ---- tests -------------------------------------------------------------------------- */
+
+static void test_nri_stub_new_invalid(void **state)
+{
+	struct nri_stub_handlers h = {0};
+	struct nri_stub_options o;
+	struct nri_stub *s = (struct nri_stub *)0x1;
+
+	(void)state;
+	nri_stub_options_init(&o);
+	o.name = "ok";
+	o.idx = "10";
+	o.socket_path = "/nonexistent/nri.sock";
+	assert_int_equal(nri_stub_new(&h, &o, NULL, &s), -EINVAL); /* no handler */
+	h.start_container = h_start;
+	o.idx = "1";
+	assert_int_equal(nri_stub_new(&h, &o, NULL, &s), -EINVAL);
+	o.idx = "1a";
+	assert_int_equal(nri_stub_new(&h, &o, NULL, &s), -EINVAL);
+	o.idx = "100";
+	assert_int_equal(nri_stub_new(&h, &o, NULL, &s), -EINVAL);
+	o.idx = "10";
+	o.name = "bad name";
+	assert_int_equal(nri_stub_new(&h, &o, NULL, &s), -EINVAL);
+	o.name = "";
+	assert_int_equal(nri_stub_new(&h, &o, NULL, &s), -EINVAL);
+	assert_ptr_equal(s, (struct nri_stub *)0x1); /* untouched on failure */
+	o.name = "good.name_1+x-y";
+	assert_int_equal(nri_stub_new(&h, &o, NULL, &s), 0);
+	assert_string_equal(nri_stub_name(s), "good.name_1+x-y");
+	assert_string_equal(nri_stub_idx(s), "10");
+	assert_int_equal(nri_stub_start(s), -ENOENT); /* nothing listens there */
+	nri_stub_free(s);
+	nri_stub_free(NULL);
+}
+
+static void test_nri_stub_new_identity_from_env(void **state)
+{
+	struct nri_stub_handlers h = {.start_container = h_start};
+	struct nri_stub *s = NULL;
+
+	(void)state;
+	setenv("NRI_PLUGIN_NAME", "envname", 1);
+	setenv("NRI_PLUGIN_IDX", "33", 1);
+	assert_int_equal(nri_stub_new(&h, NULL, NULL, &s), 0);
+	assert_string_equal(nri_stub_name(s), "envname");
+	assert_string_equal(nri_stub_idx(s), "33");
+	nri_stub_free(s);
+	/* index only: the name is the executable's */
+	unsetenv("NRI_PLUGIN_NAME");
+	assert_int_equal(nri_stub_new(&h, NULL, NULL, &s), 0);
+	assert_string_equal(nri_stub_name(s), program_invocation_short_name);
+	nri_stub_free(s);
+	/* neither: "test_stub" is not "NN-name" */
+	unsetenv("NRI_PLUGIN_IDX");
+	assert_int_equal(nri_stub_new(&h, NULL, NULL, &s), -EINVAL);
+	setenv("NRI_PLUGIN_IDX", "33", 1);
+	setenv("NRI_PLUGIN_SOCKET", "3x", 1);
+	assert_int_equal(nri_stub_new(&h, NULL, NULL, &s), -EINVAL);
+	unsetenv("NRI_PLUGIN_SOCKET");
+	unsetenv("NRI_PLUGIN_IDX");
+}
+
+struct mask_case {
+	const char *rname, *rver, *nri;
+	int32_t want;
+};
+
+static void script_masks(struct rt *rt)
+{
+	const struct mask_case *c = rt->data;
+	struct rt_result res;
+
+	rt_configure(rt, c->rname, c->rver, c->nri, &res);
+	assert_int_equal(res.code, 0);
+	assert_int_equal(configure_events(&res), c->want);
+	free(res.payload);
+}
+
+static void test_configure_mask_versions(void **state)
+{
+	struct nri_stub_handlers h = {.create_container = h_create,
+				      .start_container = h_start,
+				      .update_pod_sandbox = h_update_pod};
+	const uint32_t all = NRI_EV_BIT(NRI_EV_CREATE_CONTAINER) |
+			     NRI_EV_BIT(NRI_EV_START_CONTAINER) |
+			     NRI_EV_BIT(NRI_EV_UPDATE_POD_SANDBOX);
+	const struct mask_case cases[] = {
+		{"nri-sim", "v1", "v0.12.2", (int32_t)all},
+		{"nri-sim", "v1", "", (int32_t)(all & 0x7FF)},
+		{"containerd", "v1.7.20", "", (int32_t)(all & 0x7FF)},
+		{"containerd", "v2.2.0", "", (int32_t)all},
+		{"cri-o", "1.33.2", "", (int32_t)(all & 0x7FF)},
+		{"cri-o", "1.34.0", "", (int32_t)all},
+		{"containerd", "v2.1.0", "(devel)", (int32_t)(all & 0x7FF)},
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct plug p = {0};
+		struct rt rt = {.script = script_masks, .data = (void *)&cases[i]};
+
+		assert_int_equal(run_session(&h, &rt, &p), -ECONNRESET);
+		assert_string_equal(rt.reg_name, "unit");
+		assert_string_equal(rt.reg_idx, "42");
+		assert_string_equal(rt.reg_version, "v0.12.2");
+	}
+}
+
+static void script_configure_rejected(struct rt *rt)
+{
+	struct rt_result res;
+
+	rt_configure(rt, "nri-sim", "v1", "v0.12.2", &res);
+	rt->data = (void *)(intptr_t)res.code;
+	free(res.payload);
+}
+
+static void test_configure_mask_not_subset(void **state)
+{
+	struct nri_stub_handlers h = {.start_container = h_start, .configure = h_configure_wide};
+	struct rt rt = {.script = script_configure_rejected};
+	struct plug p = {0};
+
+	(void)state;
+	assert_int_not_equal(run_session(&h, &rt, &p), 0);
+	assert_int_equal((int)(intptr_t)rt.data, TTRPC_UNKNOWN);
+}
+
+static PB(PodSandbox) * make_pod(PB(PodSandbox) * pod, const char *id)
+{
+	*pod = (PB(PodSandbox))NRI__PKG__API__V1ALPHA1__POD_SANDBOX__INIT;
+	pod->id = (char *)id;
+	return pod;
+}
+
+static void script_sync_chunks(struct rt *rt)
+{
+	PB(SynchronizeRequest) m = NRI__PKG__API__V1ALPHA1__SYNCHRONIZE_REQUEST__INIT;
+	PB(PodSandbox) pods[3], *pp[1];
+	int *out = rt->data;
+	struct rt_result res;
+
+	rt_configure(rt, "nri-sim", "v1", "v0.12.2", &res);
+	free(res.payload);
+	m.pods = pp;
+	m.n_pods = 1;
+	for (int i = 0; i < 3; i++) {
+		PB(SynchronizeResponse) * r;
+		char id[16];
+
+		snprintf(id, sizeof(id), "p%d", i);
+		pp[0] = make_pod(&pods[i], id);
+		m.more = i < 2;
+		rt_call(rt, "Synchronize", &m.base, &res);
+		assert_int_equal(res.code, 0);
+		r = nri__pkg__api__v1alpha1__synchronize_response__unpack(NULL, res.len,
+									  res.payload);
+		assert_non_null(r);
+		out[2 * i] = r->more;
+		out[2 * i + 1] = (int)r->n_update;
+		nri__pkg__api__v1alpha1__synchronize_response__free_unpacked(r, NULL);
+		free(res.payload);
+	}
+}
+
+static void test_synchronize_more_chunks(void **state)
+{
+	struct nri_stub_handlers h = {.start_container = h_start, .synchronize = h_sync};
+	int out[6] = {0};
+	struct rt rt = {.script = script_sync_chunks, .data = out};
+	struct plug p = {0};
+
+	(void)state;
+	run_session(&h, &rt, &p);
+	assert_int_equal(p.syncs, 1); /* once, on the final chunk */
+	assert_int_equal(p.sync_pods, 3);
+	assert_int_equal(out[0], 1); /* more = true, no updates */
+	assert_int_equal(out[1], 0);
+	assert_int_equal(out[2], 1);
+	assert_int_equal(out[3], 0);
+	assert_int_equal(out[4], 0); /* final: more = false with the handler's update */
+	assert_int_equal(out[5], 1);
+}
+
+static void script_unknown(struct rt *rt)
+{
+	struct rt_result *out = rt->data, res;
+
+	rt_configure(rt, "nri-sim", "v1", "v0.12.2", &res);
+	free(res.payload);
+	rt_call(rt, "NoSuchMethod", NULL, &out[0]);
+	rt_call_svc(rt, "nri.pkg.api.v1alpha1.Other", "Configure", NULL, &out[1]);
+	/* A dedicated RPC whose handler is absent: success, empty. */
+	rt_call(rt, "RemoveContainer", NULL, &out[2]);
+	rt_call(rt, "Shutdown", NULL, &out[3]); /* no handler: Empty, and we stay up */
+	rt_call(rt, "StartContainer", NULL, &out[4]);
+}
+
+static void test_serve_unknown_method_code12(void **state)
+{
+	struct nri_stub_handlers h = {.start_container = h_start};
+	struct rt_result out[5];
+	struct rt rt = {.script = script_unknown, .data = out};
+	struct plug p = {0};
+
+	(void)state;
+	run_session(&h, &rt, &p);
+	assert_int_equal(out[0].code, TTRPC_UNIMPLEMENTED);
+	assert_string_equal(out[0].msg, "method NoSuchMethod");
+	assert_int_equal(out[1].code, TTRPC_UNIMPLEMENTED);
+	assert_string_equal(out[1].msg, "service nri.pkg.api.v1alpha1.Other");
+	assert_int_equal(out[2].code, 0);
+	assert_int_equal(out[2].len, 0);
+	assert_int_equal(out[3].code, 0);
+	assert_int_equal(out[4].code, 0);
+	assert_int_equal(p.starts, 1);
+	for (int i = 0; i < 5; i++)
+		free(out[i].payload);
+}
+
+static void script_state_change(struct rt *rt)
+{
+	PB(StateChangeEvent) e = NRI__PKG__API__V1ALPHA1__STATE_CHANGE_EVENT__INIT;
+	PB(StartContainerRequest) sc = NRI__PKG__API__V1ALPHA1__START_CONTAINER_REQUEST__INIT;
+	PB(Container) ctr = NRI__PKG__API__V1ALPHA1__CONTAINER__INIT;
+	PB(PodSandbox) pod;
+	struct rt_result *out = rt->data, res;
+
+	rt_configure(rt, "nri-sim", "v1", "v0.9.0", &res);
+	free(res.payload);
+	e.event = NRI__PKG__API__V1ALPHA1__EVENT__START_CONTAINER;
+	e.pod = make_pod(&pod, "pod0");
+	ctr.id = (char *)"ctr-sc";
+	e.container = &ctr;
+	rt_call(rt, "StateChange", &e.base, &out[0]);
+	e.event = NRI__PKG__API__V1ALPHA1__EVENT__REMOVE_CONTAINER; /* no handler: ignored */
+	rt_call(rt, "StateChange", &e.base, &out[1]);
+	sc.pod = &pod;
+	ctr.id = (char *)"ctr-rpc";
+	sc.container = &ctr;
+	rt_call(rt, "StartContainer", &sc.base, &out[2]);
+}
+
+static void test_serve_state_change_dispatch(void **state)
+{
+	struct nri_stub_handlers h = {.start_container = h_start};
+	struct rt_result out[3];
+	struct rt rt = {.script = script_state_change, .data = out};
+	struct plug p = {0};
+
+	(void)state;
+	run_session(&h, &rt, &p);
+	for (int i = 0; i < 3; i++)
+		assert_int_equal(out[i].code, 0);
+	assert_int_equal(p.starts, 2);
+	assert_string_equal(p.last_ctr, "ctr-rpc");
+}
+
+static void script_stop_error(struct rt *rt)
+{
+	PB(StopContainerRequest) m = NRI__PKG__API__V1ALPHA1__STOP_CONTAINER_REQUEST__INIT;
+	struct rt_result *out = rt->data, res;
+
+	rt_configure(rt, "nri-sim", "v1", "v0.12.2", &res);
+	free(res.payload);
+	rt_call(rt, "StopContainer", &m.base, &out[0]);
+}
+
+static void test_serve_handler_error_code2(void **state)
+{
+	struct nri_stub_handlers h = {.stop_container = h_stop_fail};
+	struct rt_result out[1];
+	struct rt rt = {.script = script_stop_error, .data = out};
+	struct plug p = {0};
+
+	(void)state;
+	run_session(&h, &rt, &p);
+	assert_int_equal(p.stop_calls, 1);
+	assert_int_equal(out[0].code, TTRPC_UNKNOWN);
+	assert_string_equal(out[0].msg, "refusing to stop ctr");
+}
+
+static void script_create(struct rt *rt)
+{
+	PB(CreateContainerRequest) m = NRI__PKG__API__V1ALPHA1__CREATE_CONTAINER_REQUEST__INIT;
+	PB(Container) ctr = NRI__PKG__API__V1ALPHA1__CONTAINER__INIT;
+	PB(PodSandbox) pod;
+	PB(CreateContainerResponse) * r;
+	struct rt_result res;
+	int *out = rt->data;
+
+	rt_configure(rt, "nri-sim", "v1", "v0.12.2", &res);
+	free(res.payload);
+	ctr.id = (char *)"c-new";
+	m.pod = make_pod(&pod, "pod0");
+	m.container = &ctr;
+	rt_call(rt, "CreateContainer", &m.base, &res);
+	assert_int_equal(res.code, 0);
+	r = nri__pkg__api__v1alpha1__create_container_response__unpack(NULL, res.len, res.payload);
+	assert_non_null(r);
+	out[0] = (int)r->n_update;
+	out[1] = r->n_update ? strcmp(r->update[0]->container_id, "other") : -1;
+	out[2] = r->adjust && r->adjust->n_annotations == 1 && r->adjust->linux_ &&
+		 r->adjust->linux_->resources && r->adjust->linux_->resources->cpu &&
+		 !strcmp(r->adjust->linux_->resources->cpu->cpus, "1");
+	nri__pkg__api__v1alpha1__create_container_response__free_unpacked(r, NULL);
+	free(res.payload);
+	for (int i = 0; i < 50 && rt->n_updates == 0; i++)
+		nri_trunk_run_once(rt->t, 20);
+}
+
+static void test_update_containers_queued_after_handler(void **state)
+{
+	struct nri_stub_handlers h = {.create_container = h_create};
+	int out[3] = {0};
+	struct rt rt = {.script = script_create, .data = out};
+	struct plug p = {0};
+
+	(void)state;
+	run_session(&h, &rt, &p);
+	assert_int_equal(p.creates, 1);
+	assert_int_equal(p.update_rc, -EINVAL); /* an update of the container being created */
+	assert_int_equal(out[0], 1);		/* only "other" went out */
+	assert_int_equal(out[1], 0);
+	assert_int_equal(out[2], 1);
+	assert_int_equal(p.queue_rc, 0);
+	assert_int_equal(rt.n_updates, 1);
+	assert_int_equal(rt.n_update_entries, 1);
+	assert_int_equal(rt.updates_while_pending, 0); /* not sent from inside the handler */
+}
+
+static void test_update_containers_not_connected(void **state)
+{
+	struct nri_stub_handlers h = {.start_container = h_start};
+	struct nri_stub_options o;
+	struct nri_stub *s = NULL;
+	struct nri_reply *u;
+
+	(void)state;
+	nri_stub_options_init(&o);
+	o.name = "x";
+	o.idx = "01";
+	assert_int_equal(nri_stub_new(&h, &o, NULL, &s), 0);
+	u = nri_stub_new_updates(s);
+	assert_non_null(u);
+	assert_int_equal(nri_reply_adjust(u, &(struct nri_resources){0}), -EOPNOTSUPP);
+	assert_int_equal(nri_stub_update_containers(s, u, NULL, NULL), -ENOTCONN);
+	assert_false(nri_stub_is_connected(s));
+	nri_stub_free(s);
+}
+
+struct loop_data {
+	int pipe_rd, ticks, fd_calls, synced;
+	bool removed;
+};
+
+static void on_pipe(struct nri_stub *s, int fd, short revents, void *ud)
+{
+	struct loop_data *d = ud;
+	char c;
+
+	(void)revents;
+	d->fd_calls++;
+	assert_int_equal(read(fd, &c, 1), 1);
+	d->removed = nri_stub_remove_fd(s, fd) == 0;
+}
+
+static void on_tick(struct nri_stub *s, void *ud)
+{
+	struct loop_data *d = ud;
+
+	if (++d->ticks == 3)
+		nri_stub_stop(s);
+}
+
+static void on_synced(struct nri_stub *s, void *ud)
+{
+	(void)s;
+	((struct loop_data *)ud)->synced++;
+}
+
+static void script_idle(struct rt *rt)
+{
+	struct rt_result res;
+
+	rt_configure(rt, "nri-sim", "v1", "v0.12.2", &res);
+	free(res.payload);
+	rt_call(rt, "Synchronize", NULL, &res);
+	free(res.payload);
+	/* until the plugin side closes after nri_stub_stop() + nri_stub_free() */
+	while (nri_trunk_run_once(rt->t, 100) >= 0)
+		;
+}
+
+static void test_nri_stub_wait_fds_timers_stop(void **state)
+{
+	struct nri_stub_handlers h = {.start_container = h_start};
+	struct loop_data d = {0};
+	struct rt rt = {.script = script_idle};
+	struct nri_stub_options o;
+	struct nri_stub *s = NULL;
+	int sv[2], p[2];
+	pthread_t th;
+
+	(void)state;
+	assert_int_equal(pipe(p), 0);
+	assert_int_equal(write(p[1], "x", 1), 1);
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
+	assert_int_equal(
+		nri_trunk_new(sv[0], NRI_CONN_RUNTIME, NRI_CONN_PLUGIN, rt_serve, &rt, &rt.t), 0);
+	nri_stub_options_init(&o);
+	o.name = "loop";
+	o.idx = "07";
+	o.fd = sv[1];
+	o.on_synchronized = on_synced;
+	assert_int_equal(nri_stub_new(&h, &o, &d, &s), 0);
+	assert_int_equal(nri_stub_add_fd(s, p[0], POLLIN, on_pipe, &d), 0);
+	assert_int_equal(nri_stub_add_fd(s, p[0], POLLIN, on_pipe, &d), -EEXIST);
+	assert_int_equal(nri_stub_add_timer(s, 20, on_tick, &d), 0);
+	assert_int_equal(pthread_create(&th, NULL, rt_thread, &rt), 0);
+	assert_int_equal(nri_stub_run(s), 0); /* returned because of nri_stub_stop() */
+	assert_int_equal(d.ticks, 3);
+	assert_int_equal(d.fd_calls, 1); /* removed from inside its own callback */
+	assert_true(d.removed);
+	assert_int_equal(d.synced, 1);
+	assert_true(nri_stub_is_connected(s));
+	assert_int_equal(nri_stub_request_timeout_ms(s), 1500);
+	assert_int_equal(nri_stub_registration_timeout_ms(s), 5000); /* 0 in Configure: default */
+	assert_string_equal(nri_stub_runtime_name(s), "nri-sim");
+	nri_stub_free(s);
+	pthread_join(th, NULL);
+	close(p[0]);
+	close(p[1]);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_nri_stub_new_invalid),
+		cmocka_unit_test(test_nri_stub_new_identity_from_env),
+		cmocka_unit_test(test_configure_mask_versions),
+		cmocka_unit_test(test_configure_mask_not_subset),
+		cmocka_unit_test(test_synchronize_more_chunks),
+		cmocka_unit_test(test_serve_unknown_method_code12),
+		cmocka_unit_test(test_serve_state_change_dispatch),
+		cmocka_unit_test(test_serve_handler_error_code2),
+		cmocka_unit_test(test_update_containers_queued_after_handler),
+		cmocka_unit_test(test_update_containers_not_connected),
+		cmocka_unit_test(test_nri_stub_wait_fds_timers_stop),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

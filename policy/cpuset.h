@@ -32,7 +32,8 @@ void cpuset_or(struct cpuset *dst, const struct cpuset *a, const struct cpuset *
 void cpuset_andnot(struct cpuset *dst, const struct cpuset *a, const struct cpuset *b);
 /* First id >= from that is set, or -1. */
 int cpuset_next(const struct cpuset *s, int from);
-#define cpuset_foreach(id, s) for ((id) = cpuset_next((s), 0); (id) >= 0; (id) = cpuset_next((s), (id) + 1))
+#define cpuset_foreach(id, s) \
+	for ((id) = cpuset_next((s), 0); (id) >= 0; (id) = cpuset_next((s), (id) + 1))
 
 /*
  * Parse a cpulist ("0-3,8,10-11"). Tolerates surrounding whitespace, a trailing

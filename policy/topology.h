@@ -27,6 +27,7 @@ enum topo_cpu_kind {
 };
 
 /* One online logical CPU. Fields are dense indexes into struct topology's arrays, -1 = none. */
+/* topology_build() guarantees package, die, core, l2, l3 and node >= 0; only cluster may be -1. */
 struct topo_cpu {
 	int id; /* logical CPU number */
 	int package;
@@ -44,13 +45,13 @@ struct topo_cpu {
 /* A set of CPUs sharing something: a package, die, cluster, cache or core. */
 struct topo_domain {
 	long long sysfs_id; /* id as sysfs reported it (may be sparse, -1 if none) */
-	int parent;         /* dense index in the next level up (core->l2->l3->die->package), -1 if none */
+	int parent; /* dense index in the next level up (core->l2->l3->die->package), -1 if none */
 	struct cpuset cpus; /* online CPUs only */
-	uint64_t size;      /* caches: bytes, 0 if unknown */
+	uint64_t size;	    /* caches: bytes, 0 if unknown */
 };
 
 struct topo_node {
-	int id;             /* NUMA node id as in sysfs (sparse, e.g. 250-255 on POWER9) */
+	int id;		    /* NUMA node id as in sysfs (sparse, e.g. 250-255 on POWER9) */
 	struct cpuset cpus; /* online CPUs only; empty for memory-only nodes */
 	uint64_t mem_total; /* bytes, 0 if unknown */
 	bool has_memory;
@@ -58,13 +59,16 @@ struct topo_node {
 
 /* Which fallbacks discovery had to take (documented in docs/topology.md). */
 enum topo_fallback {
-	TOPO_FB_NO_ONLINE_FILE = 1u << 0,  /* cpu/online missing: listed cpuN dirs */
-	TOPO_FB_NO_TOPOLOGY = 1u << 1,     /* a CPU lacked topology/: one core/package per CPU */
-	TOPO_FB_NO_CACHE = 1u << 2,        /* no cache info: L2/L3 = package */
-	TOPO_FB_NO_NUMA = 1u << 3,         /* no node dirs: one node 0 with every CPU */
-	TOPO_FB_NO_DISTANCE = 1u << 4,     /* no distance files: 10 local / 20 remote */
-	TOPO_FB_NODE_CPUMAP = 1u << 5,     /* node cpulist missing: used cpumap */
-	TOPO_FB_NO_SIBLINGS_LIST = 1u << 6 /* no thread_siblings(_list): grouped by (package, core_id) */
+	TOPO_FB_NO_ONLINE_FILE = 1u << 0, /* cpu/online missing: listed cpuN dirs */
+	TOPO_FB_NO_TOPOLOGY = 1u << 1,	  /* a CPU lacked topology/: one core/package per CPU */
+	TOPO_FB_NO_CACHE = 1u << 2,	  /* no cache info: L2/L3 = package */
+	TOPO_FB_NO_NUMA = 1u << 3,	  /* no node dirs: one node 0 with every CPU */
+	TOPO_FB_NO_DISTANCE = 1u << 4,	  /* no distance files: 10 local / 20 remote */
+	TOPO_FB_NODE_CPUMAP = 1u << 5,	  /* node cpulist missing: used cpumap */
+	/* no thread_siblings(_list): grouped by (package, core_id) */
+	TOPO_FB_NO_SIBLINGS_LIST = 1u << 6,
+	/* cpuinfo_max_freq differs but no cpu_core/cpu_atom: kinds left unknown */
+	TOPO_FB_NO_CPU_KIND = 1u << 7,
 };
 
 struct topology {
@@ -72,10 +76,10 @@ struct topology {
 	struct cpuset present;
 	struct cpuset online;
 	struct cpuset offline;
-	struct cpuset isolated;  /* isolcpus= (cpu/isolated), online only */
+	struct cpuset isolated; /* isolcpus= (cpu/isolated), online only */
 	struct cpuset nohz_full;
 
-	int max_cpu;             /* highest online CPU id, -1 if none */
+	int max_cpu;		    /* highest online CPU id, -1 if none */
 	struct topo_cpu *cpu_by_id; /* indexed by CPU id, [0..max_cpu]; offline slots have id -1 */
 
 	struct topo_domain *packages, *dies, *clusters, *l2s, *l3s, *cores;
@@ -83,10 +87,10 @@ struct topology {
 
 	struct topo_node *nodes;
 	int n_nodes;
-	int *distance;           /* n_nodes * n_nodes, distance[i * n_nodes + j], by dense index */
+	int *distance; /* n_nodes * n_nodes, distance[i * n_nodes + j], by dense index */
 
-	bool hybrid;             /* both P and E cores present */
-	unsigned int fallbacks;  /* enum topo_fallback bits */
+	bool hybrid;		/* both P and E cores present */
+	unsigned int fallbacks; /* enum topo_fallback bits */
 };
 
 void topology_free(struct topology *t);
@@ -109,8 +113,8 @@ struct topo_cpu_info {
 	int id;
 	bool online;
 	long long package_id, die_id, cluster_id, core_id;
-	struct cpuset siblings; /* thread siblings including itself (core_cpus_list) */
-	long long l2_id, l3_id; /* cache index*/id, -1 if absent */
+	struct cpuset siblings;		/* thread siblings including itself (core_cpus_list) */
+	long long l2_id, l3_id;		/* cache indexM/id, -1 if absent */
 	struct cpuset l2_cpus, l3_cpus; /* shared_cpu_list (or _map) */
 	uint64_t l2_size, l3_size;
 	int node_id;
@@ -139,14 +143,14 @@ int topology_build(const struct topo_builder *b, struct topology **ret);
  */
 struct topo_synth_spec {
 	int packages;
-	int dies_per_package;   /* >= 1 */
-	int nodes_per_die;      /* >= 1 (SNC when > 1) */
-	int l3_per_node;        /* >= 1 (CCX when > 1) */
+	int dies_per_package; /* >= 1 */
+	int nodes_per_die;    /* >= 1 (SNC when > 1) */
+	int l3_per_node;      /* >= 1 (CCX when > 1) */
 	int cores_per_l3;
-	int threads_per_core;   /* 1 or 2 (or 4) */
-	int memory_only_nodes;  /* extra nodes without CPUs, after the CPU nodes */
-	struct cpuset offline;  /* CPUs to mark offline */
+	int threads_per_core;	/* 1 or 2 (or 4) */
+	int memory_only_nodes;	/* extra nodes without CPUs, after the CPU nodes */
+	struct cpuset offline;	/* CPUs to mark offline */
 	struct cpuset isolated; /* CPUs to mark isolated */
-	bool hybrid;            /* first half of cores P, second half E (E: 1 thread) */
+	bool hybrid;		/* first half of cores P, second half E (E: 1 thread) */
 };
 int topology_synthetic(const struct topo_synth_spec *spec, struct topology **ret);

@@ -1,0 +1,490 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * usage.bpf.c - live per-cgroup CPU usage, run-queue latency, preemption and
+ * exclusive-CPU intrusion accounting from the scheduler tracepoints, plus OOM
+ * kill events.
+ *
+ * Design:
+ * - Only cgroups user space registered in cgroup_slots (cgroup id -> slot) are
+ *   tracked; every other task counts as slot 0 ("other"). The id is the v2
+ *   cgroup's kn->id or, with cfg_cgroup_mode == USAGE_CGROUP_V1, the v1 cpu
+ *   controller's cgroup kn->id (== the directory's inode number).
+ * - All hot counters live in per-CPU maps so the handlers never need atomics;
+ *   user space sums the CPUs and takes deltas.
+ * - CPU time: at sched_switch, prev is charged the growth of its
+ *   se.sum_exec_runtime since it was switched in on this CPU (a per-CPU stash),
+ *   i.e. the very delta the kernel charges to cpuacct. No clock read needed.
+ *   If this CPU has an exclusive owner slot (cpu_owner) and prev belongs to a
+ *   different slot, the same time is also an intrusion on this CPU.
+ * - Run-queue latency is charged to the task that WAITED, in its own cgroup
+ *   (not the waker's, not prev's, the bug bcc's runqlat has with cgroup
+ *   filters). Two sources, chosen by cfg_rq_source:
+ *   USAGE_RQ_SCHEDSTAT (default): the kernel's own per-task wait accounting
+ *     (sched_info.run_delay, CONFIG_SCHED_INFO). When prev is switched out,
+ *     the growth of its run_delay since its previous switch-out is the wait
+ *     that preceded the run now ending: from its wakeup, or from its
+ *     preemption if it was re-queued still runnable, including time queued on
+ *     another CPU before a migration. No wakeup hooks, no clock reads.
+ *   USAGE_RQ_WAKEUP: the wakeup hooks store a timestamp in the woken task's
+ *     own task storage (a preempted prev starts waiting at switch-out), and
+ *     its switch-in charges now - timestamp. Works without CONFIG_SCHED_INFO,
+ *     costs two more program runs and clock reads per wakeup/switch pair.
+ * - cgroup id -> slot is cached per CPU (direct-mapped, tagged with the
+ *   registration generation user space bumps), so the hot path looks up the
+ *   cgroup_slots hash only on a miss.
+ * - Per-task state (wait bookkeeping) lives in task storage (no pid-keyed hash
+ *   to fill up or leak on exit) and only for tasks of registered cgroups:
+ *   slot 0 gets CPU time and preemptions, no latency histogram.
+ * - Preemption: when prev is switched out still runnable, next's slot
+ *   "inflicted" and prev's slot "received" one preemption (pair in
+ *   preempt_pairs).
+ * - Helper calls are the cost on mitigated CPUs (every call/return pays), so
+ *   the default path makes none for untracked tasks and one task-storage
+ *   lookup when a tracked task is switched out; array lookups are inlined.
+ * - Nothing here ever fails loudly: lost samples are counted in the enum-indexed
+ *   per-CPU counters, and a configuration this kernel cannot honour is recorded
+ *   once in exit_info, after which the handlers do nothing.
+ */
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
+#include <bpf/bpf_core_read.h>
+#include "bpf/usage_abi.h"
+
+#define TASK_RUNNING 0
+#define E2BIG	     7 /* vmlinux.h has no errno values */
+
+const volatile __u32 cfg_cgroup_mode = USAGE_CGROUP_V2;
+const volatile __u32 cfg_track_rq_latency = 1;
+const volatile __u32 cfg_track_preemption = 1;
+const volatile __u32 cfg_rq_source = USAGE_RQ_SCHEDSTAT;
+
+struct usage_exit_info exit_info = {};
+/* Bumped by user space after every cgroup_slots change; invalidates slot caches. */
+__u32 slots_gen;
+
+struct cpu_run {
+	__u64 task;   /* the task switched in last on this CPU (0: idle) */
+	__u64 sum_in; /* its se.sum_exec_runtime then */
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, USAGE_MAX_SLOTS);
+	__type(key, __u64);
+	__type(value, __u32);
+} cgroup_slots SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, USAGE_MAX_SLOTS);
+	__type(key, __u32);
+	__type(value, struct usage_slot_stats);
+} slot_stats SEC(".maps");
+
+struct task_ctx {
+	__u64 wake_ts;	 /* USAGE_RQ_WAKEUP: 0 = not waiting */
+	__u64 run_delay; /* USAGE_RQ_SCHEDSTAT: sched_info.run_delay at last switch-out */
+	__u64 rd_seen;	 /* run_delay above is valid */
+};
+
+#define SLOT_CACHE_WAYS 64 /* per CPU, direct-mapped by the low bits of the cgroup id */
+
+struct slot_cache_entry {
+	__u64 id;  /* cgroup id (kn->id: unique for the boot) the slot is for */
+	__u32 gen; /* slots_gen it was computed at */
+	__u32 slot;
+};
+
+struct slot_cache {
+	struct slot_cache_entry e[SLOT_CACHE_WAYS];
+};
+
+/* cgroup id -> slot, per CPU: no helper call on a hit. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct slot_cache);
+} slot_caches SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
+	__type(value, struct task_ctx);
+} task_ctxs SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
+	__uint(max_entries, USAGE_MAX_PAIRS);
+	__type(key, struct usage_pair);
+	__type(value, __u64);
+} preempt_pairs SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, USAGE_MAX_CPUS);
+	__type(key, __u32);
+	__type(value, __u32);
+} cpu_owner SEC(".maps");
+
+/* Written only by the CPU it describes, so plain adds are race-free. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, USAGE_MAX_CPUS);
+	__type(key, __u32);
+	__type(value, __u64);
+} cpu_intrusion_ns SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct cpu_run);
+} cpu_run SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, USAGE_CNT_NR);
+	__type(key, __u32);
+	__type(value, __u64);
+} counters SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 64 * 1024);
+} oom_events SEC(".maps");
+
+static __always_inline void count(__u32 idx)
+{
+	__u64 *v = bpf_map_lookup_elem(&counters, &idx);
+
+	if (v)
+		(*v)++;
+}
+
+static __always_inline void give_up(__u32 reason, __u64 detail)
+{
+	if (exit_info.reason != USAGE_EXIT_NONE)
+		return;
+	exit_info.cpu = bpf_get_smp_processor_id();
+	exit_info.ts_ns = bpf_ktime_get_ns();
+	exit_info.detail = detail;
+	exit_info.reason = reason;
+}
+
+/* Returns true when the handlers must not run (configuration unusable). */
+static __always_inline bool gave_up(void)
+{
+	if (exit_info.reason != USAGE_EXIT_NONE)
+		return true;
+	if (cfg_cgroup_mode != USAGE_CGROUP_V2 && cfg_cgroup_mode != USAGE_CGROUP_V1) {
+		give_up(USAGE_EXIT_BAD_MODE, cfg_cgroup_mode);
+		return true;
+	}
+	if (cfg_cgroup_mode == USAGE_CGROUP_V1 &&
+	    !bpf_core_enum_value_exists(enum cgroup_subsys_id, cpu_cgrp_id)) {
+		give_up(USAGE_EXIT_NO_CPU_SUBSYS, 0);
+		return true;
+	}
+	return false;
+}
+
+/*
+ * tp_btf arguments are trusted BTF pointers, so the cgroup chain is walked with
+ * plain loads (CO-RE relocated through vmlinux.h's preserve_access_index)
+ * instead of bpf_probe_read_kernel() calls: this is the hot path of every
+ * context switch.
+ */
+static __always_inline __u64 task_cgroup_id(struct task_struct *t)
+{
+	int idx;
+
+	if (cfg_cgroup_mode == USAGE_CGROUP_V2)
+		return t->cgroups->dfl_cgrp->kn->id;
+	idx = bpf_core_enum_value(enum cgroup_subsys_id, cpu_cgrp_id);
+	return t->cgroups->subsys[idx]->cgroup->kn->id;
+}
+
+static __always_inline __u64 task_mem_cgroup_id(struct task_struct *t)
+{
+	int idx;
+
+	if (cfg_cgroup_mode == USAGE_CGROUP_V2)
+		return t->cgroups->dfl_cgrp->kn->id;
+	if (!bpf_core_enum_value_exists(enum cgroup_subsys_id, memory_cgrp_id))
+		return 0;
+	idx = bpf_core_enum_value(enum cgroup_subsys_id, memory_cgrp_id);
+	return t->cgroups->subsys[idx]->cgroup->kn->id;
+}
+
+static __always_inline __u32 lookup_slot(__u64 id)
+{
+	__u32 *slot = bpf_map_lookup_elem(&cgroup_slots, &id);
+
+	if (!slot || *slot >= USAGE_MAX_SLOTS)
+		return 0;
+	return *slot;
+}
+
+static __always_inline struct task_ctx *task_ctx_of(struct task_struct *t)
+{
+	struct task_ctx *c = bpf_task_storage_get(&task_ctxs, t, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
+
+	if (!c)
+		count(USAGE_CNT_NO_TASK_CTX);
+	return c;
+}
+
+/*
+ * Keyed by the cgroup id, not by the css_set pointer: freed css_sets are
+ * reused at the same address, ids are not. The chain walk is a few plain
+ * loads; the cgroup_slots hash lookup is the call a hit avoids.
+ */
+static __always_inline __u32 task_slot(struct task_struct *t)
+{
+	__u32 gen = *(volatile __u32 *)&slots_gen, zero = 0;
+	__u64 id = task_cgroup_id(t);
+	struct slot_cache_entry *e;
+	struct slot_cache *sc;
+
+	sc = bpf_map_lookup_elem(&slot_caches, &zero);
+	if (!sc)
+		return lookup_slot(id);
+	e = &sc->e[id & (SLOT_CACHE_WAYS - 1)];
+	if (e->id != id || e->gen != gen) {
+		e->slot = lookup_slot(id);
+		e->id = id;
+		e->gen = gen;
+	}
+	return e->slot < USAGE_MAX_SLOTS ? e->slot : 0;
+}
+
+static __always_inline struct usage_slot_stats *stats_of(__u32 slot)
+{
+	return bpf_map_lookup_elem(&slot_stats, &slot);
+}
+
+static __always_inline __u32 log2_u64(__u64 v)
+{
+	__u32 r = 0;
+
+	if (v >> 32) {
+		v >>= 32;
+		r += 32;
+	}
+	if (v >> 16) {
+		v >>= 16;
+		r += 16;
+	}
+	if (v >> 8) {
+		v >>= 8;
+		r += 8;
+	}
+	if (v >> 4) {
+		v >>= 4;
+		r += 4;
+	}
+	if (v >> 2) {
+		v >>= 2;
+		r += 2;
+	}
+	if (v >> 1)
+		r += 1;
+	return r;
+}
+
+/* Charges prev's runtime since its switch-in here; remembers next's start. */
+static __always_inline void account_run(struct task_struct *prev, struct task_struct *next,
+					bool prev_idle, bool next_idle, __u32 prev_slot)
+{
+	__u32 zero = 0, cpu, *owner;
+	struct usage_slot_stats *st;
+	struct cpu_run *run;
+	__u64 delta, *intr;
+
+	run = bpf_map_lookup_elem(&cpu_run, &zero);
+	if (!run)
+		return;
+	if (!prev_idle && run->task != (__u64)prev)
+		count(USAGE_CNT_RUN_UNSEEN);
+	if (!prev_idle && run->task == (__u64)prev) {
+		delta = prev->se.sum_exec_runtime - run->sum_in;
+		st = stats_of(prev_slot);
+		if (st && (__s64)delta > 0) {
+			st->cpu_ns += delta;
+			cpu = bpf_get_smp_processor_id();
+			owner = bpf_map_lookup_elem(&cpu_owner, &cpu);
+			intr = bpf_map_lookup_elem(&cpu_intrusion_ns, &cpu);
+			if (owner && intr && *owner && *owner != prev_slot)
+				*intr += delta;
+		}
+	}
+	run->task = next_idle ? 0 : (__u64)next;
+	run->sum_in = next->se.sum_exec_runtime;
+}
+
+static __always_inline void record_wait(__u32 slot, __u64 delta)
+{
+	struct usage_slot_stats *st = stats_of(slot);
+	__u64 us = delta / 1000;
+	__u32 b;
+
+	if (!st)
+		return;
+	b = us ? log2_u64(us) : 0;
+	if (b >= USAGE_HIST_BUCKETS)
+		b = USAGE_HIST_BUCKETS - 1;
+	st->rq_count++;
+	st->rq_sum_ns += delta;
+	st->rq_hist[b]++;
+}
+
+/* USAGE_RQ_SCHEDSTAT: prev's wait before the run now ending, from the kernel. */
+static __always_inline void schedstat_wait(struct task_struct *prev, struct task_ctx *c, __u32 slot)
+{
+	__u64 rd;
+
+	if (!c || !bpf_core_field_exists(prev->sched_info))
+		return;
+	rd = prev->sched_info.run_delay;
+	if (c->rd_seen && rd >= c->run_delay)
+		record_wait(slot, rd - c->run_delay);
+	c->run_delay = rd;
+	c->rd_seen = 1;
+}
+
+static __always_inline void count_preemption(__u32 from, __u32 to)
+{
+	struct usage_pair key = {.from = from, .to = to};
+	struct usage_slot_stats *st;
+	__u64 one = 1, *v;
+
+	st = stats_of(from);
+	if (st)
+		st->preempt_inflicted++;
+	st = stats_of(to);
+	if (st)
+		st->preempt_received++;
+	/* Within one cgroup (or among untracked tasks) the pair says nothing new. */
+	if (from == to)
+		return;
+	v = bpf_map_lookup_elem(&preempt_pairs, &key);
+	if (v)
+		(*v)++;
+	else if (bpf_map_update_elem(&preempt_pairs, &key, &one, BPF_NOEXIST) == -E2BIG)
+		count(USAGE_CNT_PAIRS_FULL);
+}
+
+/* USAGE_RQ_WAKEUP: next is switched in; charge its wait to its own cgroup. */
+static __always_inline void finish_wait(struct task_ctx *c, __u64 now, __u32 slot)
+{
+	__u64 delta;
+
+	if (!c || !c->wake_ts)
+		return;
+	delta = now - c->wake_ts;
+	c->wake_ts = 0;
+	if ((__s64)delta >= 0)
+		record_wait(slot, delta);
+}
+
+SEC("tp_btf/sched_switch")
+int BPF_PROG(tg_sched_switch, bool preempt, struct task_struct *prev, struct task_struct *next,
+	     unsigned int prev_state)
+{
+	bool prev_idle = prev->pid == 0, next_idle = next->pid == 0;
+	bool runnable = !prev_idle && (preempt || prev_state == TASK_RUNNING);
+	bool wakeup_src = cfg_track_rq_latency && cfg_rq_source == USAGE_RQ_WAKEUP;
+	bool preempted = runnable && !next_idle && cfg_track_preemption;
+	struct task_ctx *pc = NULL, *nc = NULL;
+	__u32 prev_slot = 0, next_slot = 0;
+	__u64 now;
+
+	if (gave_up())
+		return 0;
+	count(USAGE_CNT_SWITCH);
+	if (!prev_idle) {
+		prev_slot = task_slot(prev);
+		if (prev_slot && cfg_track_rq_latency)
+			pc = task_ctx_of(prev);
+	}
+	if (!next_idle && (wakeup_src || preempted)) {
+		next_slot = task_slot(next);
+		if (next_slot && wakeup_src)
+			nc = task_ctx_of(next);
+	}
+	account_run(prev, next, prev_idle, next_idle, prev_slot);
+	if (wakeup_src) {
+		now = bpf_ktime_get_ns();
+		if (pc) /* preempted: waits from now on; blocked: the wakeup starts it */
+			pc->wake_ts = runnable ? now : 0;
+		finish_wait(nc, now, next_slot);
+	} else if (cfg_track_rq_latency) {
+		schedstat_wait(prev, pc, prev_slot);
+	}
+	if (preempted)
+		count_preemption(next_slot, prev_slot);
+	return 0;
+}
+
+static __always_inline int on_wakeup(struct task_struct *p, bool is_new)
+{
+	struct task_ctx *c;
+
+	if (gave_up() || !cfg_track_rq_latency || cfg_rq_source != USAGE_RQ_WAKEUP)
+		return 0;
+	count(USAGE_CNT_WAKEUP);
+	/*
+	 * A wakeup of a running task is a no-op for the scheduler: record nothing.
+	 * A task woken while still queued after a preemption keeps its earlier
+	 * start.
+	 */
+	if (p->on_cpu || !task_slot(p))
+		return 0;
+	c = task_ctx_of(p);
+	if (!c || (!is_new && c->wake_ts))
+		return 0;
+	c->wake_ts = bpf_ktime_get_ns();
+	return 0;
+}
+
+SEC("tp_btf/sched_wakeup")
+int BPF_PROG(tg_sched_wakeup, struct task_struct *p)
+{
+	return on_wakeup(p, false);
+}
+
+SEC("tp_btf/sched_wakeup_new")
+int BPF_PROG(tg_wakeup_new, struct task_struct *p)
+{
+	return on_wakeup(p, true);
+}
+
+SEC("tp_btf/mark_victim")
+int BPF_PROG(tg_mark_victim, struct task_struct *task)
+{
+	struct usage_oom_event *e;
+	__u64 id;
+
+	if (gave_up())
+		return 0;
+	count(USAGE_CNT_OOM);
+	e = bpf_ringbuf_reserve(&oom_events, sizeof(*e), 0);
+	if (!e) {
+		count(USAGE_CNT_RINGBUF_FULL);
+		return 0;
+	}
+	id = task_cgroup_id(task);
+	e->ts_ns = bpf_ktime_get_ns();
+	e->cgroup_id = id;
+	e->mem_cgroup_id = task_mem_cgroup_id(task);
+	e->pid = task->pid;
+	e->slot = lookup_slot(task_cgroup_id(task));
+	bpf_ringbuf_submit(e, 0);
+	return 0;
+}
+
+/* The kernel requires a GPL-compatible license for tracing programs. */
+char LICENSE[] SEC("license") = "Dual BSD/GPL";

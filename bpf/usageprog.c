@@ -1,0 +1,376 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Loader for usage.bpf.c; see usageprog.h. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <bpf/bpf.h>
+#include <bpf/btf.h>
+#include <bpf/libbpf.h>
+
+#include "bpf/usageprog.h"
+#include "usage.skel.h"
+
+#define USAGEPROG_NR_PROGS 4
+
+struct usageprog {
+	struct usage_bpf *skel;
+	struct ring_buffer *oom_rb;
+	int nr_cpus;
+	int stats_fd; /* keeps BPF_STATS_RUN_TIME on while open; -1 if off */
+	bool have_oom;
+	bool have_wakeup; /* rq_source == USAGE_RQ_WAKEUP */
+	bool attached;
+	void *percpu_buf; /* nr_cpus * sizeof(struct usage_slot_stats) */
+	usageprog_oom_fn oom_fn;
+	void *oom_userdata;
+};
+
+static struct bpf_program *usageprog_prog(const struct usageprog *p, unsigned int idx)
+{
+	struct bpf_program *progs[USAGEPROG_NR_PROGS] = {
+		p->skel->progs.tg_sched_switch,
+		p->skel->progs.tg_sched_wakeup,
+		p->skel->progs.tg_wakeup_new,
+		p->skel->progs.tg_mark_victim,
+	};
+
+	return idx < USAGEPROG_NR_PROGS ? progs[idx] : NULL;
+}
+
+/* mark_victim is not in every kernel's BTF; OOM events are optional. */
+static bool usageprog_kernel_has(const char *btf_typedef)
+{
+	struct btf *vmlinux = btf__load_vmlinux_btf();
+	bool found;
+
+	if (!vmlinux)
+		return false;
+	found = btf__find_by_name_kind(vmlinux, btf_typedef, BTF_KIND_TYPEDEF) > 0;
+	btf__free(vmlinux);
+	return found;
+}
+
+static int usageprog_oom_cb(void *ctx, void *data, size_t size)
+{
+	struct usageprog *p = ctx;
+
+	if (size >= sizeof(struct usage_oom_event) && p->oom_fn)
+		p->oom_fn(data, p->oom_userdata);
+	return 0;
+}
+
+static int usageprog_load(struct usageprog *p, const struct usageprog_opts *opts)
+{
+	struct usage_bpf *skel;
+	int r;
+
+	if (access("/sys/kernel/btf/vmlinux", R_OK) < 0)
+		return -errno; /* no BTF: CO-RE and tp_btf cannot work */
+	skel = usage_bpf__open();
+	if (!skel)
+		return -errno;
+	p->skel = skel;
+	skel->rodata->cfg_cgroup_mode = opts->cgroup_mode;
+	skel->rodata->cfg_track_rq_latency = !opts->no_rq_latency;
+	skel->rodata->cfg_track_preemption = !opts->no_preemption;
+	skel->rodata->cfg_rq_source = opts->rq_source;
+	/* The default source needs no wakeup hooks: do not even load them. */
+	p->have_wakeup = opts->rq_source == USAGE_RQ_WAKEUP && !opts->no_rq_latency;
+	bpf_program__set_autoload(skel->progs.tg_sched_wakeup, p->have_wakeup);
+	bpf_program__set_autoload(skel->progs.tg_wakeup_new, p->have_wakeup);
+	p->have_oom = usageprog_kernel_has("btf_trace_mark_victim");
+	if (!p->have_oom)
+		bpf_program__set_autoload(skel->progs.tg_mark_victim, false);
+	r = usage_bpf__load(skel);
+	if (r < 0)
+		return r;
+	p->oom_rb = ring_buffer__new(bpf_map__fd(skel->maps.oom_events), usageprog_oom_cb, p, NULL);
+	if (!p->oom_rb)
+		return -errno;
+	return 0;
+}
+
+int usageprog_open(const struct usageprog_opts *opts, struct usageprog **ret)
+{
+	struct usageprog_opts defaults = {0};
+	struct usageprog *p;
+	int r;
+
+	if (!ret)
+		return -EINVAL;
+	if (!opts)
+		opts = &defaults;
+	if (opts->cgroup_mode != USAGE_CGROUP_V1 && opts->cgroup_mode != USAGE_CGROUP_V2)
+		return -EINVAL;
+	if (opts->rq_source != USAGE_RQ_SCHEDSTAT && opts->rq_source != USAGE_RQ_WAKEUP)
+		return -EINVAL;
+	p = calloc(1, sizeof(*p));
+	if (!p)
+		return -ENOMEM;
+	p->stats_fd = -1;
+	p->nr_cpus = libbpf_num_possible_cpus();
+	if (p->nr_cpus <= 0 || p->nr_cpus > USAGE_MAX_CPUS) {
+		r = p->nr_cpus < 0 ? p->nr_cpus : -ERANGE;
+		goto fail;
+	}
+	p->percpu_buf = calloc((size_t)p->nr_cpus, sizeof(struct usage_slot_stats));
+	if (!p->percpu_buf) {
+		r = -ENOMEM;
+		goto fail;
+	}
+	r = usageprog_load(p, opts);
+	if (r < 0)
+		goto fail;
+	if (!opts->no_stats)
+		p->stats_fd = bpf_enable_stats(BPF_STATS_RUN_TIME); /* < 0: stats unavailable */
+	if (!opts->no_attach) {
+		r = usageprog_attach(p);
+		if (r < 0)
+			goto fail;
+	}
+	*ret = p;
+	return 0;
+fail:
+	usageprog_free(p);
+	return r;
+}
+
+void usageprog_free(struct usageprog *p)
+{
+	if (!p)
+		return;
+	ring_buffer__free(p->oom_rb);
+	usage_bpf__destroy(p->skel);
+	if (p->stats_fd >= 0)
+		close(p->stats_fd);
+	free(p->percpu_buf);
+	free(p);
+}
+
+int usageprog_attach(struct usageprog *p)
+{
+	int r;
+
+	if (p->attached)
+		return 0;
+	r = usage_bpf__attach(p->skel);
+	if (r < 0) {
+		usage_bpf__detach(p->skel);
+		return r;
+	}
+	p->attached = true;
+	return 0;
+}
+
+void usageprog_detach(struct usageprog *p)
+{
+	if (!p->attached)
+		return;
+	usage_bpf__detach(p->skel);
+	p->attached = false;
+}
+
+static int usageprog_zero_slot(struct usageprog *p, __u32 slot)
+{
+	size_t sz = (size_t)p->nr_cpus * sizeof(struct usage_slot_stats);
+
+	memset(p->percpu_buf, 0, sz);
+	return bpf_map__update_elem(p->skel->maps.slot_stats, &slot, sizeof(slot), p->percpu_buf,
+				    sz, BPF_ANY);
+}
+
+/* Tasks cache their slot; a new generation makes them look it up again. */
+static void usageprog_bump_gen(struct usageprog *p)
+{
+	__atomic_add_fetch(&p->skel->bss->slots_gen, 1, __ATOMIC_RELEASE);
+}
+
+/* Drops every preemption pair involving slot (a slot being reused). */
+static int usageprog_pairs_forget(struct usageprog *p, __u32 slot)
+{
+	struct usage_pair key, next;
+	bool have_key = false;
+
+	while (bpf_map__get_next_key(p->skel->maps.preempt_pairs, have_key ? &key : NULL, &next,
+				     sizeof(next)) == 0) {
+		if (next.from == slot || next.to == slot) {
+			bpf_map__delete_elem(p->skel->maps.preempt_pairs, &next, sizeof(next), 0);
+			/* The iteration restarts: deleted keys cannot be continued from. */
+			have_key = false;
+			continue;
+		}
+		key = next;
+		have_key = true;
+	}
+	return 0;
+}
+
+int usageprog_slot_set(struct usageprog *p, __u64 cgroup_id, __u32 slot)
+{
+	int r;
+
+	if (slot == 0 || slot >= USAGE_MAX_SLOTS)
+		return -EINVAL;
+	/* Zero first, so the new owner never sees the previous owner's counts. */
+	r = usageprog_zero_slot(p, slot);
+	if (r < 0)
+		return r;
+	usageprog_pairs_forget(p, slot);
+	r = bpf_map__update_elem(p->skel->maps.cgroup_slots, &cgroup_id, sizeof(cgroup_id), &slot,
+				 sizeof(slot), BPF_ANY);
+	if (r == 0)
+		usageprog_bump_gen(p);
+	return r;
+}
+
+int usageprog_slot_clear(struct usageprog *p, __u64 cgroup_id)
+{
+	int r = bpf_map__delete_elem(p->skel->maps.cgroup_slots, &cgroup_id, sizeof(cgroup_id), 0);
+
+	if (r == 0)
+		usageprog_bump_gen(p);
+	return r;
+}
+
+int usageprog_owner_set(struct usageprog *p, unsigned int cpu, __u32 slot)
+{
+	if (cpu >= (unsigned int)p->nr_cpus || slot >= USAGE_MAX_SLOTS)
+		return -EINVAL;
+	return bpf_map__update_elem(p->skel->maps.cpu_owner, &cpu, sizeof(cpu), &slot, sizeof(slot),
+				    BPF_ANY);
+}
+
+static void usageprog_add_stats(struct usage_slot_stats *sum, const struct usage_slot_stats *s)
+{
+	sum->cpu_ns += s->cpu_ns;
+	sum->preempt_received += s->preempt_received;
+	sum->preempt_inflicted += s->preempt_inflicted;
+	sum->rq_count += s->rq_count;
+	sum->rq_sum_ns += s->rq_sum_ns;
+	for (int b = 0; b < USAGE_HIST_BUCKETS; b++)
+		sum->rq_hist[b] += s->rq_hist[b];
+}
+
+int usageprog_read_slot(struct usageprog *p, __u32 slot, struct usage_slot_stats *ret)
+{
+	size_t sz = (size_t)p->nr_cpus * sizeof(struct usage_slot_stats);
+	const struct usage_slot_stats *v = p->percpu_buf;
+	struct usage_slot_stats sum = {0};
+	int r;
+
+	if (slot >= USAGE_MAX_SLOTS)
+		return -EINVAL;
+	r = bpf_map__lookup_elem(p->skel->maps.slot_stats, &slot, sizeof(slot), p->percpu_buf, sz,
+				 0);
+	if (r < 0)
+		return r;
+	for (int c = 0; c < p->nr_cpus; c++)
+		usageprog_add_stats(&sum, &v[c]);
+	*ret = sum;
+	return 0;
+}
+
+int usageprog_read_intrusion(struct usageprog *p, unsigned int cpu, __u64 *ret_ns)
+{
+	if (cpu >= (unsigned int)p->nr_cpus)
+		return -EINVAL;
+	return bpf_map__lookup_elem(p->skel->maps.cpu_intrusion_ns, &cpu, sizeof(cpu), ret_ns,
+				    sizeof(*ret_ns), 0);
+}
+
+int usageprog_read_counters(struct usageprog *p, __u64 ret[USAGE_CNT_NR])
+{
+	__u64 *v = p->percpu_buf; /* USAGE_CNT_NR u64 per CPU fits easily */
+	size_t sz = (size_t)p->nr_cpus * sizeof(__u64);
+	int r;
+
+	for (__u32 i = 0; i < USAGE_CNT_NR; i++) {
+		r = bpf_map__lookup_elem(p->skel->maps.counters, &i, sizeof(i), v, sz, 0);
+		if (r < 0)
+			return r;
+		ret[i] = 0;
+		for (int c = 0; c < p->nr_cpus; c++)
+			ret[i] += v[c];
+	}
+	return 0;
+}
+
+int usageprog_read_exit(struct usageprog *p, struct usage_exit_info *ret)
+{
+	/* bss is mmap()ed; reason is written last by the BPF side. */
+	*ret = p->skel->bss->exit_info;
+	return 0;
+}
+
+int usageprog_read_stats(struct usageprog *p, struct usageprog_stats *ret)
+{
+	struct usageprog_stats s = {.enabled = p->stats_fd >= 0};
+
+	for (unsigned int i = 0; i < USAGEPROG_NR_PROGS; i++) {
+		struct bpf_prog_info info;
+		__u32 len = sizeof(info);
+		int fd = usageprog_prog_fd(p, i);
+
+		if (fd < 0)
+			continue;
+		memset(&info, 0, sizeof(info));
+		if (bpf_obj_get_info_by_fd(fd, &info, &len) < 0)
+			return -errno;
+		s.run_cnt += info.run_cnt;
+		s.run_time_ns += info.run_time_ns;
+	}
+	*ret = s;
+	return 0;
+}
+
+int usageprog_pairs_foreach(struct usageprog *p, usageprog_pair_fn fn, void *userdata)
+{
+	size_t sz = (size_t)p->nr_cpus * sizeof(__u64);
+	struct usage_pair key, next;
+	struct usage_pair *prev = NULL;
+	__u64 *v = p->percpu_buf;
+	int r;
+
+	while (bpf_map__get_next_key(p->skel->maps.preempt_pairs, prev, &next, sizeof(next)) == 0) {
+		key = next;
+		prev = &key;
+		r = bpf_map__lookup_elem(p->skel->maps.preempt_pairs, &key, sizeof(key), v, sz, 0);
+		if (r == -ENOENT)
+			continue; /* deleted under us */
+		if (r < 0)
+			return r;
+		__u64 total = 0;
+		for (int c = 0; c < p->nr_cpus; c++)
+			total += v[c];
+		fn(key.from, key.to, total, userdata);
+	}
+	return 0;
+}
+
+int usageprog_oom_poll(struct usageprog *p, usageprog_oom_fn fn, void *userdata)
+{
+	int r;
+
+	p->oom_fn = fn;
+	p->oom_userdata = userdata;
+	r = ring_buffer__consume(p->oom_rb);
+	p->oom_fn = NULL;
+	return r;
+}
+
+int usageprog_nr_cpus(const struct usageprog *p)
+{
+	return p->nr_cpus;
+}
+
+int usageprog_prog_fd(const struct usageprog *p, unsigned int idx)
+{
+	struct bpf_program *prog = usageprog_prog(p, idx);
+
+	if (!prog)
+		return -EINVAL;
+	if ((idx == 3 && !p->have_oom) || ((idx == 1 || idx == 2) && !p->have_wakeup))
+		return -ENOENT;
+	return bpf_program__fd(prog);
+}

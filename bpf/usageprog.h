@@ -1,0 +1,69 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * usageprog: loader for usage.bpf.c (open/load/attach, map plumbing, the
+ * kernel's BPF run-time statistics). Thin and policy-free: usage.c builds the
+ * per-container view on top of it.
+ *
+ * Ownership: usageprog_open() returns an object owned by the caller, freed with
+ * usageprog_free() (NULL-safe); *ret is untouched on failure. Every other
+ * function takes a non-NULL object and returns 0 or -errno.
+ */
+#ifndef TOPOGUARD_BPF_USAGEPROG_H
+#define TOPOGUARD_BPF_USAGEPROG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <linux/types.h>
+
+#include "bpf/usage_abi.h"
+
+struct usageprog;
+
+struct usageprog_opts {
+	__u32 cgroup_mode;  /* enum usage_cgroup_mode */
+	__u32 rq_source;    /* enum usage_rq_source; WAKEUP also loads the wakeup hooks */
+	bool no_rq_latency; /* no run-queue latency at all */
+	bool no_preemption; /* skip preemption attribution */
+	bool no_stats;	    /* do not turn on BPF_STATS_RUN_TIME */
+	bool no_attach;	    /* load only; attach later with usageprog_attach() */
+};
+
+/* Sum of the kernel's run statistics over all usage programs. */
+struct usageprog_stats {
+	bool enabled; /* false: BPF_STATS_RUN_TIME could not be turned on */
+	__u64 run_cnt;
+	__u64 run_time_ns;
+};
+
+typedef void (*usageprog_oom_fn)(const struct usage_oom_event *ev, void *userdata);
+typedef void (*usageprog_pair_fn)(__u32 from, __u32 to, __u64 count, void *userdata);
+
+int usageprog_open(const struct usageprog_opts *opts, struct usageprog **ret);
+void usageprog_free(struct usageprog *p);
+
+int usageprog_attach(struct usageprog *p);
+void usageprog_detach(struct usageprog *p);
+
+/* Maps cgroup_id to slot (1..USAGE_MAX_SLOTS-1) and zeroes the slot's counters. */
+int usageprog_slot_set(struct usageprog *p, __u64 cgroup_id, __u32 slot);
+int usageprog_slot_clear(struct usageprog *p, __u64 cgroup_id);
+/* slot 0 = the CPU has no exclusive owner. */
+int usageprog_owner_set(struct usageprog *p, unsigned int cpu, __u32 slot);
+
+/* Per-CPU values summed over all possible CPUs. */
+int usageprog_read_slot(struct usageprog *p, __u32 slot, struct usage_slot_stats *ret);
+int usageprog_read_intrusion(struct usageprog *p, unsigned int cpu, __u64 *ret_ns);
+int usageprog_read_counters(struct usageprog *p, __u64 ret[USAGE_CNT_NR]);
+int usageprog_read_exit(struct usageprog *p, struct usage_exit_info *ret);
+int usageprog_read_stats(struct usageprog *p, struct usageprog_stats *ret);
+/* Calls fn for every (from, to) preemption pair seen so far. */
+int usageprog_pairs_foreach(struct usageprog *p, usageprog_pair_fn fn, void *userdata);
+/* Delivers queued OOM events without blocking; returns how many. */
+int usageprog_oom_poll(struct usageprog *p, usageprog_oom_fn fn, void *userdata);
+
+int usageprog_nr_cpus(const struct usageprog *p);
+/* fd of a program by index 0..3 (switch, wakeup, wakeup_new, mark_victim), for
+ * tests and benches; -ENOENT if that program is not loaded in this configuration. */
+int usageprog_prog_fd(const struct usageprog *p, unsigned int idx);
+
+#endif

@@ -1,0 +1,348 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Helpers for the BPF integration tests: a unique throw-away cgroup tree in
+ * every v1 controller the tests use (cpu, cpuacct, cpuset, memory) and in the
+ * cgroup2 mount when there is one, plus forked workloads moved into it.
+ * Everything is static inline so each test binary stays self-contained.
+ * Include it first: it defines _GNU_SOURCE.
+ *
+ * Ownership: cgt_init() fills a caller-owned struct cgt; cgt_cleanup() kills
+ * the children it spawned and removes every directory it made, and is safe to
+ * call more than once (also from failure paths).
+ */
+#ifndef TOPOGUARD_TESTS_BPF_CGTEST_H
+#define TOPOGUARD_TESTS_BPF_CGTEST_H
+
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "bpf/usage.h"
+
+#define CGT_ROOT "/sys/fs/cgroup"
+#define CGT_MAX	 8
+#define CGT_NS	 1000000000ULL
+
+static const char *const cgt_hier[] = {"cpu", "cpuacct", "cpuset", "memory", "unified"};
+#define CGT_NR_HIER (sizeof(cgt_hier) / sizeof(cgt_hier[0]))
+
+struct cgt {
+	char top[64]; /* "tg-h5-test-<pid>" below every hierarchy */
+	bool has_v2;
+	int nr_leaves;
+	char leaves[CGT_MAX][32];
+	int nr_children;
+	pid_t children[CGT_MAX];
+};
+
+/* Returns NULL when the tests can run here, else why not (for the exit-77 line). */
+static inline const char *cgt_skip_reason(void)
+{
+	if (geteuid() != 0)
+		return "needs root (real cgroups and BPF)";
+	if (access("/sys/kernel/btf/vmlinux", R_OK) != 0)
+		return "no kernel BTF at /sys/kernel/btf/vmlinux";
+	if (access(CGT_ROOT "/cpu/tasks", F_OK) != 0 ||
+	    access(CGT_ROOT "/cpuacct/tasks", F_OK) != 0 ||
+	    access(CGT_ROOT "/cpuset/tasks", F_OK) != 0 ||
+	    access(CGT_ROOT "/memory/tasks", F_OK) != 0)
+		return "cgroup v1 cpu/cpuacct/cpuset/memory not mounted at " CGT_ROOT;
+	return NULL;
+}
+
+static inline __u64 cgt_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (__u64)ts.tv_sec * CGT_NS + (__u64)ts.tv_nsec;
+}
+
+static inline void cgt_sleep_ms(unsigned int ms)
+{
+	struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = (long)(ms % 1000) * 1000000L};
+
+	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+		;
+}
+
+static inline int cgt_path(char *buf, size_t size, const char *hier, const char *top,
+			   const char *leaf, const char *file)
+{
+	int n = snprintf(buf, size, CGT_ROOT "/%s/%s%s%s%s%s", hier, top, leaf ? "/" : "",
+			 leaf ? leaf : "", file ? "/" : "", file ? file : "");
+
+	return n < 0 || (size_t)n >= size ? -ENAMETOOLONG : 0;
+}
+
+static inline int cgt_write(const char *path, const char *val)
+{
+	int fd = open(path, O_WRONLY | O_CLOEXEC), r = 0;
+
+	if (fd < 0)
+		return -errno;
+	if (write(fd, val, strlen(val)) < 0)
+		r = -errno;
+	close(fd);
+	return r;
+}
+
+static inline int cgt_read(const char *path, char *buf, size_t size)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	ssize_t n;
+
+	if (fd < 0)
+		return -errno;
+	n = read(fd, buf, size - 1);
+	close(fd);
+	if (n < 0)
+		return -errno;
+	buf[n] = '\0';
+	return 0;
+}
+
+static inline int cgt_set(struct cgt *t, const char *hier, const char *leaf, const char *file,
+			  const char *val)
+{
+	char path[512];
+	int r = cgt_path(path, sizeof(path), hier, t->top, leaf, file);
+
+	return r < 0 ? r : cgt_write(path, val);
+}
+
+static inline int cgt_get_u64(struct cgt *t, const char *hier, const char *leaf, const char *file,
+			      __u64 *ret)
+{
+	char path[512], buf[64];
+	int r = cgt_path(path, sizeof(path), hier, t->top, leaf, file);
+
+	if (r == 0)
+		r = cgt_read(path, buf, sizeof(buf));
+	if (r == 0)
+		*ret = strtoull(buf, NULL, 10);
+	return r;
+}
+
+/* A cpuset cgroup accepts tasks only once cpus and mems are set. */
+static inline int cgt_cpuset_init(struct cgt *t, const char *leaf, const char *cpus)
+{
+	char mems[64];
+	int r = cgt_read(CGT_ROOT "/cpuset/cpuset.mems", mems, sizeof(mems));
+
+	if (r == 0)
+		r = cgt_set(t, "cpuset", leaf, "cpuset.cpus", cpus);
+	return r == 0 ? cgt_set(t, "cpuset", leaf, "cpuset.mems", mems) : r;
+}
+
+static inline int cgt_mkdir_all(struct cgt *t, const char *leaf)
+{
+	char path[512];
+
+	for (size_t h = 0; h < CGT_NR_HIER; h++) {
+		if (h == CGT_NR_HIER - 1 && !t->has_v2)
+			continue;
+		if (cgt_path(path, sizeof(path), cgt_hier[h], t->top, leaf, NULL) < 0)
+			return -ENAMETOOLONG;
+		if (mkdir(path, 0755) < 0 && errno != EEXIST)
+			return -errno;
+	}
+	return 0;
+}
+
+static inline void cgt_cleanup(struct cgt *t);
+
+static inline int cgt_init(struct cgt *t)
+{
+	char cpus[64];
+	int r;
+
+	memset(t, 0, sizeof(*t));
+	snprintf(t->top, sizeof(t->top), "tg-h5-test-%d", (int)getpid());
+	t->has_v2 = access(CGT_ROOT "/unified/cgroup.controllers", F_OK) == 0;
+	r = cgt_mkdir_all(t, NULL);
+	if (r == 0)
+		r = cgt_read(CGT_ROOT "/cpuset/cpuset.cpus", cpus, sizeof(cpus));
+	if (r == 0)
+		r = cgt_cpuset_init(t, NULL, cpus);
+	if (r < 0)
+		cgt_cleanup(t);
+	return r;
+}
+
+/* Makes <top>/<leaf> everywhere; cpus restricts its cpuset ("0-1", "1", ...). */
+static inline int cgt_leaf(struct cgt *t, const char *leaf, const char *cpus)
+{
+	int r;
+
+	if (t->nr_leaves == CGT_MAX)
+		return -ENOSPC;
+	snprintf(t->leaves[t->nr_leaves++], sizeof(t->leaves[0]), "%s", leaf);
+	r = cgt_mkdir_all(t, leaf);
+	return r < 0 ? r : cgt_cpuset_init(t, leaf, cpus);
+}
+
+/* The path usage_register() wants: relative to each hierarchy root. */
+static inline void cgt_rel(const struct cgt *t, const char *leaf, char *buf, size_t size)
+{
+	snprintf(buf, size, "/%s/%s", t->top, leaf);
+}
+
+static inline int cgt_join(struct cgt *t, const char *leaf, pid_t pid)
+{
+	char val[32];
+	int r;
+
+	snprintf(val, sizeof(val), "%d\n", (int)pid);
+	for (size_t h = 0; h < CGT_NR_HIER; h++) {
+		if (h == CGT_NR_HIER - 1 && !t->has_v2)
+			continue;
+		r = cgt_set(t, cgt_hier[h], leaf, "cgroup.procs", val);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+typedef void (*cgt_work_fn)(void *arg);
+
+/*
+ * Forks a child, moves it into leaf (and onto cpu if cpu >= 0) BEFORE it runs
+ * fn, so all of fn's time is charged there. Returns the pid or -errno.
+ */
+static inline pid_t cgt_spawn(struct cgt *t, const char *leaf, int cpu, cgt_work_fn fn, void *arg)
+{
+	int go[2];
+	pid_t pid;
+	char c;
+
+	if (t->nr_children == CGT_MAX || pipe2(go, O_CLOEXEC) < 0)
+		return -EMFILE;
+	pid = fork();
+	if (pid < 0)
+		return -errno;
+	if (pid == 0) {
+		close(go[1]);
+		if (read(go[0], &c, 1) != 1)
+			_exit(1);
+		fn(arg);
+		_exit(0);
+	}
+	close(go[0]);
+	t->children[t->nr_children++] = pid;
+	if (cgt_join(t, leaf, pid) < 0)
+		return -EIO;
+	if (cpu >= 0) {
+		cpu_set_t set;
+
+		CPU_ZERO(&set);
+		CPU_SET(cpu, &set);
+		if (sched_setaffinity(pid, sizeof(set), &set) < 0)
+			return -errno;
+	}
+	if (write(go[1], "g", 1) != 1)
+		return -EIO;
+	close(go[1]);
+	return pid;
+}
+
+/* Kills and reaps one child; returns its wait status. */
+static inline int cgt_reap(struct cgt *t, pid_t pid, bool kill_it)
+{
+	int status = 0;
+
+	if (kill_it)
+		kill(pid, SIGKILL);
+	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+		;
+	for (int i = 0; i < t->nr_children; i++) {
+		if (t->children[i] == pid)
+			t->children[i] = t->children[--t->nr_children];
+	}
+	return status;
+}
+
+static inline void cgt_cleanup(struct cgt *t)
+{
+	char path[512];
+
+	while (t->nr_children)
+		cgt_reap(t, t->children[0], true);
+	if (!t->top[0])
+		return;
+	/* Leaves first (l >= 0), then the top (l == -1). */
+	for (int l = t->nr_leaves - 1; l >= -1; l--) {
+		for (size_t h = 0; h < CGT_NR_HIER; h++) {
+			if (cgt_path(path, sizeof(path), cgt_hier[h], t->top,
+				     l < 0 ? NULL : t->leaves[l], NULL) == 0)
+				rmdir(path);
+		}
+	}
+	t->nr_leaves = 0;
+}
+
+/* ---- workloads ---- */
+
+static inline void cgt_burn(void *arg)
+{
+	volatile unsigned long x = 0;
+
+	(void)arg;
+	for (;;)
+		x++;
+}
+
+/* Sleeps 1 ms in a loop and counts its wakeups in shared memory (arg). */
+static inline void cgt_sleeper(void *arg)
+{
+	volatile unsigned long *wakeups = arg;
+
+	for (;;) {
+		cgt_sleep_ms(1);
+		(*wakeups)++;
+	}
+}
+
+static inline void *cgt_shared(size_t size)
+{
+	void *p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+
+	return p == MAP_FAILED ? NULL : p;
+}
+
+/* usage_collect() now, adding the sample into *acc (counters summed). */
+static inline int cgt_collect(struct usage *u, const char *id, struct usage_sample *acc)
+{
+	struct usage_sample s;
+	int r = usage_collect(u, cgt_now());
+
+	if (r < 0 || !acc)
+		return r;
+	r = usage_get(u, id, &s);
+	if (r == -EAGAIN)
+		return 0;
+	if (r < 0)
+		return r;
+	acc->valid = s.valid;
+	acc->interval_ns += s.interval_ns;
+	acc->cpu_ns += s.cpu_ns;
+	acc->rq_samples += s.rq_samples;
+	acc->preempt_received += s.preempt_received;
+	acc->preempt_inflicted += s.preempt_inflicted;
+	acc->intrusion_ns += s.intrusion_ns;
+	acc->oom_kills = s.oom_kills;
+	return 0;
+}
+
+#endif

@@ -1,0 +1,220 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Integration: per-cgroup CPU time from the BPF programs against the kernel's
+ * own accounting (cpuacct.usage on v1, cpu.stat usage_usec on v2), and the
+ * polling fallback on the same workload. Root, real cgroups, real BPF.
+ */
+#include "bpf_cgtest.h" /* first: it defines _GNU_SOURCE */
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+struct fixture {
+	struct cgt t;
+	struct usage *u;
+};
+
+static int setup(void **state)
+{
+	struct fixture *f = calloc(1, sizeof(*f));
+
+	if (!f || cgt_init(&f->t) < 0) {
+		free(f);
+		return -1;
+	}
+	*state = f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fixture *f = *state;
+
+	usage_free(f->u);
+	cgt_cleanup(&f->t);
+	free(f);
+	return 0;
+}
+
+static void open_usage(struct fixture *f, enum usage_backend b, enum usage_hierarchy h)
+{
+	struct usage_opts o = {.backend = b, .hierarchy = h};
+	int r = usage_new(&o, &f->u);
+
+	if (r < 0)
+		fail_msg("usage_new: %s", strerror(-r));
+	assert_int_equal(r, 0);
+}
+
+/*
+ * Burn ~1 s in a fresh cgroup; the kernel counter starts at 0 there. The burner
+ * is killed and reaped before the last collect so its final slice is charged on
+ * both sides (the BPF side charges at switch-out).
+ */
+static void burn_and_compare(struct fixture *f, const char *kernel_hier, const char *file,
+			     __u64 scale)
+{
+	struct usage_sample acc = {0}, live;
+	char rel[128];
+	__u64 kernel = 0;
+	pid_t pid;
+
+	assert_int_equal(cgt_leaf(&f->t, "burn", "0-1"), 0);
+	cgt_rel(&f->t, "burn", rel, sizeof(rel));
+	assert_int_equal(usage_register(f->u, "burn", rel), 0);
+	assert_int_equal(cgt_collect(f->u, "burn", &acc), 0);
+	pid = cgt_spawn(&f->t, "burn", -1, cgt_burn, NULL);
+	assert_true(pid > 0);
+	cgt_sleep_ms(500);
+	assert_int_equal(cgt_collect(f->u, "burn", &acc), 0);
+	assert_int_equal(usage_get(f->u, "burn", &live), 0);
+	assert_true(live.valid & USAGE_F_CPU);
+	print_message("cpu: live rate %.3f cores over %.0f ms\n", live.cpu_cores,
+		      (double)live.interval_ns / 1e6);
+	/* PSI exists per cgroup only on v2; v1 must say "unavailable", not 0. */
+	if (usage_hierarchy(f->u) == USAGE_HIER_V2)
+		assert_true(live.valid & USAGE_F_PSI_CPU);
+	else
+		assert_false(live.valid & (USAGE_F_PSI_CPU | USAGE_F_PSI_MEMORY));
+	/* One spinning thread: at most one core; other tenants of this VM may take most. */
+	assert_true(live.cpu_cores > 0.0 && live.cpu_cores < 1.05);
+	cgt_sleep_ms(500);
+	cgt_reap(&f->t, pid, true);
+	/* The parent can be told of the exit before the child's last switch-out. */
+	cgt_sleep_ms(20);
+	assert_int_equal(cgt_collect(f->u, "burn", &acc), 0);
+	if (strcmp(file, "cpu.stat") == 0) {
+		char path[512], buf[1024];
+
+		assert_int_equal(cgt_path(path, sizeof(path), kernel_hier, f->t.top, "burn", file),
+				 0);
+		assert_int_equal(cgt_read(path, buf, sizeof(buf)), 0);
+		assert_int_equal(sscanf(buf, "usage_usec %llu", (unsigned long long *)&kernel), 1);
+	} else {
+		assert_int_equal(cgt_get_u64(&f->t, kernel_hier, "burn", file, &kernel), 0);
+	}
+	kernel *= scale;
+	if (usage_backend(f->u) == USAGE_BACKEND_BPF) {
+		struct usage_overhead oh;
+
+		assert_int_equal(usage_overhead(f->u, &oh), 0);
+		print_message("overhead: %llu runs, %.1f ns/event since load, %.1f ns/event and "
+			      "%.4f%% of the CPUs over the last interval\n",
+			      (unsigned long long)oh.run_cnt,
+			      (double)oh.run_time_ns / (double)oh.run_cnt, oh.ns_per_event,
+			      100.0 * oh.cpu_fraction);
+		assert_true(oh.available);
+		assert_true(oh.run_cnt > 0 && oh.ns_per_event > 0);
+		assert_true(oh.cpu_fraction > 0 && oh.cpu_fraction < 0.5);
+	}
+	print_message("cpu: usage %llu ns, kernel %s %llu ns (%.2f%%)\n",
+		      (unsigned long long)acc.cpu_ns, file, (unsigned long long)kernel,
+		      100.0 * ((double)acc.cpu_ns - (double)kernel) / (double)kernel);
+	assert_true(kernel > CGT_NS / 20); /* it ran, even on a busy machine */
+	assert_true((double)acc.cpu_ns >= 0.9 * (double)kernel);
+	assert_true((double)acc.cpu_ns <= 1.1 * (double)kernel);
+}
+
+static void test_usage_collect_cpu_matches_cpuacct_v1(void **state)
+{
+	struct fixture *f = *state;
+
+	open_usage(f, USAGE_BACKEND_BPF, USAGE_HIER_V1);
+	burn_and_compare(f, "cpuacct", "cpuacct.usage", 1);
+}
+
+static void test_usage_collect_cpu_matches_cpu_stat_v2(void **state)
+{
+	struct fixture *f = *state;
+
+	if (!f->t.has_v2)
+		skip();
+	open_usage(f, USAGE_BACKEND_BPF, USAGE_HIER_V2);
+	burn_and_compare(f, "unified", "cpu.stat", 1000);
+}
+
+static void test_usage_collect_cpu_poll_fallback(void **state)
+{
+	struct fixture *f = *state;
+
+	open_usage(f, USAGE_BACKEND_POLL, USAGE_HIER_V1);
+	assert_int_equal(usage_backend(f->u), USAGE_BACKEND_POLL);
+	burn_and_compare(f, "cpuacct", "cpuacct.usage", 1);
+}
+
+/* Unregistered work lands in slot 0, never in a registered container. */
+static void test_usage_collect_cpu_not_charged_elsewhere(void **state)
+{
+	struct fixture *f = *state;
+	struct usage_sample acc = {0};
+	char rel[128];
+	pid_t pid;
+
+	open_usage(f, USAGE_BACKEND_BPF, USAGE_HIER_V1);
+	assert_int_equal(cgt_leaf(&f->t, "idle", "0-1"), 0);
+	assert_int_equal(cgt_leaf(&f->t, "busy", "0-1"), 0);
+	cgt_rel(&f->t, "idle", rel, sizeof(rel));
+	assert_int_equal(usage_register(f->u, "idle", rel), 0);
+	assert_int_equal(cgt_collect(f->u, "idle", &acc), 0);
+	pid = cgt_spawn(&f->t, "busy", -1, cgt_burn, NULL);
+	assert_true(pid > 0);
+	cgt_sleep_ms(300);
+	cgt_reap(&f->t, pid, true);
+	assert_int_equal(cgt_collect(f->u, "idle", &acc), 0);
+	assert_int_equal(acc.cpu_ns, 0);
+}
+
+/* A 10 % CFS quota on v1: throttling shows up, and usage stays near the quota. */
+static void test_usage_collect_throttling_v1(void **state)
+{
+	struct fixture *f = *state;
+	struct usage_sample s;
+	char rel[128];
+	pid_t pid;
+
+	open_usage(f, USAGE_BACKEND_BPF, USAGE_HIER_V1);
+	assert_int_equal(cgt_leaf(&f->t, "quota", "0-1"), 0);
+	assert_int_equal(cgt_set(&f->t, "cpu", "quota", "cpu.cfs_period_us", "100000"), 0);
+	assert_int_equal(cgt_set(&f->t, "cpu", "quota", "cpu.cfs_quota_us", "10000"), 0);
+	cgt_rel(&f->t, "quota", rel, sizeof(rel));
+	assert_int_equal(usage_register(f->u, "quota", rel), 0);
+	pid = cgt_spawn(&f->t, "quota", -1, cgt_burn, NULL);
+	assert_true(pid > 0);
+	cgt_sleep_ms(100);
+	assert_int_equal(usage_collect(f->u, cgt_now()), 0);
+	cgt_sleep_ms(600);
+	assert_int_equal(usage_collect(f->u, cgt_now()), 0);
+	assert_int_equal(usage_get(f->u, "quota", &s), 0);
+	print_message("throttle: %llu periods throttled for %llu ns, %.3f cores\n",
+		      (unsigned long long)s.nr_throttled, (unsigned long long)s.throttled_ns,
+		      s.cpu_cores);
+	assert_true(s.valid & USAGE_F_THROTTLE);
+	assert_true(s.nr_throttled >= 3);
+	assert_true(s.throttled_ns > 0);
+	assert_true(s.cpu_cores < 0.15);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_usage_collect_cpu_matches_cpuacct_v1, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_usage_collect_cpu_matches_cpu_stat_v2, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_usage_collect_cpu_poll_fallback, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_usage_collect_cpu_not_charged_elsewhere, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_usage_collect_throttling_v1, setup, teardown),
+	};
+	const char *why = cgt_skip_reason();
+
+	if (why) {
+		fprintf(stderr, "skip: %s\n", why);
+		return 77;
+	}
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

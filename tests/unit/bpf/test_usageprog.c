@@ -1,0 +1,174 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Unit tests for bpf/usageprog.c: loads the real skeleton (root + BTF needed;
+ * exit 77 otherwise) and checks the map plumbing. The tp_btf programs cannot be
+ * driven with BPF_PROG_TEST_RUN (the kernel only supports test runs of fentry/
+ * fexit/fmod_ret among tracing programs); test_usageprog_test_run_unsupported
+ * pins that down so we notice if it changes. Their behaviour is covered by
+ * tests/integration/test_bpf_*.c on real cgroups.
+ */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <cmocka.h>
+
+#include "bpf/usageprog.h"
+
+_Static_assert(sizeof(struct usage_slot_stats) % 8 == 0, "per-CPU values are 8-byte padded");
+_Static_assert(sizeof(struct usage_oom_event) == 32, "ring buffer record layout");
+
+static int silent(enum libbpf_print_level level, const char *fmt, va_list ap)
+{
+	(void)level;
+	(void)fmt;
+	(void)ap;
+	return 0;
+}
+
+static int load(void **state)
+{
+	struct usageprog_opts o = {.cgroup_mode = USAGE_CGROUP_V2, .no_attach = true};
+	struct usageprog *p = NULL;
+	int r = usageprog_open(&o, &p);
+
+	if (r < 0) {
+		fprintf(stderr, "usageprog_open: %s\n", strerror(-r));
+		return -1;
+	}
+	*state = p;
+	return 0;
+}
+
+static int unload(void **state)
+{
+	usageprog_free(*state);
+	return 0;
+}
+
+static void test_usageprog_open_bad_mode(void **state)
+{
+	struct usageprog_opts o = {.cgroup_mode = 7};
+	struct usageprog *p = (struct usageprog *)0x1;
+
+	(void)state;
+	assert_int_equal(usageprog_open(&o, &p), -EINVAL);
+	assert_ptr_equal(p, (struct usageprog *)0x1);
+	o.cgroup_mode = USAGE_CGROUP_V1;
+	o.rq_source = 9;
+	assert_int_equal(usageprog_open(&o, &p), -EINVAL);
+	assert_ptr_equal(p, (struct usageprog *)0x1);
+	assert_int_equal(usageprog_open(NULL, NULL), -EINVAL);
+	usageprog_free(NULL);
+}
+
+static void test_usageprog_test_run_unsupported(void **state)
+{
+	struct usageprog *p = *state;
+	__u64 args[5] = {0}, before[USAGE_CNT_NR], after[USAGE_CNT_NR];
+	LIBBPF_OPTS(bpf_test_run_opts, opts, .ctx_in = args, .ctx_size_in = sizeof(args));
+
+	assert_int_equal(usageprog_read_counters(p, before), 0);
+	/* Linux 6.18 answers -EFAULT, older kernels -ENOTSUPP: either way it must not run. */
+	assert_true(bpf_prog_test_run_opts(usageprog_prog_fd(p, 0), &opts) < 0);
+	assert_int_equal(usageprog_read_counters(p, after), 0);
+	assert_int_equal(after[USAGE_CNT_SWITCH], before[USAGE_CNT_SWITCH]);
+}
+
+static void test_usageprog_slot_set_zeroes_and_clear(void **state)
+{
+	struct usageprog *p = *state;
+	struct usage_slot_stats s;
+
+	assert_int_equal(usageprog_slot_set(p, 123456, 5), 0);
+	assert_int_equal(usageprog_read_slot(p, 5, &s), 0);
+	assert_int_equal(s.cpu_ns, 0);
+	assert_int_equal(s.rq_count, 0);
+	assert_int_equal(usageprog_slot_clear(p, 123456), 0);
+	assert_int_equal(usageprog_slot_clear(p, 123456), -ENOENT);
+	assert_int_equal(usageprog_slot_set(p, 1, 0), -EINVAL); /* slot 0 is "other" */
+	assert_int_equal(usageprog_slot_set(p, 1, USAGE_MAX_SLOTS), -EINVAL);
+	assert_int_equal(usageprog_read_slot(p, USAGE_MAX_SLOTS, &s), -EINVAL);
+}
+
+static void test_usageprog_owner_set_bounds(void **state)
+{
+	struct usageprog *p = *state;
+	unsigned int n = (unsigned int)usageprog_nr_cpus(p);
+
+	assert_true(n >= 1);
+	assert_int_equal(usageprog_owner_set(p, 0, 3), 0);
+	assert_int_equal(usageprog_owner_set(p, 0, 0), 0);
+	assert_int_equal(usageprog_owner_set(p, n, 1), -EINVAL);
+	assert_int_equal(usageprog_owner_set(p, 0, USAGE_MAX_SLOTS), -EINVAL);
+}
+
+static void test_usageprog_fresh_state(void **state)
+{
+	struct usageprog *p = *state;
+	struct usage_exit_info e;
+	__u64 c[USAGE_CNT_NR];
+	__u64 intr = 1;
+
+	assert_int_equal(usageprog_read_exit(p, &e), 0);
+	assert_int_equal(e.reason, USAGE_EXIT_NONE);
+	assert_int_equal(usageprog_read_counters(p, c), 0);
+	assert_int_equal(c[USAGE_CNT_SWITCH], 0); /* loaded, not attached */
+	assert_int_equal(usageprog_read_intrusion(p, 0, &intr), 0);
+	assert_int_equal(intr, 0);
+	assert_int_equal(usageprog_oom_poll(p, NULL, NULL), 0);
+	assert_int_equal(usageprog_prog_fd(p, 4), -EINVAL);
+	/* The default (schedstat) source does not even load the wakeup hooks. */
+	assert_int_equal(usageprog_prog_fd(p, 1), -ENOENT);
+	assert_int_equal(usageprog_prog_fd(p, 2), -ENOENT);
+	assert_true(usageprog_prog_fd(p, 0) >= 0);
+}
+
+/* Attaching makes the switch handler run; detaching stops it. */
+static void test_usageprog_attach_detach_counts(void **state)
+{
+	struct usageprog *p = *state;
+	__u64 a[USAGE_CNT_NR], b[USAGE_CNT_NR], c[USAGE_CNT_NR];
+
+	assert_int_equal(usageprog_attach(p), 0);
+	assert_int_equal(usageprog_read_counters(p, a), 0);
+	for (int i = 0; i < 20; i++)
+		usleep(1000); /* each sleep is at least two context switches */
+	assert_int_equal(usageprog_read_counters(p, b), 0);
+	assert_true(b[USAGE_CNT_SWITCH] >= a[USAGE_CNT_SWITCH] + 20);
+	usageprog_detach(p);
+	assert_int_equal(usageprog_read_counters(p, b), 0);
+	for (int i = 0; i < 20; i++)
+		usleep(1000);
+	assert_int_equal(usageprog_read_counters(p, c), 0);
+	assert_int_equal(c[USAGE_CNT_SWITCH], b[USAGE_CNT_SWITCH]);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_usageprog_open_bad_mode),
+		cmocka_unit_test(test_usageprog_test_run_unsupported),
+		cmocka_unit_test(test_usageprog_slot_set_zeroes_and_clear),
+		cmocka_unit_test(test_usageprog_owner_set_bounds),
+		cmocka_unit_test(test_usageprog_fresh_state),
+		cmocka_unit_test(test_usageprog_attach_detach_counts),
+	};
+
+	if (geteuid() != 0) {
+		fprintf(stderr, "skip: needs root to load BPF programs\n");
+		return 77;
+	}
+	if (access("/sys/kernel/btf/vmlinux", R_OK) != 0) {
+		fprintf(stderr, "skip: no kernel BTF (/sys/kernel/btf/vmlinux)\n");
+		return 77;
+	}
+	libbpf_set_print(silent);
+	return cmocka_run_group_tests(tests, load, unload);
+}

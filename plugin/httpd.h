@@ -1,0 +1,29 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The HTTP endpoint: GET /metrics (Prometheus text 0.0.4), /healthz (200 while the
+ * process serves), /readyz (200 once httpd_set_ready(true), else 503).
+ *
+ * libmicrohttpd runs its own polling thread; the registry it renders is thread-safe.
+ * The registry is borrowed and must outlive the server. httpd_free() stops the
+ * thread and is NULL-safe.
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "plugin/metrics.h"
+
+struct httpd;
+
+/*
+ * address: ":PORT" (all addresses, IPv6 dual-stack when available), "IPV4:PORT" or
+ * "[IPV6]:PORT"; PORT 0 picks a free port (see httpd_port()). -EINVAL for a bad
+ * address, -EADDRINUSE / -EIO when the server cannot start.
+ */
+int httpd_start(const char *address, struct metrics *m, struct httpd **ret);
+void httpd_free(struct httpd *h);
+
+uint16_t httpd_port(const struct httpd *h);
+/* Ready once the NRI plugin is registered and synchronized; also sets topoguard_ready. */
+void httpd_set_ready(struct httpd *h, bool ready);

@@ -1,0 +1,102 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The daemon's view of pods and containers, fed from NRI objects.
+ *
+ * Lookups are O(1) (open-addressing hash tables): containers by id, pods by id, by
+ * uid and by namespace/name. Identity prefers the kubelet's io.kubernetes.* labels
+ * and annotations and falls back to the PodSandbox / Container fields when they are
+ * missing (non-Kubernetes clients such as ctr or the simulator).
+ *
+ * Ownership: the model copies everything it keeps; NRI objects are borrowed for the
+ * call. Returned pod/container pointers belong to the model and stay valid until that
+ * object is removed or model_free() (updates modify the object in place). Pointers
+ * are not thread-safe: use the model from the NRI loop only. model_free() is
+ * NULL-safe.
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "plugin/nri/stub.h"
+
+enum model_state {
+	MODEL_STATE_UNKNOWN = 0,
+	MODEL_STATE_CREATED,
+	MODEL_STATE_RUNNING,
+	MODEL_STATE_PAUSED,
+	MODEL_STATE_STOPPED, /* stopped (StopContainer seen, or stopped with no exit info) */
+	MODEL_STATE_EXITED,  /* its process ended on its own (exit code / finish time known) */
+};
+
+struct model_kv {
+	char *key, *value;
+};
+
+/* LinuxResources, the parts the policy reads. has_* false = unset. */
+struct model_resources {
+	bool has_shares, has_quota, has_period, has_mem_limit;
+	uint64_t shares, period;
+	int64_t quota, mem_limit;
+	char *cpus, *mems; /* never NULL; "" = unset */
+};
+
+struct model_pod {
+	char *id, *name, *namespace, *uid;
+	char *ns_name; /* "namespace/name", the lookup key */
+	struct model_kv *labels, *annotations;
+	size_t n_labels, n_annotations;
+	char *cgroup_parent, *cgroups_path;
+	struct model_resources resources, overhead;
+	size_t n_containers;
+};
+
+struct model_container {
+	char *id, *pod_id, *name;
+	enum model_state state;
+	bool sandbox; /* io.kubernetes.cri.container-type: sandbox */
+	struct model_kv *annotations;
+	size_t n_annotations;
+	char *cgroups_path;
+	struct model_resources resources;
+	uint32_t pid;
+	int32_t exit_code;
+};
+
+struct model;
+
+int model_new(struct model **ret);
+void model_free(struct model *m);
+
+/*
+ * Insert or update (by id) from NRI objects. -EINVAL without an id, -ENOMEM (the
+ * model is then unchanged). *ret (optional) gets the stored object.
+ */
+int model_pod_put(struct model *m, const NriPodSandbox *pod, struct model_pod **ret);
+/* pod is optional: it supplies namespace/pod names the container labels may lack. */
+int model_container_put(struct model *m, const NriPodSandbox *pod, const NriContainer *ctr,
+			struct model_container **ret);
+
+/* 1 if removed, 0 if unknown. Removing a pod also removes its remaining containers. */
+int model_pod_remove(struct model *m, const char *id);
+int model_container_remove(struct model *m, const char *id);
+/* -ENOENT for an unknown id. */
+int model_container_set_state(struct model *m, const char *id, enum model_state state);
+
+struct model_pod *model_pod_by_id(const struct model *m, const char *id);
+struct model_pod *model_pod_by_uid(const struct model *m, const char *uid);
+struct model_pod *model_pod_by_name(const struct model *m, const char *ns, const char *name);
+struct model_container *model_container_by_id(const struct model *m, const char *id);
+struct model_pod *model_container_pod(const struct model *m, const struct model_container *c);
+
+size_t model_pod_count(const struct model *m);
+size_t model_container_count(const struct model *m);
+/* Calls fn for every container (of pod_id only, unless NULL); stops at fn() < 0. */
+int model_foreach_container(const struct model *m, const char *pod_id,
+			    int (*fn)(struct model_container *c, void *ud), void *ud);
+
+/* Value of key in kv, or NULL. */
+const char *model_kv_get(const struct model_kv *kv, size_t n, const char *key);
+enum model_state model_state_from_nri(int nri_state);
+const char *model_state_name(enum model_state s);

@@ -1,0 +1,123 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* alloc_explain(): one line that says why a container got its CPUs. */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "policy/alloc_priv.h"
+
+struct out {
+	char *buf;
+	size_t size, len;
+	bool truncated;
+};
+
+static void __attribute__((format(printf, 2, 3))) put(struct out *o, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	if (o->truncated)
+		return;
+	va_start(ap, fmt);
+	n = vsnprintf(o->buf + o->len, o->size - o->len, fmt, ap);
+	va_end(ap);
+	if (n < 0 || (size_t)n >= o->size - o->len) {
+		o->truncated = true;
+		return;
+	}
+	o->len += (size_t)n;
+}
+
+static void put_set(struct out *o, const struct cpuset *set)
+{
+	char tmp[1024];
+
+	if (cpuset_format(set, tmp, sizeof(tmp)) < 0)
+		snprintf(tmp, sizeof(tmp), "(%u CPUs)", cpuset_count(set));
+	put(o, "%s", tmp);
+}
+
+static void why_shared(const struct alloc_state *s, const struct alloc_entry *e, struct out *o)
+{
+	const struct alloc_request *q = &e->req;
+
+	switch (e->why) {
+	case ALLOC_WHY_SHARED_SMALL:
+		put(o, "Guaranteed with %lldm < 1000m: no whole CPU to pin",
+		    (long long)q->cpu_request_mcpu);
+		break;
+	case ALLOC_WHY_SHARED_DISABLED:
+		put(o, "Guaranteed, but exclusive_enabled is off");
+		break;
+	case ALLOC_WHY_SHARED_PREF:
+		put(o,
+		    "shared_only preference (or the fallback after no exclusive CPUs were free)");
+		break;
+	case ALLOC_WHY_SHARED_FALLBACK:
+		put(o, "restore could not give it exclusive CPUs: fell back to shared");
+		break;
+	default:
+		put(o, "%s container: shared pool", qos_class_name(q->qos));
+		break;
+	}
+	if (e->wide)
+		put(o, " plus the reserved CPUs (Burstable without a limit, "
+		       "burstable_unlimited_wide)");
+	put(o, "; shared pool now %u CPUs", aw_count(&s->shared, s->nw));
+}
+
+static void why_owned(const struct alloc_state *s, const struct alloc_entry *e, struct out *o)
+{
+	struct cpuset hidden;
+
+	put(o, "%u %s CPUs", cpuset_count(&e->excl),
+	    e->pool == ALLOC_POOL_ISOLATED ? "isolated" : "exclusive");
+	if (e->level != ALLOC_LVL_NONE && e->group >= 0) {
+		put(o, " in %s #%d, the tightest subtree that fit (%u free there)",
+		    alloc_level_name(e->level), s->groups[e->group].index, e->group_free);
+	}
+	if (e->mixed)
+		put(o, "; plus the shared pool for the %lldm fraction",
+		    (long long)(e->req.cpu_request_mcpu % 1000));
+	cpuset_andnot(&hidden, &e->owned, &e->excl);
+	if (!cpuset_is_empty(&hidden)) {
+		put(o, "; siblings ");
+		put_set(o, &hidden);
+		put(o, " kept idle (hide_hyperthreads)");
+	}
+}
+
+int alloc_explain(const struct alloc_state *s, const char *id, char *buf, size_t size)
+{
+	const struct alloc_entry *e = alloc_find(s, id);
+	struct out o = {.buf = buf, .size = size};
+	struct alloc_result res;
+
+	if (!e)
+		return -ENOENT;
+	if (!buf || size == 0)
+		return -ENOSPC;
+	buf[0] = '\0';
+	alloc_result_of(s, e, &res);
+	put(&o, "%s cpus=", alloc_pool_name(e->pool));
+	put_set(&o, &res.cpus);
+	put(&o, " mems=");
+	put_set(&o, &res.mems);
+	put(&o, ": ");
+	if (e->pool == ALLOC_POOL_RESERVED && e->req.prefs.reserved)
+		put(&o, "asked for the reserved CPUs (namespace %s)", e->ns);
+	else if (e->pool == ALLOC_POOL_RESERVED)
+		put(&o, "namespace %s is a reserved namespace", e->ns);
+	else if (e->pool == ALLOC_POOL_SHARED)
+		why_shared(s, e, &o);
+	else
+		why_owned(s, e, &o);
+	if (e->restored)
+		put(&o, "; kept across restore");
+	if (e->reallocated)
+		put(&o, "; re-allocated on restore (its old CPUs were invalid or taken)");
+	put(&o, "; shares=%llu quota=%lld", (unsigned long long)res.shares, (long long)res.quota);
+	return o.truncated ? -ENOSPC : (int)o.len;
+}

@@ -1,0 +1,589 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Unit tests for policy/alloc*.c: placement, resize, release, stats, explain. */
+#include "tests/unit/policy/test_alloc_fx.h"
+
+static void test_alloc_config_validate_rejects(void **state)
+{
+	struct fx *f = *state;
+	struct alloc_state *s = NULL;
+
+	f->cfg.shared_min_cpus = 33;
+	assert_int_equal(alloc_config_validate(f->t, &f->cfg, f->reason, sizeof(f->reason)),
+			 -EINVAL);
+	assert_non_null(strstr(f->reason, "shared_min_cpus"));
+	assert_int_equal(alloc_state_new(f->t, &f->cfg, &s), -EINVAL);
+	assert_null(s);
+	alloc_config_init(&f->cfg);
+	f->cfg.reserved_cpus = set_of("40");
+	assert_int_equal(alloc_config_validate(f->t, &f->cfg, NULL, 0), -EINVAL);
+	alloc_config_init(&f->cfg);
+	f->cfg.reserved_count = 32;
+	assert_int_equal(alloc_config_validate(f->t, &f->cfg, NULL, 0), -EINVAL);
+	alloc_config_init(&f->cfg);
+	f->cfg.cfs_period_us = 10;
+	assert_int_equal(alloc_config_validate(f->t, &f->cfg, NULL, 0), -EINVAL);
+	alloc_config_init(&f->cfg);
+	f->cfg.reserved_namespaces = NULL;
+	assert_int_equal(alloc_config_validate(f->t, &f->cfg, NULL, 0), -EINVAL);
+	f->cfg.reserved_namespaces = (const char *const[]){""};
+	assert_int_equal(alloc_config_validate(f->t, &f->cfg, f->reason, sizeof(f->reason)),
+			 -EINVAL);
+	assert_non_null(strstr(f->reason, "namespace"));
+	assert_int_equal(alloc_config_validate(NULL, &f->cfg, NULL, 0), -EINVAL);
+	alloc_config_init(&f->cfg);
+	f->cfg.reserved_count = 3;
+	assert_int_equal(alloc_config_validate(f->t, &f->cfg, NULL, 0), 0);
+}
+
+static void test_alloc_create_exclusive_whole_core(void **state)
+{
+	struct fx *f = *state;
+	struct alloc_result res;
+
+	fx_state(f);
+	burstable(f, "b1", 500);
+	res = guaranteed(f, "g1", 2000);
+	assert_int_equal(res.pool, ALLOC_POOL_EXCLUSIVE);
+	assert_set(&res.cpus, "0,16");
+	assert_set(&res.exclusive, "0,16");
+	assert_set(&res.mems, "0");
+	assert_int_equal(res.shares, 2048);
+	assert_int_equal(res.quota, -1);
+	assert_true(changes_has(f, "b1"));
+	assert_false(changes_has(f, "g1"));
+	res = burstable(f, "b2", 100);
+	assert_set(&res.cpus, "1-15,17-31");
+	assert_int_equal(res.quota, -1);
+	assert_int_equal(f->ch.n, 0);
+}
+
+static void test_alloc_create_tightest_l3(void **state)
+{
+	struct fx *f = *state;
+	struct alloc_result res;
+
+	fx_state(f);
+	/* 3 cores of L3 #0 taken: 2 CPUs (one core) still fit there and nowhere tighter. */
+	res = guaranteed(f, "g6", 6000);
+	assert_set(&res.cpus, "0-2,16-18");
+	res = guaranteed(f, "g2", 2000);
+	assert_set(&res.cpus, "3,19");
+	/* 4 CPUs no longer fit in L3 #0: the next L3 of the same node. */
+	res = guaranteed(f, "g4", 4000);
+	assert_set(&res.cpus, "4-5,20-21");
+}
+
+static void test_alloc_create_odd_count_fills_fragment(void **state)
+{
+	struct fx *f = *state;
+	struct alloc_result res;
+
+	fx_state(f);
+	res = guaranteed(f, "a", 3000);
+	assert_set(&res.cpus, "0-1,16"); /* one whole core plus a thread of the next */
+	res = guaranteed(f, "b", 1000);
+	assert_set(&res.cpus, "17"); /* the free sibling, not a fresh core */
+}
+
+static void test_alloc_create_numa_fit(void **state)
+{
+	struct fx *f = *state;
+	struct alloc_result res;
+
+	fx_state(f);
+	res = guaranteed(f, "big", 16000); /* whole node 0 */
+	assert_set(&res.mems, "0");
+	assert_int_equal(cpuset_count(&res.cpus), 16);
+	res = guaranteed(f, "n1", 10000);
+	assert_set(&res.mems, "1");
+	assert_set(&res.cpus, "8-12,24-28");
+}
+
+static void test_alloc_create_mixed(void **state)
+{
+	struct fx *f = *state;
+	struct alloc_result res;
+
+	fx_state(f);
+	res = guaranteed(f, "m", 2500);
+	assert_int_equal(res.pool, ALLOC_POOL_EXCLUSIVE);
+	assert_set(&res.exclusive, "0,16");
+	assert_set(&res.cpus, "0-31");
+	assert_set(&res.mems, "0-1");
+	assert_int_equal(res.quota, 250000); /* the fraction stays bounded */
+	res = guaranteed(f, "g", 1000);
+	assert_true(changes_has(f, "m"));
+	assert_int_equal(alloc_get(f->s, "m", &res), 0);
+	assert_set(&res.cpus, "0,2-31"); /* exclusive 0,16 + shared (all but g's CPU 1) */
+}
+
+static void test_alloc_create_reserved_namespace(void **state)
+{
+	struct fx *f = *state;
+	struct alloc_result res;
+	struct alloc_request r = req("ks", "kube-system", QOS_GUARANTEED, 4000);
+
+	f->cfg.reserved_count = 3;
+	fx_state(f);
+	res = create_ok(f, &r);
+	assert_int_equal(res.pool, ALLOC_POOL_RESERVED);
+	assert_set(&res.cpus, "0-1,16"); /* whole core 0, then a thread of core 1 */
+	res = burstable(f, "b", 100);
+	assert_set(&res.cpus, "2-15,17-31");
+	r = req("other", "default", QOS_BESTEFFORT, 0);
+	res = create_ok(f, &r);
+	assert_false(cpuset_intersects(&res.cpus, &(struct cpuset){.bits = {0x10003}}));
+}
+
+static void test_alloc_create_reserved_without_cpus_runs_shared(void **state)
+{
+	struct fx *f = *state;
+	struct alloc_request r = req("ks", "kube-system", QOS_BURSTABLE, 100);
+	struct alloc_result res;
+
+	fx_state(f);
+	res = create_ok(f, &r);
+	assert_int_equal(res.pool, ALLOC_POOL_SHARED);
+	assert_set(&res.cpus, "0-31");
+}
+
+static void test_alloc_create_burstable_wide(void **state)
+{
+	struct fx *f = *state;
+	struct alloc_result res;
+	struct alloc_request r = req("lim", "default", QOS_BURSTABLE, 100);
+
+	f->cfg.reserved_cpus = set_of("0,16");
+	f->cfg.burstable_unlimited_wide = true;
+	fx_state(f);
+	res = burstable(f, "wide", 100);
+	assert_set(&res.cpus, "0-31");
+	r.cpu_limit_mcpu = 500;
+	res = create_ok(f, &r);
+	assert_set(&res.cpus, "1-15,17-31");
+	assert_int_equal(res.quota, 50000);
+}
+
+static void test_alloc_create_shared_min_enospc(void **state)
+{
+	struct fx *f = *state;
+	struct alloc_result res;
+	struct alloc_request r = req("g2", "default", QOS_GUARANTEED, 4000);
+
+	f->cfg.shared_min_cpus = 4;
+	fx_state(f);
+	burstable(f, "b", 100);
+	guaranteed(f, "g1", 28000);
+	assert_int_equal(alloc_create(f->s, &r, &res, &f->ch, f->reason, sizeof(f->reason)),
+			 -ENOSPC);
+	assert_non_null(strstr(f->reason, "shared_min_cpus"));
+	assert_int_equal(alloc_get(f->s, "g2", &res), -ENOENT);
+	r.prefs.shared_only = true;
+	res = create_ok(f, &r);
+	assert_int_equal(res.pool, ALLOC_POOL_SHARED);
+	assert_int_equal(cpuset_count(&res.cpus), 4);
+}
+
+static void test_alloc_create_drain_without_shared_then_refuse_shared(void **state)
+{
+	struct fx *f = *state;
+	struct alloc_result res;
+	struct alloc_request r = req("b", "default", QOS_BURSTABLE, 100);
+
+	fx_state(f);
+	guaranteed(f, "all", 32000); /* no shared container: may take everything */
+	assert_int_equal(alloc_create(f->s, &r, &res, NULL, f->reason, sizeof(f->reason)), -ENOSPC);
+	assert_int_equal(alloc_release(f->s, "all", NULL), 1);
+	create_ok(f, &r);
+}
+
+static void test_alloc_create_hide_hyperthreads(void **state)
+{
+	struct fx *f = *state;
+	struct alloc_result res;
+	struct alloc_stats st;
+	struct alloc_request r = req("h", "default", QOS_GUARANTEED, 2000);
+	char buf[512];
+
+	fx_state(f);
+	r.prefs.hide_hyperthreads = 1;
+	res = create_ok(f, &r);
+	assert_set(&res.cpus, "0-1");
+	alloc_stats_get(f->s, &st);
+	assert_set(&st.exclusive, "0-1,16-17");
+	assert_set(&st.shared, "2-15,18-31");
+	assert_true(alloc_explain(f->s, "h", buf, sizeof(buf)) > 0);
+	assert_non_null(strstr(buf, "hide_hyperthreads"));
+}
+
+static void test_alloc_create_isolated(void **state)
+{
+	struct fx *f = *state;
+	struct alloc_result res;
+	struct alloc_request r = req("iso", "default", QOS_GUARANTEED, 1500);
+
+	topology_free(f->t);
+	fx_topo(f, (struct topo_synth_spec){.packages = 1,
+					    .dies_per_package = 1,
+					    .nodes_per_die = 1,
+					    .l3_per_node = 1,
+					    .cores_per_l3 = 8,
+					    .threads_per_core = 1,
+					    .isolated = set_of("6-7")});
+	fx_state(f);
+	res = burstable(f, "b", 100);
+	assert_set(&res.cpus, "0-5");
+	r.prefs.isolated = true;
+	res = create_ok(f, &r);
+	assert_int_equal(res.pool, ALLOC_POOL_ISOLATED);
+	assert_set(&res.cpus, "6-7"); /* ceil(1500m) whole CPUs */
+	assert_int_equal(f->ch.n, 0);
+	r.id = "iso2";
+	assert_int_equal(alloc_create(f->s, &r, &res, NULL, NULL, 0), -ENOSPC);
+	res = guaranteed(f, "g", 2000); /* exclusive never takes isolated CPUs */
+	assert_set(&res.cpus, "0-1");
+}
+
+static void test_alloc_create_exclusive_disabled(void **state)
+{
+	struct fx *f = *state;
+	struct alloc_result res;
+
+	f->cfg.exclusive_enabled = false;
+	f->cfg.exclusive_no_quota = false;
+	fx_state(f);
+	res = guaranteed(f, "g", 2000);
+	assert_int_equal(res.pool, ALLOC_POOL_SHARED);
+	assert_set(&res.cpus, "0-31");
+	assert_int_equal(res.quota, 200000);
+}
+
+static void test_alloc_create_rejects_bad_requests(void **state)
+{
+	struct fx *f = *state;
+	struct alloc_result res;
+	struct alloc_request r = req("", "default", QOS_BURSTABLE, 100);
+	char longid[ALLOC_ID_MAX + 2];
+
+	fx_state(f);
+	assert_int_equal(alloc_create(f->s, &r, &res, NULL, NULL, 0), -EINVAL);
+	r.id = NULL;
+	assert_int_equal(alloc_create(f->s, &r, &res, NULL, NULL, 0), -EINVAL);
+	memset(longid, 'x', sizeof(longid) - 1);
+	longid[sizeof(longid) - 1] = '\0';
+	r.id = longid;
+	assert_int_equal(alloc_create(f->s, &r, &res, NULL, NULL, 0), -EINVAL);
+	r = req("neg", "default", QOS_BURSTABLE, -5);
+	assert_int_equal(alloc_create(f->s, &r, &res, NULL, NULL, 0), -EINVAL);
+	assert_int_equal(alloc_create(NULL, &r, &res, NULL, NULL, 0), -EINVAL);
+	burstable(f, "dup", 100);
+	r = req("dup", "default", QOS_BURSTABLE, 100);
+	assert_int_equal(alloc_create(f->s, &r, &res, NULL, NULL, 0), -EEXIST);
+	assert_int_equal(alloc_count(f->s), 1);
+}
+
+static void test_alloc_update_grow_keeps_cpus(void **state)
+{
+	struct fx *f = *state;
+	struct alloc_result res;
+	struct alloc_request r = req("g", "default", QOS_GUARANTEED, 4000);
+
+	fx_state(f);
+	burstable(f, "b", 100);
+	guaranteed(f, "g", 2000);
+	guaranteed(f, "x", 2000); /* 1,17 */
+	alloc_changes_reset(&f->ch);
+	assert_int_equal(alloc_update(f->s, &r, &res, &f->ch, f->reason, sizeof(f->reason)), 0);
+	assert_set(&res.cpus, "0,2,16,18"); /* kept 0,16; grew in the same L3 */
+	assert_true(changes_has(f, "b"));
+	assert_false(changes_has(f, "g"));
+	r.cpu_request_mcpu = r.cpu_limit_mcpu = 1000;
+	assert_int_equal(alloc_update(f->s, &r, &res, &f->ch, NULL, 0), 0);
+	assert_int_equal(cpuset_count(&res.cpus), 1);
+	assert_true(cpuset_is_subset(&res.cpus, &(struct cpuset){.bits = {0x50005}}));
+}
+
+static void test_alloc_update_to_shared_and_back(void **state)
+{
+	struct fx *f = *state;
+	struct alloc_result res;
+	struct alloc_request r = req("g", "default", QOS_GUARANTEED, 500);
+
+	fx_state(f);
+	guaranteed(f, "g", 2000);
+	assert_int_equal(alloc_update(f->s, &r, &res, NULL, NULL, 0), 0);
+	assert_int_equal(res.pool, ALLOC_POOL_SHARED);
+	assert_set(&res.cpus, "0-31");
+	r.cpu_request_mcpu = r.cpu_limit_mcpu = 3000;
+	assert_int_equal(alloc_update(f->s, &r, &res, NULL, NULL, 0), 0);
+	assert_int_equal(res.pool, ALLOC_POOL_EXCLUSIVE);
+	assert_int_equal(cpuset_count(&res.cpus), 3);
+	r.id = "nope";
+	assert_int_equal(alloc_update(f->s, &r, &res, NULL, NULL, 0), -ENOENT);
+}
+
+static void test_alloc_update_enospc_keeps_old(void **state)
+{
+	struct fx *f = *state;
+	struct alloc_result before, after;
+	struct alloc_request r = req("g", "default", QOS_GUARANTEED, 32000);
+
+	fx_state(f);
+	burstable(f, "b", 100);
+	before = guaranteed(f, "g", 2000);
+	assert_int_equal(alloc_update(f->s, &r, &after, NULL, NULL, 0), -ENOSPC);
+	assert_int_equal(alloc_get(f->s, "g", &after), 0);
+	assert_true(cpuset_equal(&before.cpus, &after.cpus));
+}
+
+static void test_alloc_release_idempotent(void **state)
+{
+	struct fx *f = *state;
+	struct alloc_result res;
+
+	fx_state(f);
+	burstable(f, "b", 100);
+	guaranteed(f, "g", 4000);
+	alloc_changes_reset(&f->ch);
+	assert_int_equal(alloc_release(f->s, "g", &f->ch), 1);
+	assert_true(changes_has(f, "b"));
+	assert_int_equal(alloc_get(f->s, "b", &res), 0);
+	assert_set(&res.cpus, "0-31");
+	assert_int_equal(alloc_release(f->s, "g", &f->ch), 0);
+	assert_int_equal(alloc_release(f->s, "never", NULL), 0);
+	assert_int_equal(alloc_release(f->s, NULL, NULL), 0);
+	alloc_changes_reset(&f->ch);
+	assert_int_equal(alloc_release(f->s, "b", &f->ch), 1);
+	assert_int_equal(f->ch.n, 0);
+	assert_int_equal(alloc_count(f->s), 0);
+}
+
+static void test_alloc_restore_keeps_valid_and_fixes_conflicts(void **state)
+{
+	struct fx *f = *state;
+	struct alloc_restore_entry e[3] = {0};
+	struct alloc_result res;
+	char buf[512];
+
+	fx_state(f);
+	e[0].req = req("first", "default", QOS_GUARANTEED, 2000);
+	e[0].cpus = set_of("5,21");
+	e[1].req = req("second", "default", QOS_GUARANTEED, 2000);
+	e[1].cpus = set_of("5,21"); /* conflict: first come keeps */
+	e[2].req = req("b", "default", QOS_BURSTABLE, 100);
+	e[2].cpus = set_of("0-31");
+	assert_int_equal(alloc_restore(f->s, e, 3, &f->ch, f->reason, sizeof(f->reason)), 0);
+	assert_int_equal(alloc_get(f->s, "first", &res), 0);
+	assert_set(&res.cpus, "5,21");
+	assert_int_equal(alloc_get(f->s, "second", &res), 0);
+	assert_int_equal(cpuset_count(&res.exclusive), 2);
+	assert_false(cpuset_intersects(&res.cpus, &e[0].cpus));
+	assert_true(changes_has(f, "second"));
+	assert_true(changes_has(f, "b"));
+	assert_false(changes_has(f, "first"));
+	assert_true(alloc_explain(f->s, "second", buf, sizeof(buf)) > 0);
+	assert_non_null(strstr(buf, "re-allocated"));
+	assert_int_equal(alloc_restore(f->s, e, 3, NULL, NULL, 0), -EBUSY);
+}
+
+static void test_alloc_restore_rejects_duplicates(void **state)
+{
+	struct fx *f = *state;
+	struct alloc_restore_entry e[2] = {0};
+
+	fx_state(f);
+	e[0].req = req("x", "default", QOS_BURSTABLE, 100);
+	e[1].req = req("x", "default", QOS_BURSTABLE, 100);
+	assert_int_equal(alloc_restore(f->s, e, 2, NULL, NULL, 0), -EINVAL);
+	assert_int_equal(alloc_count(f->s), 0);
+	assert_int_equal(alloc_restore(f->s, e, 1, NULL, NULL, 0), 0);
+	assert_int_equal(alloc_count(f->s), 1);
+}
+
+static void test_alloc_restore_round_trip(void **state)
+{
+	struct fx *f = *state;
+	struct alloc_restore_entry e[5] = {0};
+	struct alloc_state *s2 = NULL;
+	struct alloc_result a, b;
+	size_t n = 0;
+
+	fx_state(f);
+	guaranteed(f, "g", 3000);
+	guaranteed(f, "m", 2500);
+	burstable(f, "b", 100);
+	guaranteed(f, "h", 1000);
+	for (size_t i = 0; i < alloc_count(f->s); i++, n++) {
+		const char *id = alloc_id_at(f->s, i);
+
+		assert_int_equal(alloc_get(f->s, id, &a), 0);
+		e[n].req = req(id, "default", id[0] == 'b' ? QOS_BURSTABLE : QOS_GUARANTEED,
+			       id[0] == 'g'   ? 3000
+			       : id[0] == 'm' ? 2500
+			       : id[0] == 'b' ? 100
+					      : 1000);
+		e[n].cpus = a.cpus;
+		/* Mixed without the persisted exclusive part: derived from the shared ones. */
+		e[n].has_exclusive = id[0] != 'm';
+		e[n].exclusive = a.exclusive;
+	}
+	assert_int_equal(alloc_state_new(f->t, &f->cfg, &s2), 0);
+	alloc_changes_reset(&f->ch);
+	assert_int_equal(alloc_restore(s2, e, n, &f->ch, NULL, 0), 0);
+	assert_int_equal(f->ch.n, 0);
+	for (size_t i = 0; i < n; i++) {
+		assert_int_equal(alloc_get(s2, e[i].req.id, &b), 0);
+		assert_int_equal(alloc_get(f->s, e[i].req.id, &a), 0);
+		assert_true(cpuset_equal(&a.cpus, &b.cpus));
+		assert_true(cpuset_equal(&a.exclusive, &b.exclusive));
+	}
+	alloc_state_free(s2);
+}
+
+static void test_alloc_reconfigure_reserved_moves_conflicts(void **state)
+{
+	struct fx *f = *state;
+	struct alloc_result res;
+	struct alloc_config cfg;
+
+	fx_state(f);
+	burstable(f, "b", 100);
+	guaranteed(f, "g", 2000); /* 0,16 */
+	guaranteed(f, "k", 2000); /* 1,17 */
+	cfg = f->cfg;
+	cfg.reserved_cpus = set_of("0,16");
+	alloc_changes_reset(&f->ch);
+	assert_int_equal(alloc_reconfigure(f->s, NULL, &cfg, &f->ch, f->reason, sizeof(f->reason)),
+			 0);
+	assert_true(changes_has(f, "g"));
+	assert_true(changes_has(f, "b"));
+	assert_false(changes_has(f, "k"));
+	assert_int_equal(alloc_get(f->s, "g", &res), 0);
+	assert_false(cpuset_test(&res.cpus, 0));
+	assert_int_equal(cpuset_count(&res.cpus), 2);
+	assert_int_equal(alloc_get(f->s, "k", &res), 0);
+	assert_set(&res.cpus, "1,17");
+	cfg.shared_min_cpus = 1000;
+	assert_int_equal(alloc_reconfigure(f->s, NULL, &cfg, NULL, NULL, 0), -EINVAL);
+	assert_int_equal(alloc_count(f->s), 3);
+}
+
+static void test_alloc_stats_pools(void **state)
+{
+	struct fx *f = *state;
+	struct alloc_stats st;
+
+	f->cfg.reserved_count = 2;
+	fx_state(f);
+	burstable(f, "b", 1500);
+	guaranteed(f, "g", 4000);
+	alloc_stats_get(f->s, &st);
+	assert_int_equal(st.pool[ALLOC_POOL_RESERVED].capacity, 2);
+	assert_int_equal(st.pool[ALLOC_POOL_EXCLUSIVE].capacity, 30);
+	assert_int_equal(st.pool[ALLOC_POOL_EXCLUSIVE].assigned, 4);
+	assert_int_equal(st.pool[ALLOC_POOL_EXCLUSIVE].free, 26);
+	assert_int_equal(st.pool[ALLOC_POOL_EXCLUSIVE].containers, 1);
+	assert_int_equal(st.pool[ALLOC_POOL_SHARED].capacity, 26);
+	assert_int_equal(st.pool[ALLOC_POOL_SHARED].assigned, 2);
+	assert_int_equal(st.pool[ALLOC_POOL_SHARED].free, 24);
+	assert_int_equal(st.pool[ALLOC_POOL_SHARED].requested_mcpu, 1500);
+	assert_int_equal(st.shared_containers, 1);
+}
+
+static void test_alloc_memory_only_nearest(void **state)
+{
+	struct fx *f = *state;
+	struct alloc_result res;
+
+	topology_free(f->t);
+	fx_topo(f, SPEC(2, 1, 1, 1, 4, 1, 2));
+	f->cfg.memory_only_nodes = ALLOC_MEMORY_ONLY_NEAREST;
+	fx_state(f);
+	res = guaranteed(f, "g", 2000);
+	assert_set(&res.cpus, "0-1");
+	/* Without a distance table every memory-only node is equally near. */
+	assert_true(cpuset_test(&res.mems, 0));
+	assert_false(cpuset_test(&res.mems, 1));
+	assert_true(cpuset_count(&res.mems) >= 2);
+	alloc_state_free(f->s);
+	f->s = NULL;
+	f->cfg.memory_only_nodes = ALLOC_MEMORY_ONLY_NONE;
+	fx_state(f);
+	res = guaranteed(f, "g", 2000);
+	assert_set(&res.mems, "0");
+	alloc_state_free(f->s);
+	f->s = NULL;
+	f->cfg.pin_mems = false;
+	fx_state(f);
+	res = guaranteed(f, "g", 2000);
+	assert_true(cpuset_is_empty(&res.mems));
+}
+
+static void test_alloc_explain_texts(void **state)
+{
+	struct fx *f = *state;
+	char buf[512], tiny[8];
+
+	fx_state(f);
+	guaranteed(f, "g", 2000);
+	burstable(f, "b", 100);
+	guaranteed(f, "small", 500);
+	assert_true(alloc_explain(f->s, "g", buf, sizeof(buf)) > 0);
+	assert_non_null(strstr(buf, "exclusive cpus=0,16"));
+	assert_non_null(strstr(buf, "L3 #0"));
+	assert_true(alloc_explain(f->s, "b", buf, sizeof(buf)) > 0);
+	assert_non_null(strstr(buf, "Burstable"));
+	assert_true(alloc_explain(f->s, "small", buf, sizeof(buf)) > 0);
+	assert_non_null(strstr(buf, "500m"));
+	assert_int_equal(alloc_explain(f->s, "g", tiny, sizeof(tiny)), -ENOSPC);
+	assert_int_equal(strlen(tiny), 7);
+	assert_int_equal(alloc_explain(f->s, "zz", buf, sizeof(buf)), -ENOENT);
+}
+
+static void test_alloc_state_free_null(void **state)
+{
+	(void)state;
+	alloc_state_free(NULL);
+	alloc_changes_done(NULL);
+	assert_int_equal(alloc_count(NULL), 0);
+	assert_null(alloc_id_at(NULL, 0));
+	assert_string_equal(alloc_pool_name(ALLOC_POOL_ISOLATED), "isolated");
+	assert_string_equal(alloc_pool_name(ALLOC_POOL_COUNT), "unknown");
+}
+
+#define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		T(test_alloc_config_validate_rejects),
+		T(test_alloc_create_exclusive_whole_core),
+		T(test_alloc_create_tightest_l3),
+		T(test_alloc_create_odd_count_fills_fragment),
+		T(test_alloc_create_numa_fit),
+		T(test_alloc_create_mixed),
+		T(test_alloc_create_reserved_namespace),
+		T(test_alloc_create_reserved_without_cpus_runs_shared),
+		T(test_alloc_create_burstable_wide),
+		T(test_alloc_create_shared_min_enospc),
+		T(test_alloc_create_drain_without_shared_then_refuse_shared),
+		T(test_alloc_create_hide_hyperthreads),
+		T(test_alloc_create_isolated),
+		T(test_alloc_create_exclusive_disabled),
+		T(test_alloc_create_rejects_bad_requests),
+		T(test_alloc_update_grow_keeps_cpus),
+		T(test_alloc_update_to_shared_and_back),
+		T(test_alloc_update_enospc_keeps_old),
+		T(test_alloc_release_idempotent),
+		T(test_alloc_restore_keeps_valid_and_fixes_conflicts),
+		T(test_alloc_restore_rejects_duplicates),
+		T(test_alloc_restore_round_trip),
+		T(test_alloc_reconfigure_reserved_moves_conflicts),
+		T(test_alloc_stats_pools),
+		T(test_alloc_memory_only_nearest),
+		T(test_alloc_explain_texts),
+		cmocka_unit_test(test_alloc_state_free_null),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* topoguard: command table. Each subcommand lives in plugin/cmd_<name>.c. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "plugin/cmd.h"
@@ -19,13 +20,13 @@ static int cmd_version(int argc, char **argv);
 static int cmd_help(int argc, char **argv);
 
 static const struct command commands[] = {
-	{ "run", cmd_run, "connect to the runtime as an NRI plugin and manage resources" },
-	{ "topology", cmd_topology, "print the node's CPU and memory topology" },
-	{ "validate-config", cmd_validate_config, "check a configuration file" },
-	{ "status", cmd_status, "show pools and containers of the running daemon" },
-	{ "explain", cmd_explain, "say why a container got its CPUs" },
-	{ "version", cmd_version, "print the version" },
-	{ "help", cmd_help, "show this help" },
+	{"run", cmd_run, "connect to the runtime as an NRI plugin and manage resources"},
+	{"topology", cmd_topology, "print the node's CPU and memory topology"},
+	{"validate-config", cmd_validate_config, "check a configuration file"},
+	{"status", cmd_status, "show pools and containers of the running daemon"},
+	{"explain", cmd_explain, "say why a container got its CPUs"},
+	{"version", cmd_version, "print the version"},
+	{"help", cmd_help, "show this help"},
 };
 
 static int cmd_version(int argc, char **argv)
@@ -50,8 +51,15 @@ static int cmd_help(int argc, char **argv)
 
 int main(int argc, char **argv)
 {
-	if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))
-		return cmd_help(argc, argv) == 0 && argc >= 2 ? 0 : (argc < 2 ? 2 : 0);
+	/* Pre-launched by the runtime: /opt/nri/plugins/NN-topoguard, no arguments. */
+	if (argc < 2 && getenv("NRI_PLUGIN_SOCKET"))
+		return cmd_run(argc, argv);
+	if (argc < 2) {
+		cmd_help(argc, argv);
+		return 2;
+	}
+	if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))
+		return cmd_help(argc, argv);
 	if (!strcmp(argv[1], "--version"))
 		return cmd_version(argc, argv);
 	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)

@@ -1,0 +1,329 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Daemon lifecycle: load config and topology, build the policy, start metrics and
+ * the status socket, watch the config file, and run the NRI stub's loop.
+ *
+ * Reload rule: a config that fails to parse or validate is refused whole (log lines
+ * with file:line, topoguard_config_reloads_total{result="refused"}), and the config
+ * in force stays. A good one is applied key by key: hot keys at once (cpusets of
+ * running containers are moved through unsolicited updates), restart-only keys are
+ * logged and ignored until the next start.
+ */
+#include <errno.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "plugin/daemon.h"
+#include "plugin/httpd.h"
+#include "plugin/log.h"
+#include "plugin/metrics.h"
+#include "plugin/status.h"
+#include "plugin/sysfs.h"
+#include "plugin/watch.h"
+
+int daemon_new_alloc(struct daemon *d, struct alloc_state **ret)
+{
+	const char *ns[CONFIG_LIST_MAX];
+	struct alloc_config ac;
+	char reason[256] = "";
+	int r;
+
+	config_to_alloc(&d->cfg, &ac, ns);
+	r = alloc_config_validate(d->topo, &ac, reason, sizeof(reason));
+	if (r < 0)
+		return log_error_errno(r, "the configuration does not fit this node: %s", reason);
+	return alloc_state_new(d->topo, &ac, ret);
+}
+
+void daemon_update_pool_metrics(struct daemon *d)
+{
+	struct alloc_stats st;
+
+	if (!d->metrics || !d->alloc)
+		return;
+	alloc_stats_get(d->alloc, &st);
+	for (int p = 0; p < ALLOC_POOL_COUNT; p++)
+		metrics_tg_pool(d->metrics, alloc_pool_name(p), st.pool[p].capacity,
+				st.pool[p].assigned, st.pool[p].free, st.pool[p].containers);
+}
+
+static void changes_sent(struct nri_stub *s, int code, void *ud)
+{
+	(void)s;
+	(void)ud;
+	if (code != 0)
+		log_warn("unsolicited update failed: code=%d", code);
+}
+
+int daemon_send_changes(struct daemon *d, const char *why)
+{
+	struct nri_reply *upd;
+	int r, n = 0;
+
+	if (d->changes.n == 0)
+		return 0;
+	upd = nri_stub_new_updates(d->stub);
+	if (!upd)
+		return log_warn_errno(-ENOTCONN, "cannot send updates (%s): not connected", why);
+	for (size_t i = 0; i < d->changes.n; i++) {
+		struct alloc_result res;
+		struct nri_resources nr;
+
+		if (alloc_get(d->alloc, d->changes.ids[i], &res) < 0)
+			continue;
+		daemon_result_to_resources(d, &res, false, &nr);
+		if (nri_reply_update(upd, d->changes.ids[i], &nr, false) >= 0)
+			n++;
+		daemon_publish_container(d, d->changes.ids[i]);
+	}
+	r = nri_stub_update_containers(d->stub, upd, changes_sent, d);
+	if (r < 0)
+		return log_warn_errno(r, "cannot queue unsolicited updates (%s)", why);
+	log_info("unsolicited updates queued: reason=%s containers=%d", why, n);
+	return 0;
+}
+
+static void log_restart_only(const struct config *old, const struct config *new)
+{
+	const struct config_key *diff[64];
+	size_t n = config_diff(old, new, diff, 64);
+
+	for (size_t i = 0; i < n && i < 64; i++)
+		if (!diff[i]->hot)
+			log_warn("config key %s changed: takes effect after a restart",
+				 diff[i]->path);
+}
+
+int daemon_apply_config(struct daemon *d, const struct config *c, const char *origin)
+{
+	struct config next = d->cfg;
+	const char *ns[CONFIG_LIST_MAX];
+	struct alloc_config ac;
+	char reason[256] = "";
+	int r;
+
+	log_restart_only(&d->cfg, c);
+	config_apply_hot(&next, c);
+	config_to_alloc(&next, &ac, ns);
+	alloc_changes_reset(&d->changes);
+	if (d->alloc) {
+		r = alloc_reconfigure(d->alloc, NULL, &ac, &d->changes, reason, sizeof(reason));
+		if (r < 0) {
+			log_error_errno(r, "config from %s refused by the policy: %s", origin,
+					reason);
+			metrics_tg_config_reload(d->metrics, "refused", 1);
+			return r;
+		}
+	}
+	d->cfg = next;
+	log_set_level((enum log_level)d->cfg.log_level);
+	metrics_tg_config_reload(d->metrics, "applied", 0);
+	log_info("config applied: origin=%s moved=%zu", origin, d->changes.n);
+	if (d->changes.n && d->synchronized)
+		daemon_send_changes(d, "config reload");
+	daemon_update_pool_metrics(d);
+	return 0;
+}
+
+static void on_config_changed(struct nri_stub *s, int fd, short revents, void *ud)
+{
+	struct daemon *d = ud;
+	struct config_errors errs = {};
+	struct config c;
+	const char *text;
+	size_t len;
+
+	(void)s;
+	(void)fd;
+	(void)revents;
+	if (watch_process(d->watch) != 1)
+		return;
+	text = watch_content(d->watch, &len);
+	if (!text)
+		return;
+	if (config_parse(d->config_path, text, len, &c, &errs) < 0) {
+		for (size_t i = 0; i < errs.n; i++)
+			log_error("config refused: %s", errs.msg[i]);
+		metrics_tg_config_reload(d->metrics, "refused", (unsigned int)errs.n);
+		log_warn("keeping the configuration in force");
+	} else {
+		daemon_apply_config(d, &c, d->config_path);
+	}
+	config_errors_done(&errs);
+}
+
+static void on_status_client(struct nri_stub *s, int fd, short revents, void *ud)
+{
+	struct daemon *d = ud;
+	int r;
+
+	(void)s;
+	(void)fd;
+	(void)revents;
+	r = status_server_process(d->status);
+	if (r < 0)
+		log_debug_errno(r, "status client dropped");
+}
+
+static void on_close(struct nri_stub *s, void *ud)
+{
+	struct daemon *d = ud;
+
+	(void)s;
+	d->synchronized = false;
+	metrics_tg_ready(d->metrics, false);
+	metrics_tg_nri_reconnects(d->metrics, nri_stub_reconnects(d->stub) + 1);
+	log_warn("runtime connection closed%s", d->opt.reconnect ? ", reconnecting" : "");
+}
+
+static int load_config(struct daemon *d)
+{
+	struct config_errors errs = {};
+	int r;
+
+	config_init(&d->cfg);
+	if (!d->config_path)
+		return 0;
+	r = config_load_file(d->config_path, &d->cfg, &errs);
+	for (size_t i = 0; i < errs.n; i++)
+		log_error("%s", errs.msg[i]);
+	config_errors_done(&errs);
+	if (r < 0)
+		return log_error_errno(r, "cannot use config %s", d->config_path);
+	return 0;
+}
+
+static int start_services(struct daemon *d)
+{
+	const char *maddr =
+		d->opt.metrics_address ? d->opt.metrics_address : d->cfg.metrics_address;
+	const char *ssock = d->opt.status_socket ? d->opt.status_socket : d->cfg.status_socket;
+	int r = metrics_new(&d->metrics);
+
+	if (r < 0)
+		return r;
+	if (*maddr && strcmp(maddr, "none")) {
+		r = httpd_start(maddr, d->metrics, &d->httpd);
+		if (r < 0)
+			return log_error_errno(r, "cannot serve metrics on %s", maddr);
+		log_info("metrics: address=%s port=%u", maddr, httpd_port(d->httpd));
+	}
+	if (*ssock) {
+		r = status_server_new(ssock, daemon_render_status, d, &d->status);
+		if (r < 0)
+			return log_error_errno(r, "cannot open status socket %s", ssock);
+	}
+	if (d->config_path) {
+		r = watch_new(d->config_path, 0, &d->watch);
+		if (r < 0)
+			log_warn_errno(r, "config %s will not be hot-reloaded", d->config_path);
+	}
+	return 0;
+}
+
+static int make_stub(struct daemon *d)
+{
+	struct nri_stub_options o;
+	int r;
+
+	nri_stub_options_init(&o);
+	o.name = d->opt.name;
+	o.idx = d->opt.idx;
+	if (!o.name && !getenv("NRI_PLUGIN_NAME"))
+		o.name = DAEMON_DEFAULT_NAME;
+	if (!o.idx && !getenv("NRI_PLUGIN_IDX"))
+		o.idx = DAEMON_DEFAULT_IDX;
+	o.socket_path = d->opt.socket_path;
+	o.reconnect = d->opt.reconnect;
+	o.on_close = on_close;
+	r = nri_stub_new(&daemon_handlers, &o, d, &d->stub);
+	if (r < 0)
+		return log_error_errno(r, "cannot create the NRI plugin stub");
+	if (d->status)
+		nri_stub_add_fd(d->stub, status_server_fd(d->status), POLLIN, on_status_client, d);
+	if (d->watch)
+		nri_stub_add_fd(d->stub, watch_fd(d->watch), POLLIN, on_config_changed, d);
+	return 0;
+}
+
+static int daemon_init(struct daemon *d, const struct daemon_options *o)
+{
+	const char *root = o->sysfs_root ? o->sysfs_root : SYSFS_DEFAULT_ROOT;
+	int r;
+
+	d->opt = *o;
+	d->scratch_cpus = malloc(DAEMON_CPULIST_MAX);
+	d->scratch_mems = malloc(DAEMON_CPULIST_MAX);
+	if (!d->scratch_cpus || !d->scratch_mems)
+		return -ENOMEM;
+	if (o->config_path && !(d->config_path = strdup(o->config_path)))
+		return -ENOMEM;
+	r = load_config(d);
+	if (r < 0)
+		return r;
+	log_set_level((enum log_level)d->cfg.log_level);
+	r = sysfs_topology_load(root, &d->topo);
+	if (r < 0)
+		return log_error_errno(r, "cannot read the topology under %s", root);
+	r = model_new(&d->model);
+	if (r >= 0)
+		r = daemon_new_alloc(d, &d->alloc);
+	if (r >= 0)
+		r = start_services(d);
+	if (r >= 0 && daemon_live_start(d) < 0)
+		log_warn("continuing without live usage");
+	if (r >= 0)
+		r = make_stub(d);
+	if (r >= 0 && daemon_live_attach(d) < 0)
+		log_warn("live usage will not be sampled");
+	return r;
+}
+
+int daemon_new(const struct daemon_options *o, struct daemon **ret)
+{
+	struct daemon *d = calloc(1, sizeof(*d));
+	int r;
+
+	if (!d)
+		return -ENOMEM;
+	r = daemon_init(d, o);
+	if (r < 0) {
+		daemon_free(d);
+		return r;
+	}
+	*ret = d;
+	return 0;
+}
+
+void daemon_free(struct daemon *d)
+{
+	if (!d)
+		return;
+	nri_stub_free(d->stub);
+	watch_free(d->watch);
+	status_server_free(d->status);
+	httpd_free(d->httpd);
+	metrics_free(d->metrics);
+	daemon_live_free(d);
+	alloc_changes_done(&d->changes);
+	alloc_state_free(d->alloc);
+	model_free(d->model);
+	topology_free(d->topo);
+	free(d->config_path);
+	free(d->scratch_cpus);
+	free(d->scratch_mems);
+	free(d);
+}
+
+int daemon_run(struct daemon *d)
+{
+	log_info("topoguard starting: cpus=%u nodes=%d reserved_namespaces=%u",
+		 cpuset_count(&d->topo->online), d->topo->n_nodes, d->cfg.reserved_namespaces.n);
+	return nri_stub_run(d->stub);
+}
+
+void daemon_stop(struct daemon *d)
+{
+	nri_stub_stop(d->stub);
+}

@@ -1,0 +1,556 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * End-to-end: the real topoguard daemon against the NRI runtime simulator over a
+ * real unix socket, on a recorded 4-socket topology (tests/fixtures/sysfs/skx-4s-smt:
+ * 144 CPUs, nodes of 0-17,72-89 / 18-35,90-107 / ..., siblings N and N+72).
+ *
+ * What the simulator reports (it applies adjustments and updates as a runtime does)
+ * is checked against the policy's promises: exclusive sets disjoint and whole, the
+ * shared pool given to every shared container and widened again on release, reserved
+ * CPUs for kube-system only, nothing moved by a resync, config reloads applied or
+ * refused, annotations honoured or refused, metrics and status served.
+ */
+#include <setjmp.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "plugin/status.h"
+#include "policy/cpuset.h"
+#include "tests/lib/e2e.h"
+
+#define FIXTURE "tests/fixtures/sysfs/skx-4s-smt"
+
+struct run {
+	struct e2e e;
+	char sock[256], status[256], log[256], report[256], config[256];
+	int port;
+	pid_t daemon;
+};
+
+static struct cpuset set_of(const char *list)
+{
+	struct cpuset s;
+
+	assert_non_null(list);
+	assert_int_equal(cpuset_parse(list, strlen(list), &s), 0);
+	return s;
+}
+
+static struct cpuset cpus_of(json_object *rep, const char *id)
+{
+	const char *l = e2e_report_cpus(rep, id);
+
+	if (!l)
+		fail_msg("container %s missing from the report", id);
+	return set_of(l);
+}
+
+static int setup(void **state)
+{
+	struct run *r = calloc(1, sizeof(*r));
+
+	if (!r || e2e_setup(&r->e) < 0)
+		return -1;
+	e2e_path(&r->e, r->sock, sizeof(r->sock), "nri/nri.sock");
+	e2e_path(&r->e, r->status, sizeof(r->status), "status.sock");
+	e2e_path(&r->e, r->log, sizeof(r->log), "daemon.log");
+	e2e_path(&r->e, r->report, sizeof(r->report), "report.json");
+	e2e_path(&r->e, r->config, sizeof(r->config), "config.yaml");
+	r->port = e2e_free_port();
+	*state = r;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct run *r = *state;
+
+	if (r->daemon > 0)
+		e2e_stop(r->daemon, 3000);
+	if (getenv("E2E_KEEP"))
+		fprintf(stderr, "kept %s\n", r->e.dir);
+	else
+		e2e_teardown(&r->e);
+	free(r);
+	return 0;
+}
+
+static pid_t start_sim(struct run *r, const char *scenario, const char *const *extra)
+{
+	char scen[256];
+	const char *args[32] = {"--listen", r->sock, "--scenario", scen, "--report", r->report};
+	size_t n = 6;
+	pid_t pid;
+
+	e2e_path(&r->e, scen, sizeof(scen), "scenario.scn");
+	assert_int_equal(e2e_write(&r->e, "scenario.scn", scenario), 0);
+	for (; extra && *extra && n < 30; extra++)
+		args[n++] = *extra;
+	args[n] = NULL;
+	pid = e2e_spawn(r->e.sim, args, NULL);
+	assert_true(pid > 0);
+	assert_int_equal(e2e_wait_path(r->sock, 5000), 0);
+	return pid;
+}
+
+static void start_daemon(struct run *r, bool with_config)
+{
+	char fixture[256], maddr[64];
+	const char *args[24] = {"run",	 "--socket",	    r->sock,   "--sysfs-root",
+				fixture, "--status-socket", r->status, "--metrics-address",
+				maddr,	 "--log-file",	    r->log,    "--log-level",
+				"debug"};
+	size_t n = 13;
+
+	e2e_src_path(&r->e, fixture, sizeof(fixture), FIXTURE);
+	snprintf(maddr, sizeof(maddr), "127.0.0.1:%d", r->port);
+	if (with_config) {
+		args[n++] = "--config";
+		args[n++] = r->config;
+	}
+	args[n] = NULL;
+	r->daemon = e2e_spawn(r->e.topoguard, args, r->log);
+	assert_true(r->daemon > 0);
+}
+
+static json_object *finish_sim(struct run *r, pid_t sim)
+{
+	json_object *rep;
+	int rc = e2e_wait_exit(sim, 30000);
+
+	rep = e2e_load_json(r->report);
+	assert_non_null(rep);
+	if (rc != 0)
+		fail_msg("nri-sim exit %d: %s", rc,
+			 json_object_to_json_string(e2e_jget(rep, "expectations_failed")));
+	return rep;
+}
+
+/* Value of the sample line that starts with series (exactly), -1 if none. */
+static double metric(struct run *r, const char *series)
+{
+	char url[128], *body = NULL;
+	size_t n = strlen(series);
+	double v = -1;
+
+	snprintf(url, sizeof(url), "http://127.0.0.1:%d/metrics", r->port);
+	assert_int_equal(e2e_http_get(url, &body), 200);
+	for (char *line = body; line && *line;
+	     line = strchr(line, '\n') ? strchr(line, '\n') + 1 : NULL)
+		if (!strncmp(line, series, n) && line[n] == ' ' &&
+		    sscanf(line + n, " %lf", &v) == 1)
+			break;
+	free(body);
+	return v;
+}
+
+static json_object *status(struct run *r, const char *req)
+{
+	char *answer = NULL;
+	json_object *o;
+
+	assert_int_equal(status_client_request(r->status, req, 2000, &answer), 0);
+	o = json_tokener_parse(answer);
+	free(answer);
+	assert_non_null(o);
+	return o;
+}
+
+static json_object *status_container(json_object *st, const char *id)
+{
+	json_object *arr = e2e_jget(st, "containers");
+
+	for (size_t i = 0; arr && i < json_object_array_length(arr); i++)
+		if (!strcmp(e2e_jstr(json_object_array_get_idx(arr, i), "id"), id))
+			return json_object_array_get_idx(arr, i);
+	return NULL;
+}
+
+static const char lifecycle[] =
+	"existing pod s0 kube-system/kube-proxy qos=burstable\n"
+	"existing create ks0 pod=s0 name=kube-proxy cpu-request=100\n"
+	"pod g1 default/trading qos=guaranteed\n"
+	"create e1 pod=g1 name=engine cpu-request=4000 cpu-limit=4000 mem-limit=1073741824 "
+	"exclusive\n"
+	"start e1\n"
+	"pod b1 default/web qos=burstable\n"
+	"create w1 pod=b1 name=nginx cpu-request=500 cpu-limit=1000\n"
+	"start w1\n"
+	"pod be batch/etl qos=besteffort\n"
+	"create x1 pod=be name=etl\n"
+	"start x1\n"
+	"pod g2 default/db qos=guaranteed\n"
+	"create e2 pod=g2 name=pg cpu-request=2000 cpu-limit=2000 mem-limit=1073741824 exclusive\n"
+	"start e2\n"
+	"pod m1 ml/infer qos=guaranteed\n"
+	"create mx pod=m1 name=model cpu-request=1500 cpu-limit=1500 mem-limit=1073741824\n"
+	"start mx\n"
+	"update e2 cpu-request=6000 cpu-limit=6000\n"
+	"update-pod g2 cpu-request=6000 cpu-limit=6000\n"
+	"stop-pod be\n"
+	"remove-pod be\n"
+	"create g3 pod=g1 name=gone cpu-request=2000 cpu-limit=2000 mem-limit=1073741824 "
+	"exclusive\n"
+	"remove g3\n";
+
+static void check_lifecycle_report(json_object *rep, bool dedicated_rpcs)
+{
+	struct cpuset reserved = set_of("0,72"), e1 = cpus_of(rep, "e1"), e2 = cpus_of(rep, "e2");
+	struct cpuset w1 = cpus_of(rep, "w1"), mx = cpus_of(rep, "mx"), ks0 = cpus_of(rep, "ks0");
+	struct cpuset all, tmp;
+	const char *excl;
+	static const char *const methods[] = {
+		"Configure",	   "Synchronize",      "RunPodSandbox",	  "UpdatePodSandbox",
+		"StopPodSandbox",  "RemovePodSandbox", "CreateContainer", "StartContainer",
+		"UpdateContainer", "StopContainer",    "RemoveContainer"};
+
+	/* NRI v0.9 runtimes deliver the notifications through StateChange only */
+	for (size_t i = 0; i < (dedicated_rpcs ? sizeof(methods) / sizeof(methods[0]) : 2); i++)
+		if (e2e_count_requests(rep, methods[i], "ok") < 1)
+			fail_msg("no successful %s", methods[i]);
+	assert_int_equal(e2e_count_requests(rep, "CreateContainer", "error"), 0);
+	assert_true(cpuset_equal(&reserved, &ks0));
+	assert_int_equal(cpuset_count(&e1), 4);
+	assert_int_equal(cpuset_count(&e2), 6);
+	assert_false(cpuset_intersects(&e1, &e2));
+	cpuset_or(&all, &e1, &e2);
+	cpuset_or(&all, &all, &reserved);
+	/* whole cores: every exclusive CPU's sibling is in the same set */
+	for (int c = cpuset_next(&e1, 0); c >= 0; c = cpuset_next(&e1, c + 1))
+		assert_true(cpuset_test(&e1, c < 72 ? c + 72 : c - 72));
+	/* shared = everything else, minus the mixed container's exclusive CPU */
+	assert_false(cpuset_intersects(&w1, &all));
+	assert_int_equal(cpuset_count(&w1), 144 - 2 - 4 - 6 - 1);
+	assert_true(cpuset_is_subset(&w1, &mx));
+	cpuset_andnot(&tmp, &mx, &w1);
+	assert_int_equal(cpuset_count(&tmp), 1);
+	assert_false(cpuset_intersects(&tmp, &all));
+	/* exclusive containers get their NUMA node, shared ones every node */
+	assert_string_equal(e2e_jstr(e2e_report_container(rep, "e1"), "mems"), "0");
+	assert_string_equal(e2e_jstr(e2e_report_container(rep, "w1"), "mems"), "0-3");
+	/* the exclusive part is persisted on the container for a later restore */
+	excl = e2e_jstr(e2e_jget(e2e_report_container(rep, "e1"), "annotations"),
+			"topoguard.io/exclusive-cpus");
+	assert_int_equal(cpuset_parse(excl, strlen(excl), &tmp), 0);
+	assert_true(cpuset_equal(&tmp, &e1));
+}
+
+static void test_daemon_lifecycle_every_handler(void **state)
+{
+	struct run *r = *state;
+	const char *extra[] = {"--check-exclusive", NULL};
+	json_object *rep, *st, *c;
+	pid_t sim;
+
+	assert_int_equal(e2e_write(&r->e, "config.yaml", "reserved:\n  cpus: \"0,72\"\n"), 0);
+	sim = start_sim(r, lifecycle, extra);
+	start_daemon(r, true);
+	rep = finish_sim(r, sim);
+	check_lifecycle_report(rep, true);
+	json_object_put(rep);
+
+	/* The daemon keeps its state after the runtime left: status and metrics. */
+	st = status(r, "status");
+	c = status_container(st, "e1");
+	assert_non_null(c);
+	assert_string_equal(e2e_jstr(c, "pool"), "exclusive");
+	assert_string_equal(e2e_jstr(c, "qos"), "Guaranteed");
+	assert_string_equal(e2e_jstr(status_container(st, "ks0"), "pool"), "reserved");
+	assert_null(status_container(st, "x1"));
+	json_object_put(st);
+	st = status(r, "explain default/trading/engine");
+	assert_non_null(strstr(e2e_jstr(st, "explanation"), "exclusive"));
+	json_object_put(st);
+	assert_true(metric(r, "topoguard_pool_capacity_cpus{pool=\"reserved\"}") == 2);
+	assert_true(metric(r, "topoguard_pool_containers{pool=\"exclusive\"}") == 3);
+	assert_true(
+		metric(r,
+		       "topoguard_decision_duration_seconds_count{method=\"CreateContainer\"}") >=
+		5);
+	assert_int_equal(e2e_stop(r->daemon, 5000), 0);
+	r->daemon = 0;
+}
+
+static void test_daemon_v090_statechange(void **state)
+{
+	struct run *r = *state;
+	const char *extra[] = {
+		"--check-exclusive", "--nri-version", "v0.9.0", "--sync-chunk", "1", NULL};
+	json_object *rep;
+	pid_t sim;
+
+	assert_int_equal(e2e_write(&r->e, "config.yaml", "reserved:\n  cpus: \"0,72\"\n"), 0);
+	sim = start_sim(r, lifecycle, extra);
+	start_daemon(r, true);
+	rep = finish_sim(r, sim);
+	check_lifecycle_report(rep, false);
+	assert_true(e2e_count_requests(rep, "CreateContainer", "ok") >= 5);
+	assert_true(e2e_count_requests(rep, "UpdateContainer", "ok") >= 1);
+	assert_true(e2e_count_requests(rep, "StopContainer", "ok") >= 1);
+	assert_true(e2e_count_requests(rep, "StateChange", "ok") > 5);
+	assert_int_equal(e2e_count_requests(rep, "RunPodSandbox", NULL), 0);
+	json_object_put(rep);
+}
+
+static const char restart_scn[] =
+	"pod g1 default/trading qos=guaranteed\n"
+	"create e1 pod=g1 name=engine cpu-request=4000 cpu-limit=4000 mem-limit=1073741824 "
+	"exclusive\n"
+	"start e1\n"
+	"pod b1 default/web qos=burstable\n"
+	"create w1 pod=b1 name=nginx cpu-request=500\n"
+	"start w1\n"
+	"restart\n"
+	"create e2 pod=g1 name=second cpu-request=4000 cpu-limit=4000 mem-limit=1073741824 "
+	"exclusive\n"
+	"start e2\n"
+	"sleep 1500\n"
+	"create e3 pod=g1 name=third cpu-request=4000 cpu-limit=4000 mem-limit=1073741824 "
+	"exclusive\n"
+	"start e3\n";
+
+/* Synchronize answers after the first carry no update: nothing valid moved. */
+static void check_no_moves_after_resync(json_object *rep)
+{
+	json_object *reqs = e2e_jget(rep, "requests");
+	int syncs = 0;
+
+	for (size_t i = 0; i < json_object_array_length(reqs); i++) {
+		json_object *q = json_object_array_get_idx(reqs, i);
+
+		if (strcmp(e2e_jstr(q, "method"), "Synchronize"))
+			continue;
+		if (syncs++ > 0)
+			assert_int_equal(json_object_get_int(e2e_jget(q, "updates")), 0);
+	}
+	assert_true(syncs >= 3);
+}
+
+static void test_daemon_resync_after_runtime_and_daemon_restart(void **state)
+{
+	struct run *r = *state;
+	const char *extra[] = {"--check-exclusive", NULL};
+	struct cpuset e1, e2, e3;
+	json_object *rep;
+	pid_t sim;
+
+	sim = start_sim(r, restart_scn, extra);
+	start_daemon(r, false);
+	/* kill -9 the daemon while the simulator sleeps, start a fresh one */
+	for (int i = 0; i < 200 && e2e_file_count(r->log, "container=e2") < 1; i++)
+		usleep(20000);
+	assert_true(e2e_file_count(r->log, "container=e2") >= 1);
+	kill(r->daemon, SIGKILL);
+	e2e_wait_exit(r->daemon, 2000);
+	start_daemon(r, false);
+	rep = finish_sim(r, sim);
+	e1 = cpus_of(rep, "e1");
+	e2 = cpus_of(rep, "e2");
+	e3 = cpus_of(rep, "e3");
+	assert_int_equal(cpuset_count(&e1), 4);
+	assert_false(cpuset_intersects(&e1, &e2));
+	assert_false(cpuset_intersects(&e1, &e3));
+	assert_false(cpuset_intersects(&e2, &e3));
+	assert_true(json_object_get_int(e2e_jget(rep, "reconnects")) >= 2);
+	check_no_moves_after_resync(rep);
+	json_object_put(rep);
+}
+
+static void swap_config(struct run *r, const char *text, int gen)
+{
+	char dir[256], name[64], data[256], tmp[256];
+
+	snprintf(name, sizeof(name), "..2026_11_23_%d", gen);
+	e2e_path(&r->e, dir, sizeof(dir), name);
+	assert_int_equal(mkdir(dir, 0755), 0);
+	snprintf(data, sizeof(data), "%s/config.yaml", name);
+	assert_int_equal(e2e_write(&r->e, data, text), 0);
+	e2e_path(&r->e, tmp, sizeof(tmp), "..data_tmp");
+	assert_int_equal(symlink(name, tmp), 0);
+	e2e_path(&r->e, data, sizeof(data), "..data");
+	assert_int_equal(rename(tmp, data), 0);
+}
+
+static void wait_metric(struct run *r, const char *series, double want)
+{
+	for (int i = 0; i < 150 && metric(r, series) < want; i++)
+		usleep(20000);
+	assert_true(metric(r, series) >= want);
+}
+
+static void test_daemon_hot_reload_good_and_bad(void **state)
+{
+	struct run *r = *state;
+	char link[256];
+	json_object *rep, *st;
+	struct cpuset w1, e1;
+	pid_t sim;
+
+	swap_config(r, "reserved:\n  cpus: \"0,72\"\n", 1);
+	e2e_path(&r->e, link, sizeof(link), "config.yaml");
+	assert_int_equal(symlink("..data/config.yaml", link), 0);
+	sim = start_sim(r,
+			"pod g1 default/trading qos=guaranteed\n"
+			"create e1 pod=g1 name=engine cpu-request=2000 cpu-limit=2000 "
+			"mem-limit=1073741824\n"
+			"pod b1 default/web qos=burstable\n"
+			"create w1 pod=b1 name=nginx cpu-request=500\n"
+			"sleep 600\n"
+			"wait-updates 1 8000\n",
+			NULL);
+	start_daemon(r, true);
+	for (int i = 0; i < 250; i++) {
+		char *answer = NULL;
+		bool ready = status_client_request(r->status, "status", 1000, &answer) == 0 &&
+			     strstr(answer, "\"w1\"");
+
+		free(answer);
+		if (ready)
+			break;
+		usleep(20000);
+	}
+	/* exclusive pinning off: the engine joins the shared pool, w1 widens */
+	swap_config(r, "reserved:\n  cpus: \"0,72\"\npinning:\n  exclusive: false\n", 2);
+	wait_metric(r, "topoguard_config_reloads_total{result=\"applied\"}", 1);
+	swap_config(r, "reserved:\n  cpus: [not, a, cpuset\npinning: {exclusive: maybe}\n", 3);
+	wait_metric(r, "topoguard_config_reloads_total{result=\"refused\"}", 1);
+	rep = finish_sim(r, sim);
+	w1 = cpus_of(rep, "w1");
+	assert_int_equal(cpuset_count(&w1), 142);
+	e1 = cpus_of(rep, "e1");
+	assert_true(cpuset_equal(&w1, &e1));
+	json_object_put(rep);
+	st = status(r, "status");
+	assert_string_equal(e2e_jstr(status_container(st, "e1"), "pool"), "shared");
+	json_object_put(st);
+	assert_true(e2e_file_count(r->log, "config refused") >= 1);
+}
+
+static void test_daemon_annotations_aliases_and_refusals(void **state)
+{
+	struct run *r = *state;
+	char big[5000 + 64];
+	char scenario[8192];
+	json_object *rep;
+	struct cpuset s;
+	pid_t sim;
+
+	memset(big, 'x', 5000);
+	big[5000] = '\0';
+	snprintf(scenario, sizeof(scenario),
+		 "pod g1 default/trading qos=guaranteed "
+		 "annotation prefer-shared-cpus.resource-policy.nri.io/container.side=true\n"
+		 "create main pod=g1 name=main cpu-request=2000 cpu-limit=2000 mem-limit=1000000\n"
+		 "create side pod=g1 name=side cpu-request=2000 cpu-limit=2000 mem-limit=1000000\n"
+		 "pod b1 default/web qos=burstable "
+		 "annotation prefer-isolated-cpus.resource-policy.nri.io=true "
+		 "annotation prefer-reserved-cpus.resource-policy.nri.io/pod=true\n"
+		 "create w1 pod=b1 name=nginx cpu-request=500\n"
+		 "pod k1 monitoring/agent qos=burstable "
+		 "annotation prefer-reserved-cpus.resource-policy.nri.io/pod=true\n"
+		 "create a1 pod=k1 name=agent cpu-request=100\n"
+		 "pod p1 default/legacy qos=guaranteed annotation "
+		 "cpu.preserve.resource-policy.nri.io=true "
+		 "annotation cpu.topoguard.io/exclusive=%s\n"
+		 "create l1 pod=p1 name=legacy cpu-request=1000 cpu-limit=1000 mem-limit=1000000 "
+		 "cpus=7\n"
+		 "expect-cpus l1 7\n"
+		 "expect-cpus a1 0,72\n",
+		 big);
+	assert_int_equal(e2e_write(&r->e, "config.yaml",
+				   "reserved:\n  cpus: \"0,72\"\nannotations:\n"
+				   "  allow_reserved_namespaces: [monitoring]\n"),
+			 0);
+	sim = start_sim(r, scenario, NULL);
+	start_daemon(r, true);
+	rep = finish_sim(r, sim);
+	s = cpus_of(rep, "main");
+	assert_int_equal(cpuset_count(&s), 2);
+	s = cpus_of(rep, "side");
+	assert_true(cpuset_count(&s) > 100); /* shared by annotation */
+	s = cpus_of(rep, "w1");
+	assert_true(cpuset_count(&s) > 100); /* isolated and reserved refused */
+	assert_false(cpuset_test(&s, 0));
+	json_object_put(rep);
+	assert_true(e2e_file_count(r->log, "isolated CPUs need Guaranteed QoS") >= 1);
+	assert_true(e2e_file_count(r->log, "namespace not allowed to use reserved CPUs") >= 1);
+	assert_true(e2e_file_count(r->log, "annotation refused") >= 3);
+	assert_true(metric(r, "topoguard_annotations_refused_total") >= 3);
+}
+
+static void test_daemon_prelaunched_config_payload(void **state)
+{
+	struct run *r = *state;
+	char wrapper[256], fixture[256], text[1024], cfg[256], scen[256], *bin;
+	const char *args[16];
+	json_object *rep;
+	pid_t sim;
+
+	e2e_src_path(&r->e, fixture, sizeof(fixture), FIXTURE);
+	e2e_path(&r->e, wrapper, sizeof(wrapper), "90-topoguard");
+	/* the runtime passes no arguments and an empty environment: a wrapper adds ours */
+	snprintf(text, sizeof(text),
+		 "#!/bin/sh\nexec %s run --sysfs-root %s --log-file %s "
+		 "--status-socket '' --metrics-address none\n",
+		 (bin = realpath(r->e.topoguard, NULL)) ? bin : r->e.topoguard, fixture, r->log);
+	free(bin);
+	assert_int_equal(e2e_write(&r->e, "90-topoguard", text), 0);
+	assert_int_equal(chmod(wrapper, 0755), 0);
+	assert_int_equal(
+		e2e_write(&r->e, "90-topoguard.conf", "reserved:\n  cpus: \"0-1,72-73\"\n"), 0);
+	assert_int_equal(e2e_write(&r->e, "scenario.scn",
+				   "pod s0 kube-system/dns qos=burstable\n"
+				   "create d1 pod=s0 name=coredns cpu-request=100\n"
+				   "expect-cpus d1 0-1,72-73\n"),
+			 0);
+	e2e_path(&r->e, cfg, sizeof(cfg), "90-topoguard.conf");
+	e2e_path(&r->e, scen, sizeof(scen), "scenario.scn");
+	args[0] = "--launch";
+	args[1] = wrapper;
+	args[2] = "--plugin-config";
+	args[3] = cfg;
+	args[4] = "--scenario";
+	args[5] = scen;
+	args[6] = "--report";
+	args[7] = r->report;
+	args[8] = NULL;
+	sim = e2e_spawn(r->e.sim, args, NULL);
+	rep = finish_sim(r, sim);
+	assert_string_equal(e2e_jstr(e2e_jget(rep, "plugin"), "name"), "topoguard");
+	assert_string_equal(e2e_jstr(e2e_jget(rep, "plugin"), "idx"), "90");
+	json_object_put(rep);
+	assert_true(e2e_file_count(r->log, "origin=nri-config") >= 1);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_daemon_lifecycle_every_handler, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_daemon_v090_statechange, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_daemon_resync_after_runtime_and_daemon_restart,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(test_daemon_hot_reload_good_and_bad, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_daemon_annotations_aliases_and_refusals, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_daemon_prelaunched_config_payload, setup,
+						teardown),
+	};
+
+	if (access(getenv("NRI_SIM_BIN") ? getenv("NRI_SIM_BIN") : "build/rel/nri-sim", X_OK)) {
+		fprintf(stderr, "nri-sim not built\n");
+		return 77;
+	}
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -25,11 +25,11 @@ PKGS    := libprotobuf-c libbpf cmocka yaml-0.1 libmicrohttpd json-c libcurl lib
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 
+VERSION ?= 0.1.0$(shell git rev-parse --short HEAD 2>/dev/null | sed 's/^/+g/')
 WARN    := -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wmissing-prototypes \
 	   -Wstrict-prototypes -Wundef -Wwrite-strings -Wimplicit-fallthrough -fno-common
 BASE    := -std=gnu17 -g $(WARN) -I. -I$(B)/gen -I$(B)/bpf $(PKG_CFLAGS) \
 	   -DTOPOGUARD_VERSION=\"$(VERSION)\"
-VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo 0.1.0)
 
 CFLAGS_rel  := $(BASE) -O2 -fstack-protector-strong -D_FORTIFY_SOURCE=2
 CFLAGS_asan := $(BASE) -O1 -fsanitize=address,undefined -fno-omit-frame-pointer \
@@ -139,6 +139,9 @@ E2E_asan  := $(foreach t,$(E2E_SRCS),$(B)/asan/$(basename $(t)))
 BENCHES   := $(foreach t,$(BENCH_SRCS),$(B)/rel/$(basename $(t)))
 FUZZERS   := $(foreach t,$(FUZZ_SRCS),$(B)/fuzz/$(basename $(notdir $(t))))
 
+# Keep generated headers, skeletons and objects (make would delete them as intermediates).
+.SECONDARY:
+
 .PHONY: all deps test demo bench fuzz fuzz-ci lint clean tests
 all: $(TOPOGUARD) $(SIM)
 
@@ -159,11 +162,11 @@ tests: all $(B)/asan/topoguard $(B)/asan/nri-sim $(UNIT_rel) $(UNIT_asan) $(INTE
 # The README's test command. Installs what is missing, builds everything with -Werror,
 # runs unit (plain and ASan+UBSan), integration (root), e2e and the bounded fuzz runs.
 test: deps
-	@$(MAKE) --no-print-directory tests
+	@$(MAKE) --no-print-directory -j$(shell nproc) tests
 	@B=$(B) bash tests/run.sh
 
 demo: deps
-	@$(MAKE) --no-print-directory all
+	@$(MAKE) --no-print-directory -j$(shell nproc) all
 	@B=$(B) bash scripts/demo.sh
 
 bench: deps
@@ -176,7 +179,8 @@ fuzz: $(FUZZERS)
 fuzz-ci: $(FUZZERS)
 	@B=$(B) FUZZ_SECONDS=$${FUZZ_SECONDS:-60} bash tests/fuzz/run.sh
 
-LINT_SRCS = $(shell git ls-files '*.c' '*.h' | grep -v '^vmlinux.h$$')
+LINT_SRCS = $(shell git ls-files --cached --others --exclude-standard '*.c' '*.h' | \
+	grep -v -e '^vmlinux.h$$' -e '^tests/fixtures/' | while read f; do [ -f "$$f" ] && echo "$$f"; done)
 lint:
 	@clang-format --dry-run --Werror $(LINT_SRCS)
 	@echo "lint: clang-format clean ($(words $(LINT_SRCS)) files)"

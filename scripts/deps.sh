@@ -5,7 +5,7 @@ set -euo pipefail
 pkgs=(gcc make clang llvm pkg-config protobuf-c-compiler libprotobuf-c-dev
       libbpf-dev bpftool libcmocka-dev libcgroup-dev libyaml-dev libmicrohttpd-dev
       libjson-c-dev libcurl4-openssl-dev libclang-rt-14-dev clang-format yamllint curl
-      openssl iproute2)
+      openssl iproute2 jq)
 missing=()
 for p in "${pkgs[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

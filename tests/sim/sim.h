@@ -132,6 +132,7 @@ struct sim_opts {
 	unsigned int registration_timeout_ms, request_timeout_ms, accept_timeout_ms;
 	size_t sync_chunk;
 	bool systemd, honor_evictions, check_exclusive;
+	const char *apply_cgroups; /* --apply-cgroups NAME */
 };
 
 struct sim_deferred {
@@ -208,6 +209,21 @@ void sim_check_exclusive(struct sim *s);
 int sim_fault_command(struct sim *s, int argc, char **argv);
 void sim_fault_after_send(struct sim *s, const char *method);
 void sim_fault_check(struct sim *s, const char *where);
+
+/*
+ * sim_cgroup.c, sim_cgroup_ctr.c: --apply-cgroups NAME, real cgroups and a process per
+ * container. One simulator per process (file-static state); all are no-ops until
+ * sim_cgroups_setup() succeeded. Setup prints its reason on stderr when it fails.
+ */
+int sim_cgroups_setup(const char *name);
+/* Bring the kernel in line with the model (create, write changes, start/stop, remove). */
+void sim_cgroups_sync(struct sim *s);
+/* Re-read cpusets and Cpus_allowed_list of what still lives (before the report). */
+void sim_cgroups_refresh(void);
+/* The report's "cgroup" object of c (new reference), NULL if c never had a cgroup. */
+json_object *sim_cgroups_json(const struct sim_ctr *c);
+/* Kill every process, remove everything under NAME and wait until it is gone. */
+void sim_cgroups_teardown(void);
 
 /* sim_report.c */
 json_object *sim_report_build(const struct sim *s);

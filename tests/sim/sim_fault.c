@@ -7,7 +7,8 @@
  *                                        the reply, as a crashing runtime would do
  *   fault check-exclusive always         from now on, after every scenario line and
  *                                        every UpdateContainers call, live containers
- *                                        marked `exclusive` must have disjoint cpusets
+ *                                        marked `exclusive` and not stopped must have
+ *                                        disjoint cpusets
  *   fault runtime-restart <down-ms>      the runtime goes away: listener closed, socket
  *                                        removed, plugin dropped; down-ms later a new
  *                                        listener appears and the time until the
@@ -41,9 +42,11 @@ static struct {
 	unsigned int reports;
 } fault;
 
+/* A stopped container runs nothing: its CPUs may already serve someone else. */
 static bool ctr_live_exclusive(const struct sim_ctr *c)
 {
-	return c->exclusive && !c->removed && !c->failed;
+	return c->exclusive && !c->removed && !c->failed &&
+	       c->state != NRI__PKG__API__V1ALPHA1__CONTAINER_STATE__CONTAINER_STOPPED;
 }
 
 static bool sets_overlap(const char *a, const char *b)

@@ -21,7 +21,7 @@ static void usage(FILE *f)
 	      "               [--registration-timeout MS] [--request-timeout MS]\n"
 	      "               [--accept-timeout MS] [--sync-chunk N]\n"
 	      "               [--cgroup-driver cgroupfs|systemd] [--honor-evictions]\n"
-	      "               [--check-exclusive]\n"
+	      "               [--check-exclusive] [--apply-cgroups NAME]\n"
 	      "See docs/simulator.md.\n",
 	      f);
 }
@@ -55,6 +55,7 @@ enum {
 	O_CGROUP,
 	O_HONOR,
 	O_EXCL,
+	O_APPLY_CG,
 	O_HELP,
 };
 
@@ -74,6 +75,7 @@ static const struct option long_opts[] = {
 	{"cgroup-driver", required_argument, NULL, O_CGROUP},
 	{"honor-evictions", no_argument, NULL, O_HONOR},
 	{"check-exclusive", no_argument, NULL, O_EXCL},
+	{"apply-cgroups", required_argument, NULL, O_APPLY_CG},
 	{"help", no_argument, NULL, O_HELP},
 	{0},
 };
@@ -124,6 +126,9 @@ static int parse_one(int c, const char *v, struct sim_opts *o)
 		return 0;
 	case O_EXCL:
 		o->check_exclusive = true;
+		return 0;
+	case O_APPLY_CG:
+		o->apply_cgroups = v;
 		return 0;
 	case O_NRI_VERSION:
 		o->nri_version = v;
@@ -210,6 +215,10 @@ int main(int argc, char **argv)
 		fprintf(stderr, "nri-sim: scenario %s: %s\n", o.scenario_path, strerror(-r));
 		return 2;
 	}
+	if (o.apply_cgroups && sim_cgroups_setup(o.apply_cgroups) < 0) {
+		sim_scenario_done(&sc);
+		return 2; /* the reason is on stderr */
+	}
 	r = sim_init(&s, &o);
 	if (r < 0) {
 		fprintf(stderr, "nri-sim: setup failed: %s\n", strerror(-r));
@@ -220,6 +229,7 @@ int main(int argc, char **argv)
 	r = run(&s, &sc);
 	if (r < 0)
 		sim_error(&s, "scenario aborted: %s", strerror(-r));
+	sim_cgroups_refresh();
 	if (sim_report_write(&s, o.report_path) < 0)
 		r = -EIO;
 	r = r < 0 || s.expect_failed || !s.sessions ? 1 : 0;

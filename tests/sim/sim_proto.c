@@ -234,6 +234,7 @@ static int serve_updates(struct sim *s, uint32_t stream_id, const uint8_t *p, si
 					     "failed to unmarshal UpdateContainersRequest");
 	sim_apply_updates(s, m->update, m->n_update, NULL, s->unsolicited);
 	apply_evictions(s, m->evict, m->n_evict);
+	sim_cgroups_sync(s); /* applied before the reply, as containerd does */
 	sim_fault_check(s, "UpdateContainers");
 	nri__pkg__api__v1alpha1__update_containers_request__free_unpacked(m, NULL);
 	return nri_trunk_reply(s->t, stream_id, NULL, 0);

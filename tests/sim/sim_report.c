@@ -43,11 +43,13 @@ static json_object *res_json(const struct sim_res *r, json_object *o)
 
 static json_object *ctr_json(const struct sim_ctr *c)
 {
-	json_object *o = json_object_new_object();
+	json_object *o = json_object_new_object(), *cg = sim_cgroups_json(c);
 	int st = c->state >= 0 && c->state <= 4 ? c->state : 0;
 
-	if (!o)
+	if (!o) {
+		json_object_put(cg);
 		return NULL;
+	}
 	json_object_object_add(o, "id", json_object_new_string(c->id));
 	json_object_object_add(o, "pod", json_object_new_string(c->pod_id));
 	json_object_object_add(o, "name", json_object_new_string(c->name));
@@ -56,6 +58,8 @@ static json_object *ctr_json(const struct sim_ctr *c)
 	json_object_object_add(o, "failed", json_object_new_boolean(c->failed));
 	json_object_object_add(o, "exclusive", json_object_new_boolean(c->exclusive));
 	json_object_object_add(o, "annotations", kvs_json(&c->annotations));
+	if (cg)
+		json_object_object_add(o, "cgroup", cg);
 	return res_json(&c->res, o);
 }
 

@@ -599,6 +599,7 @@ int sim_apply_existing(struct sim *s, const struct sim_scenario *sc)
 		if (r < 0)
 			return r;
 	}
+	sim_cgroups_sync(s); /* existing containers are running: cgroups and processes */
 	return 0;
 }
 
@@ -613,9 +614,11 @@ int sim_run_scenario(struct sim *s, const struct sim_scenario *sc)
 		r = run_line(s, sc, &sc->lines[i]);
 		if (r < 0)
 			return r;
+		sim_cgroups_sync(s);
 		sim_fault_check(s, sc->lines[i].argv[0]);
 	}
 	sim_pump(s, 0);
+	sim_cgroups_sync(s);
 	return 0;
 }
 

@@ -175,6 +175,7 @@ static void child_reap(struct sim *s, bool kill_it)
 
 void sim_done(struct sim *s)
 {
+	sim_cgroups_teardown(); /* before the model: entries point at its containers */
 	nri_trunk_free(s->t);
 	s->t = NULL;
 	child_reap(s, false); /* the plugin sees EOF and should exit by itself */
@@ -304,6 +305,7 @@ int sim_connect(struct sim *s, unsigned int timeout_ms)
 	s->connected = true;
 	if (s->sessions++ > 0)
 		s->reconnects++;
+	sim_cgroups_sync(s); /* Synchronize's updates */
 	return 0;
 }
 

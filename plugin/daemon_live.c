@@ -93,6 +93,8 @@ static int register_families(struct daemon_live *l, struct metrics *m)
 
 /* libbpf talks on stderr by default; route it to our log at debug level. */
 static int libbpf_log(enum libbpf_print_level level, const char *fmt, va_list ap)
+	__attribute__((format(printf, 2, 0)));
+static int libbpf_log(enum libbpf_print_level level, const char *fmt, va_list ap)
 {
 	char line[512];
 	size_t n;
@@ -133,6 +135,8 @@ int daemon_live_start(struct daemon *d)
 	if (d->metrics && register_families(l, d->metrics) < 0)
 		log_warn("live usage metrics unavailable");
 	d->live = l;
+	if (daemon_control_start(d) < 0)
+		log_warn("closed loop disabled: out of memory");
 	return 0;
 }
 
@@ -140,6 +144,7 @@ void daemon_live_free(struct daemon *d)
 {
 	if (!d->live)
 		return;
+	daemon_control_free(d);
 	usage_free(d->live->usage);
 	free(d->live);
 	d->live = NULL;
@@ -238,6 +243,7 @@ static void on_tick(struct nri_stub *s, void *ud)
 		return;
 	}
 	model_foreach_container(d->model, NULL, publish_one, d);
+	daemon_control_tick(d, now_ns());
 	backend[0] = usage_backend(d->live->usage) == USAGE_BACKEND_BPF ? "bpf" : "poll";
 	if (d->live->overhead && usage_overhead(d->live->usage, &ov) == 0)
 		metrics_set(d->live->overhead, backend, ov.available ? ov.ns_per_event : 0);
@@ -313,6 +319,11 @@ struct json_object *daemon_live_json(struct daemon *d, const char *id)
 		json_object_object_add(o, "memory_psi_some_avg10",
 				       json_object_new_double(s.psi_mem_some_avg10));
 	return o;
+}
+
+struct usage *daemon_live_usage(struct daemon *d)
+{
+	return d->live ? d->live->usage : NULL;
 }
 
 const char *daemon_live_backend(const struct daemon *d)

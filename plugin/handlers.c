@@ -472,7 +472,7 @@ static int on_create_container(struct nri_stub *s, const NriPodSandbox *npod,
 	(void)s;
 	if (model_pod_put(d->model, npod, &pod) < 0 ||
 	    model_container_put(d->model, npod, nctr, &c) < 0) {
-		log_error("create: cannot record container %s", nctr->id);
+		log_error("create: cannot record container %s", nctr ? nctr->id : "(none)");
 		metrics_tg_request(d->metrics, "CreateContainer", false);
 		return 0;
 	}
@@ -561,6 +561,8 @@ static int on_stop_container(struct nri_stub *s, const NriPodSandbox *pod, const
 	struct daemon *d = ud;
 
 	(void)s;
+	if (!ctr) /* the stub passes on what the request held; a runtime always sends one */
+		return 0;
 	alloc_changes_reset(&d->changes);
 	if (alloc_release(d->alloc, ctr->id, &d->changes) > 0)
 		add_change_updates(d, reply);
@@ -579,6 +581,8 @@ static int on_remove_container(struct nri_stub *s, const NriPodSandbox *pod,
 	struct daemon *d = ud;
 
 	(void)s;
+	if (!ctr)
+		return 0;
 	alloc_changes_reset(&d->changes);
 	/* No StopContainer seen (runtimes may skip it): the freed CPUs go out unsolicited. */
 	if (alloc_release(d->alloc, ctr->id, &d->changes) > 0 && d->changes.n > 0)
@@ -610,7 +614,7 @@ static int on_run_pod(struct nri_stub *s, const NriPodSandbox *pod, void *ud)
 
 	(void)s;
 	if (model_pod_put(d->model, pod, NULL) < 0)
-		log_warn("run pod: cannot record pod %s", pod->id);
+		log_warn("run pod: cannot record pod %s", pod ? pod->id : "(none)");
 	return 0;
 }
 
@@ -635,7 +639,8 @@ static int on_remove_pod(struct nri_stub *s, const NriPodSandbox *pod, void *ud)
 	struct daemon *d = ud;
 
 	(void)s;
-	model_pod_remove(d->model, pod->id);
+	if (pod)
+		model_pod_remove(d->model, pod->id);
 	return 0;
 }
 

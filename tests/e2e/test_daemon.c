@@ -347,7 +347,7 @@ static void test_daemon_resync_after_runtime_and_daemon_restart(void **state)
 	sim = start_sim(r, restart_scn, extra);
 	start_daemon(r, false);
 	/* kill -9 the daemon while the simulator sleeps, start a fresh one */
-	for (int i = 0; i < 200 && e2e_file_count(r->log, "container=e2") < 1; i++)
+	for (int i = 0; i < 1000 && e2e_file_count(r->log, "container=e2") < 1; i++)
 		usleep(20000);
 	assert_true(e2e_file_count(r->log, "container=e2") >= 1);
 	kill(r->daemon, SIGKILL);

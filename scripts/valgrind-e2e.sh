@@ -1,0 +1,81 @@
+#!/usr/bin/env bash
+# Runs the daemon/simulator end-to-end tests (tests/e2e/test_daemon, or the test
+# binaries given as arguments) with topoguard and nri-sim under valgrind memcheck:
+# TOPOGUARD_BIN / NRI_SIM_BIN point at wrappers that exec the real binaries under
+#   valgrind --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite,indirect
+# Every valgrind log must end with "ERROR SUMMARY: 0 errors" (leaks of the definite
+# and indirect kinds count as errors). A process SIGKILLed on purpose, or the forked
+# child of a launching nri-sim that exec'd the plugin, has no summary; those are counted
+# and listed, not judged. scripts/valgrind-bpf.supp hides valgrind's reports on libbpf's
+# bpf(2) attributes (see there); nothing else is hidden.
+#
+# A test case that fails under valgrind is reported (the processes run 20-50x slower
+# and some assertions wait for a fixed time) but only fails the run with
+# VALGRIND_STRICT=1: this script judges memory errors and leaks.
+#
+# Exit: 0 clean, 1 errors/leaks (or, strict, a failing test), 77 skipped (reason on the
+# last line).
+set -u
+B=${B:-build}
+VALGRIND=${VALGRIND:-$(command -v valgrind || true)}
+tests=("$@")
+[ ${#tests[@]} -eq 0 ] && tests=("$B/rel/tests/e2e/test_daemon")
+
+if [ -z "$VALGRIND" ] || [ ! -x "$VALGRIND" ]; then
+	echo "valgrind is not installed" >&2
+	exit 77
+fi
+for f in "$B/rel/topoguard" "$B/rel/nri-sim" "${tests[@]}"; do
+	if [ ! -x "$f" ]; then
+		echo "$f is not built" >&2
+		exit 77
+	fi
+done
+
+work=$(mktemp -d /tmp/tg-valgrind.XXXXXX)
+[ -n "${VALGRIND_KEEP:-}" ] || trap 'rm -rf "$work"' EXIT
+mkdir -p "$work/logs"
+
+# Absolute paths only: a pre-launched plugin gets an environment without PATH.
+wrap() { # name, real binary, extra arguments placed before the caller's
+	cat >"$work/$1" <<WRAP
+#!/bin/sh
+exec $VALGRIND --error-exitcode=99 --leak-check=full --show-leak-kinds=definite,indirect \
+	--errors-for-leak-kinds=definite,indirect --suppressions=$(realpath scripts/valgrind-bpf.supp) \
+	--log-file=$work/logs/$1.%p.log $(realpath "$2") $3 "\$@"
+WRAP
+	chmod +x "$work/$1"
+}
+wrap topoguard "$B/rel/topoguard" ""
+# A daemon under valgrind needs seconds to read the 144-CPU fixture and load BPF: more
+# than the runtime's 5 s registration timeout. The request timeout stays at 2 s.
+wrap nri-sim "$B/rel/nri-sim" "--registration-timeout 30000"
+
+rc=0
+for t in "${tests[@]}"; do
+	echo "valgrind-e2e: ${t##*/}"
+	if ! TOPOGUARD_BIN=$work/topoguard NRI_SIM_BIN=$work/nri-sim TOPOGUARD_SRC=$(pwd) \
+		timeout 600 "$t"; then
+		echo "valgrind-e2e: WARNING: ${t##*/} has failing cases under valgrind (see above)"
+		[ -z "${VALGRIND_STRICT:-}" ] || rc=1
+	fi
+done
+
+runs=0 unfinished=0 bad=0
+for log in "$work"/logs/*.log; do
+	[ -f "$log" ] || continue
+	runs=$((runs + 1))
+	summary=$(grep -h 'ERROR SUMMARY:' "$log" | tail -n 1)
+	if [ -z "$summary" ]; then
+		unfinished=$((unfinished + 1))
+		echo "valgrind-e2e: no summary (exec'd by a launcher fork, or killed): ${log##*/}"
+	elif ! grep -q 'ERROR SUMMARY: 0 errors' <<<"$summary"; then
+		bad=$((bad + 1))
+		echo "valgrind-e2e: ERRORS in ${log##*/}:"
+		sed 's/^/    | /' "$log" | grep -v '^    | ==[0-9]*== *$' | head -n 80
+	fi
+done
+echo "valgrind-e2e: $runs processes checked, $bad with errors or leaks, $unfinished without a summary"
+[ "$runs" -gt 0 ] || { echo "valgrind-e2e: no process ran under valgrind"; rc=1; }
+[ "$bad" -eq 0 ] || rc=1
+exit $rc

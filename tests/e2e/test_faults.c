@@ -1,0 +1,488 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Fault injection, end to end: the real daemon ($TOPOGUARD_BIN) against the runtime
+ * simulator ($NRI_SIM_BIN) over a real unix socket, on the 144-CPU fixture
+ * tests/fixtures/sysfs/skx-4s-smt.
+ *
+ * The runtime misbehaves through the simulator's `fault` command (tests/sim/sim_fault.c):
+ * a connection dropped between a CreateContainer and its reply, a runtime restart with
+ * the socket gone for a while. The daemon is killed with SIGKILL in the middle of 1000
+ * random pod operations. The invariant every time is the simulator's own bookkeeping:
+ * `fault check-exclusive always` checks, after every scenario line and every
+ * UpdateContainers call, that no two live exclusive containers share a CPU.
+ *
+ * A plugin slower than the request timeout is disconnected by the runtime; that case
+ * uses a tiny stub plugin forked from this test ("slow plugin") instead of the daemon.
+ */
+#include <errno.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "plugin/nri/stub.h"
+#include "tests/lib/e2e.h"
+
+#define FIXTURE	  "tests/fixtures/sysfs/skx-4s-smt"
+#define EXCL_ARGS "mem-limit=1073741824 exclusive"
+
+struct run {
+	struct e2e e;
+	char sock[256], status[256], log[256], report[256];
+	pid_t daemon;
+};
+
+static int setup(void **state)
+{
+	struct run *r = calloc(1, sizeof(*r));
+
+	if (!r || e2e_setup(&r->e) < 0) {
+		free(r);
+		return -1;
+	}
+	e2e_path(&r->e, r->sock, sizeof(r->sock), "nri/nri.sock");
+	e2e_path(&r->e, r->status, sizeof(r->status), "status.sock");
+	e2e_path(&r->e, r->log, sizeof(r->log), "daemon.log");
+	e2e_path(&r->e, r->report, sizeof(r->report), "report.json");
+	*state = r;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct run *r = *state;
+
+	if (r->daemon > 0)
+		e2e_stop(r->daemon, 3000);
+	if (getenv("E2E_KEEP"))
+		fprintf(stderr, "kept %s\n", r->e.dir);
+	else
+		e2e_teardown(&r->e);
+	free(r);
+	return 0;
+}
+
+static pid_t start_sim(struct run *r, const char *scenario, const char *const *extra)
+{
+	char scen[256];
+	const char *args[32] = {"--listen", r->sock, "--scenario", scen, "--report", r->report};
+	size_t n = 6;
+	pid_t pid;
+
+	e2e_path(&r->e, scen, sizeof(scen), "scenario.scn");
+	assert_int_equal(e2e_write(&r->e, "scenario.scn", scenario), 0);
+	for (; extra && *extra && n < 30; extra++)
+		args[n++] = *extra;
+	args[n] = NULL;
+	pid = e2e_spawn(r->e.sim, args, NULL);
+	assert_true(pid > 0);
+	assert_int_equal(e2e_wait_path(r->sock, 5000), 0);
+	return pid;
+}
+
+static pid_t start_daemon(struct run *r)
+{
+	char fixture[256];
+	const char *args[] = {"run",	 "--socket",
+			      r->sock,	 "--sysfs-root",
+			      fixture,	 "--status-socket",
+			      r->status, "--metrics-address",
+			      "none",	 "--log-file",
+			      r->log,	 "--log-level",
+			      "debug",	 NULL};
+
+	e2e_src_path(&r->e, fixture, sizeof(fixture), FIXTURE);
+	r->daemon = e2e_spawn(r->e.topoguard, args, r->log);
+	assert_true(r->daemon > 0);
+	return r->daemon;
+}
+
+static json_object *finish_sim(struct run *r, pid_t sim, int timeout_ms)
+{
+	int rc = e2e_wait_exit(sim, timeout_ms);
+	json_object *rep = e2e_load_json(r->report);
+
+	assert_non_null(rep);
+	if (rc != 0)
+		fail_msg("nri-sim exit %d: %s %s", rc,
+			 json_object_to_json_string(e2e_jget(rep, "expectations_failed")),
+			 json_object_to_json_string(e2e_jget(rep, "errors")));
+	return rep;
+}
+
+/* The daemon is still running: not exited, not killed by a signal. */
+static void assert_daemon_alive(struct run *r)
+{
+	int status;
+
+	assert_int_equal(waitpid(r->daemon, &status, WNOHANG), 0);
+}
+
+static int jint(json_object *o, const char *key)
+{
+	return json_object_get_int(e2e_jget(o, key));
+}
+
+/* Synchronize answers after the first carry no update: nothing valid was moved. */
+static int count_moving_resyncs(json_object *rep)
+{
+	json_object *reqs = e2e_jget(rep, "requests");
+	int syncs = 0, moving = 0;
+
+	for (size_t i = 0; reqs && i < json_object_array_length(reqs); i++) {
+		json_object *q = json_object_array_get_idx(reqs, i);
+
+		if (strcmp(e2e_jstr(q, "method"), "Synchronize"))
+			continue;
+		if (syncs++ > 0 && jint(q, "updates") > 0)
+			moving++;
+	}
+	return moving;
+}
+
+/* "fault: runtime-restart: resync_us=N" lines of the report's errors, in order. */
+static size_t resync_times(json_object *rep, long *out, size_t max)
+{
+	json_object *errs = e2e_jget(rep, "errors");
+	size_t n = 0;
+
+	for (size_t i = 0; errs && i < json_object_array_length(errs) && n < max; i++) {
+		const char *m = json_object_get_string(json_object_array_get_idx(errs, i));
+		const char *p = m ? strstr(m, "resync_us=") : NULL;
+
+		if (p)
+			out[n++] = strtol(p + strlen("resync_us="), NULL, 10);
+	}
+	return n;
+}
+
+static void test_faults_disconnect_mid_create(void **state)
+{
+	struct run *r = *state;
+	const char *extra[] = {"--check-exclusive", NULL};
+	json_object *rep, *c;
+	pid_t sim;
+
+	sim = start_sim(r,
+			"fault check-exclusive always\n"
+			"pod g1 default/trading qos=guaranteed\n"
+			"create e1 pod=g1 name=a cpu-request=4000 cpu-limit=4000 " EXCL_ARGS "\n"
+			"start e1\n"
+			"fault drop-after-send CreateContainer\n"
+			"create e2 pod=g1 name=b cpu-request=4000 cpu-limit=4000 " EXCL_ARGS "\n"
+			"start e2\n"
+			"sleep 1500\n"
+			"expect-connected yes\n"
+			"create e3 pod=g1 name=c cpu-request=2000 cpu-limit=2000 " EXCL_ARGS "\n"
+			"start e3\n",
+			extra);
+	start_daemon(r);
+	rep = finish_sim(r, sim, 30000);
+	assert_int_equal(e2e_count_requests(rep, "CreateContainer", "disconnected"), 1);
+	assert_int_equal(e2e_count_requests(rep, "CreateContainer", "ok"), 2);
+	assert_true(jint(rep, "reconnects") >= 1);
+	/* e2 was created without the adjustment; the resync gave it its own CPUs */
+	c = e2e_report_container(rep, "e2");
+	assert_non_null(c);
+	assert_true(strlen(e2e_jstr(c, "cpus")) > 0);
+	assert_true(e2e_count_requests(rep, "Synchronize", "ok") >= 2);
+	json_object_put(rep);
+	assert_daemon_alive(r);
+}
+
+static void test_faults_runtime_restart_resync(void **state)
+{
+	struct run *r = *state;
+	const char *extra[] = {"--check-exclusive", NULL};
+	long us[4];
+	json_object *rep;
+	pid_t sim;
+
+	sim = start_sim(r,
+			"fault check-exclusive always\n"
+			"pod g1 default/trading qos=guaranteed\n"
+			"create e1 pod=g1 name=a cpu-request=4000 cpu-limit=4000 " EXCL_ARGS "\n"
+			"start e1\n"
+			"pod b1 default/web qos=burstable\n"
+			"create w1 pod=b1 name=nginx cpu-request=500\n"
+			"start w1\n"
+			"fault runtime-restart 250\n"
+			"create e2 pod=g1 name=b cpu-request=2000 cpu-limit=2000 " EXCL_ARGS "\n"
+			"start e2\n"
+			"fault runtime-restart 1200\n"
+			"create e3 pod=g1 name=c cpu-request=2000 cpu-limit=2000 " EXCL_ARGS "\n"
+			"start e3\n",
+			extra);
+	start_daemon(r);
+	rep = finish_sim(r, sim, 30000);
+	assert_int_equal(resync_times(rep, us, 4), 2);
+	/* a figure, not an assertion: the reconnect delay depends on the daemon's backoff */
+	fprintf(stderr,
+		"runtime restart: resync %ld us after the new listener (down 250 ms), "
+		"%ld us (down 1200 ms)\n",
+		us[0], us[1]);
+	assert_int_equal(jint(rep, "reconnects"), 2);
+	assert_int_equal(count_moving_resyncs(rep), 0);
+	assert_int_equal(e2e_count_requests(rep, "CreateContainer", "ok"), 4);
+	json_object_put(rep);
+	assert_daemon_alive(r);
+}
+
+/* ---- kill -9 during random pod operations ----------------------------------------- */
+
+enum kind { K_GINT, K_GFRAC, K_BURST, K_BE };
+enum cstate { C_NONE, C_CREATED, C_RUNNING, C_STOPPED };
+
+struct slot {
+	enum kind kind;
+	enum cstate st;
+	int id;
+};
+
+#define SLOTS 24
+
+struct gen {
+	char *buf;
+	size_t len, cap;
+	uint64_t rng;
+	struct slot s[SLOTS];
+	int next_id, ops;
+};
+
+static uint32_t gen_rand(struct gen *g, uint32_t n)
+{
+	g->rng = g->rng * 6364136223846793005ull + 1442695040888963407ull;
+	return (uint32_t)(g->rng >> 33) % n;
+}
+
+static void gen_line(struct gen *g, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void gen_line(struct gen *g, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	if (g->cap - g->len < 512) {
+		g->cap = g->cap * 2 + 4096;
+		g->buf = realloc(g->buf, g->cap);
+		assert_non_null(g->buf);
+	}
+	va_start(ap, fmt);
+	n = vsnprintf(g->buf + g->len, g->cap - g->len, fmt, ap);
+	va_end(ap);
+	assert_true(n > 0 && (size_t)n < g->cap - g->len);
+	g->len += (size_t)n;
+}
+
+static void gen_create(struct gen *g, struct slot *s)
+{
+	static const char *const qos[] = {"guaranteed", "guaranteed", "burstable", "besteffort"};
+	int id = g->next_id++, cpus = 1 + (int)gen_rand(g, 3);
+
+	*s = (struct slot){.kind = (enum kind)gen_rand(g, 4), .st = C_CREATED, .id = id};
+	gen_line(g, "pod p%d default/app%d qos=%s\n", id, id, qos[s->kind]);
+	if (s->kind == K_GINT)
+		gen_line(g, "create c%d pod=p%d cpu-request=%d cpu-limit=%d " EXCL_ARGS "\n", id,
+			 id, cpus * 1000, cpus * 1000);
+	else if (s->kind == K_GFRAC)
+		gen_line(g,
+			 "create c%d pod=p%d cpu-request=1500 cpu-limit=1500 "
+			 "mem-limit=1073741824\n",
+			 id, id);
+	else if (s->kind == K_BURST)
+		gen_line(g, "create c%d pod=p%d cpu-request=250 cpu-limit=2000\n", id, id);
+	else
+		gen_line(g, "create c%d pod=p%d\n", id, id);
+}
+
+static void gen_update(struct gen *g, struct slot *s)
+{
+	int cpus = 1 + (int)gen_rand(g, 4);
+
+	if (s->kind == K_GINT)
+		gen_line(g, "update c%d cpu-request=%d cpu-limit=%d\n", s->id, cpus * 1000,
+			 cpus * 1000);
+	else
+		gen_line(g, "update c%d cpu-request=%d\n", s->id, 100 * cpus);
+}
+
+/* One random operation on a random slot: the next step of that container's life. */
+static void gen_op(struct gen *g)
+{
+	struct slot *s = &g->s[gen_rand(g, SLOTS)];
+
+	switch (s->st) {
+	case C_NONE:
+		gen_create(g, s);
+		break;
+	case C_CREATED:
+		gen_line(g, "start c%d\n", s->id);
+		s->st = C_RUNNING;
+		break;
+	case C_RUNNING:
+		if (gen_rand(g, 3) == 0) {
+			gen_line(g, "stop c%d\n", s->id);
+			s->st = C_STOPPED;
+		} else {
+			gen_update(g, s);
+		}
+		break;
+	case C_STOPPED:
+		gen_line(g, "remove-pod p%d\n", s->id);
+		s->st = C_NONE;
+		break;
+	}
+	g->ops++;
+}
+
+static char *gen_scenario(uint64_t seed, int ops, int pause_every, int pause_ms)
+{
+	struct gen g = {.rng = seed};
+
+	gen_line(&g, "fault check-exclusive always\n");
+	while (g.ops < ops) {
+		gen_op(&g);
+		if (g.ops % pause_every == 0)
+			gen_line(&g, "sleep %d\n", pause_ms);
+	}
+	gen_line(&g, "sleep 1500\nexpect-connected yes\n");
+	return g.buf;
+}
+
+static void test_faults_kill9_during_random_ops(void **state)
+{
+	struct run *r = *state;
+	/* no --check-exclusive: it counts stopped containers, whose CPUs were released */
+	const char *const *extra = NULL;
+	uint64_t seed = getenv("FAULTS_SEED") ? strtoull(getenv("FAULTS_SEED"), NULL, 0) : 20261123;
+	char *scn = gen_scenario(seed, 1000, 50, 150);
+	json_object *rep;
+	int kills = 0, passed;
+	pid_t sim;
+
+	fprintf(stderr, "random operations: seed %llu (FAULTS_SEED to replay)\n",
+		(unsigned long long)seed);
+	sim = start_sim(r, scn, extra);
+	free(scn);
+	start_daemon(r);
+	/* three SIGKILLs at different phases, a fresh daemon right after each */
+	for (int i = 0; i < 3; i++) {
+		usleep(700000);
+		if (waitpid(sim, NULL, WNOHANG) != 0)
+			break;
+		assert_daemon_alive(r);
+		kill(r->daemon, SIGKILL);
+		e2e_wait_exit(r->daemon, 2000);
+		kills++;
+		start_daemon(r);
+	}
+	rep = finish_sim(r, sim, 60000);
+	passed = jint(rep, "expectations_passed");
+	fprintf(stderr,
+		"kill -9: %d kills, %d reconnects, %d continuous checks passed, %zu requests\n",
+		kills, jint(rep, "reconnects"), passed,
+		json_object_array_length(e2e_jget(rep, "requests")));
+	assert_int_equal(kills, 3);
+	assert_true(jint(rep, "reconnects") >= 3);
+	assert_true(passed >= 1000); /* one clean check per line at least */
+	assert_true(json_object_array_length(e2e_jget(rep, "requests")) > 1000);
+	json_object_put(rep);
+	assert_daemon_alive(r);
+}
+
+/* ---- a plugin slower than the request timeout ------------------------------------- */
+
+static int slow_create(struct nri_stub *s, const NriPodSandbox *pod, const NriContainer *ctr,
+		       struct nri_reply *reply, void *ud)
+{
+	(void)s, (void)pod, (void)reply, (void)ud;
+	if (ctr->name && !strcmp(ctr->name, "slow"))
+		usleep(600 * 1000); /* the simulator's timeout in this test is 200 ms */
+	return 0;
+}
+
+static const struct nri_stub_handlers slow_handlers = {.create_container = slow_create};
+
+static int slow_plugin_main(const char *sock)
+{
+	struct nri_stub_options o;
+	struct nri_stub *stub;
+	int r;
+
+	nri_stub_options_init(&o);
+	o.socket_path = sock;
+	o.name = "slow";
+	o.idx = "40";
+	o.reconnect = false;
+	r = nri_stub_new(&slow_handlers, &o, NULL, &stub);
+	if (r < 0)
+		return 3;
+	r = nri_stub_run(stub);
+	nri_stub_free(stub);
+	return r == 0 || r == -ECONNRESET ? 0 : 1;
+}
+
+static void test_faults_slow_plugin_is_disconnected(void **state)
+{
+	struct run *r = *state;
+	const char *extra[] = {"--request-timeout", "200", NULL};
+	json_object *rep;
+	pid_t sim, plugin;
+	int status;
+
+	sim = start_sim(r,
+			"pod p1 default/a qos=burstable\n"
+			"create fast pod=p1 name=fast cpu-request=100\n"
+			"create slow pod=p1 name=slow cpu-request=100\n"
+			"expect-connected no\n"
+			"expect-state slow created\n",
+			extra);
+	plugin = fork();
+	assert_true(plugin >= 0);
+	if (plugin == 0)
+		_exit(slow_plugin_main(r->sock));
+	rep = finish_sim(r, sim, 30000);
+	assert_int_equal(e2e_count_requests(rep, "CreateContainer", "ok"), 1);
+	assert_int_equal(e2e_count_requests(rep, "CreateContainer", "timeout"), 1);
+	assert_int_equal(jint(rep, "disconnects"), 1);
+	json_object_put(rep);
+	/* the plugin sees its connection closed and exits (it does not reconnect) */
+	for (int i = 0; i < 300 && waitpid(plugin, &status, WNOHANG) == 0; i++)
+		usleep(10000);
+	if (kill(plugin, 0) == 0) {
+		kill(plugin, SIGKILL);
+		waitpid(plugin, &status, 0);
+		fail_msg("the slow plugin did not notice the disconnect");
+	}
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_faults_disconnect_mid_create, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_faults_runtime_restart_resync, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_faults_kill9_during_random_ops, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_faults_slow_plugin_is_disconnected, setup,
+						teardown),
+	};
+	const char *sim = getenv("NRI_SIM_BIN") ? getenv("NRI_SIM_BIN") : "build/rel/nri-sim";
+	const char *tg = getenv("TOPOGUARD_BIN") ? getenv("TOPOGUARD_BIN") : "build/rel/topoguard";
+
+	if (access(sim, X_OK) || access(tg, X_OK)) {
+		fprintf(stderr, "nri-sim or topoguard not built (%s, %s)\n", sim, tg);
+		return 77;
+	}
+	signal(SIGPIPE, SIG_IGN);
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -74,8 +74,12 @@ static const struct config_key keys[] = {
 	     "live controller: run-queue latency p99 target of latency-sensitive containers (µs)"),
 	KINT("live.throttle_step_percent", live_throttle_step_percent, 1, 100, "10", true,
 	     "live controller: quota change per step, in percent of the CPU limit"),
-	KINT("live.throttle_min_quota_percent", live_throttle_min_quota_percent, 1, 100, "20", true,
-	     "live controller: never throttle below this percent of the container's request"),
+	KINT("live.throttle_min_quota_percent", live_throttle_min_quota_percent, 0, 100, "20", true,
+	     "live controller: never throttle below this percent of the container's request "
+	     "(of one CPU without a request; 0 = the kernel's 1 ms)"),
+	KDUR("live.throttle_period", live_throttle_period_us, 0, 1000 * US_PER_MS, "0s", true,
+	     "live controller: CFS period while throttled, if longer than the container's "
+	     "(longer = rarer bursts)"),
 	KINT("live.hysteresis_percent", live_hysteresis_percent, 0, 100, "10", true,
 	     "live controller: act only when a signal is this far past its threshold"),
 	KDUR("live.cooldown", live_cooldown_us, 0, 3600 * US_PER_SEC, "30s", true,
@@ -104,9 +108,13 @@ static const struct config_key keys[] = {
 	KINT("eviction.rate_limit_per_minute", eviction_rate_limit_per_minute, 0, 600, "1", true,
 	     "live controller: at most this many evictions per minute (0 = none)"),
 	KINT("eviction.memory_watermark_bytes", eviction_memory_watermark_bytes, 0, INT64_MAX, "0",
-	     true, "live controller: the followed containers' memory that triggers eviction (0 = off)"),
+	     true,
+	     "live controller: the followed containers' memory that triggers eviction (0 = off)"),
 	KDUR("eviction.persist", eviction_persist_us, 0, 3600 * US_PER_SEC, "1s", true,
 	     "live controller: memory pressure must last this long before an eviction"),
+	KDUR("eviction.settle", eviction_settle_us, 0, 3600 * US_PER_SEC, "30s", true,
+	     "live controller: after an eviction, wait this long for the victim to go before the "
+	     "next"),
 	KDUR("eviction.latency_after", eviction_latency_after_us, 0, 3600 * US_PER_SEC, "0s", true,
 	     "live controller: evict when a latency target stays breached this long with every "
 	     "throttle at its floor (0 = never)"),

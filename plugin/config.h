@@ -68,8 +68,15 @@ struct config {
 	int64_t live_runqueue_p99_target_us;
 	int64_t live_throttle_step_percent;
 	int64_t live_throttle_min_quota_percent;
+	int64_t live_throttle_period_us;
 	int64_t live_hysteresis_percent;
 	int64_t live_cooldown_us;
+	int64_t live_relax_interval_us;
+	int64_t live_throttle_interval_us;
+	int64_t live_intrusion_target_percent;
+	int64_t live_actions_per_second;
+	bool live_protect_exclusive;
+	bool live_dry_run;
 
 	/* eviction (used by the live controller) */
 	bool eviction_enabled;
@@ -77,6 +84,11 @@ struct config {
 	int64_t eviction_memory_watermark_percent;
 	int64_t eviction_psi_threshold_percent;
 	int64_t eviction_rate_limit_per_minute;
+	int64_t eviction_memory_watermark_bytes;
+	int64_t eviction_persist_us;
+	int64_t eviction_settle_us;
+	int64_t eviction_latency_after_us;
+	bool eviction_guaranteed;
 
 	/* Kubernetes API (node name, pod QoS lookups, events) */
 	bool kubernetes_enabled;

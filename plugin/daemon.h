@@ -69,6 +69,7 @@ struct daemon {
 	struct watch *watch;
 	struct nri_stub *stub;
 	struct daemon_live *live;	   /* NULL when live usage is off */
+	struct daemon_control *control;	   /* the closed loop; NULL when live usage is off */
 	struct alloc_changes changes;	   /* scratch, reset per operation */
 	char *scratch_cpus, *scratch_mems; /* cpulist buffers, DAEMON_CPULIST_MAX each */
 	bool synchronized;
@@ -106,6 +107,13 @@ void daemon_live_resync(struct daemon *d, struct model *old);
 /* The container's last sample as a new JSON object, NULL if none. */
 struct json_object *daemon_live_json(struct daemon *d, const char *id);
 const char *daemon_live_backend(const struct daemon *d);
+struct usage *daemon_live_usage(struct daemon *d); /* NULL while off */
+/* The closed loop (plugin/daemon_control.c), driven by the live usage timer. */
+struct daemon_control;
+int daemon_control_start(struct daemon *d);
+void daemon_control_free(struct daemon *d); /* NULL-safe in d->control */
+void daemon_control_tick(struct daemon *d, uint64_t now_ns);
+struct json_object *daemon_control_json(struct daemon *d); /* NULL while off */
 /* The QoS of a modelled container, recomputed from its resources. */
 enum qos_class daemon_container_qos(const struct daemon *d, const struct model_pod *pod,
 				    const struct model_container *c);

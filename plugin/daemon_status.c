@@ -104,6 +104,8 @@ static json_object *render_status(struct daemon *d)
 			       json_object_new_boolean(d->stub && nri_stub_is_connected(d->stub)));
 	json_object_object_add(root, "synchronized", json_object_new_boolean(d->synchronized));
 	add_str(root, "live_usage", daemon_live_backend(d));
+	if (d->control)
+		json_object_object_add(root, "closed_loop", daemon_control_json(d));
 	add_set(d, root, "online", &d->topo->online);
 	json_object_object_add(root, "pools", render_pools(d));
 	model_foreach_container(d->model, NULL, render_one, &rc);

@@ -68,7 +68,8 @@ struct sim_model {
 	size_t n_pods;
 	struct sim_ctr **ctrs;
 	size_t n_ctrs;
-	bool systemd; /* cgroup driver */
+	bool systemd;		  /* cgroup driver */
+	const char *real_cgroups; /* --report-real-cgroups: cgroups_path = /NAME/<id> */
 	uint32_t next_pid;
 };
 
@@ -133,6 +134,7 @@ struct sim_opts {
 	size_t sync_chunk;
 	bool systemd, honor_evictions, check_exclusive;
 	const char *apply_cgroups; /* --apply-cgroups NAME */
+	bool report_real_cgroups;  /* --report-real-cgroups */
 };
 
 struct sim_deferred {

@@ -21,7 +21,7 @@ static void usage(FILE *f)
 	      "               [--registration-timeout MS] [--request-timeout MS]\n"
 	      "               [--accept-timeout MS] [--sync-chunk N]\n"
 	      "               [--cgroup-driver cgroupfs|systemd] [--honor-evictions]\n"
-	      "               [--check-exclusive] [--apply-cgroups NAME]\n"
+	      "               [--check-exclusive] [--apply-cgroups NAME [--report-real-cgroups]]\n"
 	      "See docs/simulator.md.\n",
 	      f);
 }
@@ -56,6 +56,7 @@ enum {
 	O_HONOR,
 	O_EXCL,
 	O_APPLY_CG,
+	O_REPORT_REAL,
 	O_HELP,
 };
 
@@ -76,6 +77,7 @@ static const struct option long_opts[] = {
 	{"honor-evictions", no_argument, NULL, O_HONOR},
 	{"check-exclusive", no_argument, NULL, O_EXCL},
 	{"apply-cgroups", required_argument, NULL, O_APPLY_CG},
+	{"report-real-cgroups", no_argument, NULL, O_REPORT_REAL},
 	{"help", no_argument, NULL, O_HELP},
 	{0},
 };
@@ -129,6 +131,9 @@ static int parse_one(int c, const char *v, struct sim_opts *o)
 		return 0;
 	case O_APPLY_CG:
 		o->apply_cgroups = v;
+		return 0;
+	case O_REPORT_REAL:
+		o->report_real_cgroups = true;
 		return 0;
 	case O_NRI_VERSION:
 		o->nri_version = v;

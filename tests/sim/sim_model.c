@@ -314,7 +314,11 @@ static char *ctr_cgroups_path(struct sim_arena *a, const struct sim_model *m,
 
 	if (!parent)
 		return NULL;
-	snprintf(buf, sizeof(buf), m->systemd ? "%s:cri-containerd:%s" : "%s/%s", parent, id);
+	if (m->real_cgroups) /* where --apply-cgroups really put it, for plugins to follow */
+		snprintf(buf, sizeof(buf), "/%s/%s", m->real_cgroups, id);
+	else
+		snprintf(buf, sizeof(buf), m->systemd ? "%s:cri-containerd:%s" : "%s/%s", parent,
+			 id);
 	return sim_arena_strdup(a, buf);
 }
 

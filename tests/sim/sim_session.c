@@ -137,6 +137,8 @@ int sim_init(struct sim *s, const struct sim_opts *o)
 	*s = (struct sim){.o = *o, .listen_fd = -1, .child = -1};
 	s->v012 = strcmp(o->nri_version, "v0.9.0") != 0;
 	s->model.systemd = o->systemd;
+	if (o->report_real_cgroups && !o->systemd)
+		s->model.real_cgroups = o->apply_cgroups;
 	s->requests = json_object_new_array();
 	s->errors = json_object_new_array();
 	s->unsolicited = json_object_new_array();

@@ -1,0 +1,619 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The closed loop in the daemon (docs/closed-loop.md): after every live usage
+ * collect, the model + allocation + usage become policy/control.h samples, the
+ * controller decides, and this file carries the actions out:
+ *   - quota changes as one unsolicited UpdateContainers per tick (the timer runs
+ *     outside any handler); a failed one is retried with backoff, and a newer
+ *     decision for the same container replaces the one waiting;
+ *   - evictions set the NRI eviction field of that request and, with
+ *     kubernetes.enabled, go to the Eviction API through plugin/kube.c (which
+ *     honours PodDisruptionBudgets); without API access they are recommendations.
+ *   - dry-run actions are only logged and counted.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <json-c/json.h>
+
+#include "bpf/usage.h"
+#include "plugin/annotations.h"
+#include "plugin/daemon.h"
+#include "plugin/kube.h"
+#include "plugin/log.h"
+#include "plugin/metrics.h"
+#include "policy/control.h"
+
+#define DC_ACTIONS_MAX	   64
+#define DC_RETRY_MIN_NS	   (100 * 1000000ull)
+#define DC_RETRY_MAX_NS	   (5000 * 1000000ull)
+#define DC_RETRY_ATTEMPTS  10
+#define DC_ANNOTATIONS_MAX 256
+
+/* A quota the runtime should have; kept until the runtime confirmed it. */
+struct dc_want {
+	char id[CONTROL_ID_MAX];
+	int64_t quota;
+	uint64_t period;
+	uint64_t since_ns;
+	uint64_t gen; /* of the request carrying it, 0 = not in flight */
+	uint64_t next_try;
+	unsigned int attempts;
+	enum control_kind kind;
+};
+
+struct daemon_control {
+	struct control *ctl;
+	struct kube *kube;
+	struct control_sample *s;
+	size_t n_s, cap_s;
+	struct control_action act[DC_ACTIONS_MAX];
+	struct dc_want *w;
+	size_t n_w, cap_w;
+	uint64_t gen;
+	struct nri_reply *batch; /* this tick's request, NULL until needed */
+	struct metrics_family *m_actions, *m_reaction, *m_throttle;
+	uint64_t n_kind[CONTROL_KIND_COUNT];
+	uint64_t evictions_recommended, evictions_requested, evictions_refused;
+};
+
+static uint64_t mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+struct dc_done {
+	struct daemon *d;
+	uint64_t gen;
+};
+
+static void control_config_from(const struct config *c, struct control_config *ret)
+{
+	*ret = (struct control_config){
+		.target_us = (uint64_t)c->live_runqueue_p99_target_us,
+		.intrusion_percent = (unsigned int)c->live_intrusion_target_percent,
+		.hysteresis_percent = (unsigned int)c->live_hysteresis_percent,
+		.step_percent = (unsigned int)c->live_throttle_step_percent,
+		.min_quota_percent = (unsigned int)c->live_throttle_min_quota_percent,
+		.throttle_period_us = (uint64_t)c->live_throttle_period_us,
+		.cooldown_ns = (uint64_t)c->live_cooldown_us * 1000,
+		.relax_interval_ns = (uint64_t)c->live_relax_interval_us * 1000,
+		.step_interval_ns = (uint64_t)c->live_throttle_interval_us * 1000,
+		.actions_per_second = (unsigned int)c->live_actions_per_second,
+		.dry_run = c->live_dry_run,
+		.evict_enabled = c->eviction_enabled,
+		.evict_dry_run = c->eviction_dry_run,
+		.evict_guaranteed = c->eviction_guaranteed,
+		.memory_watermark_percent = (unsigned int)c->eviction_memory_watermark_percent,
+		.memory_watermark_bytes = (uint64_t)c->eviction_memory_watermark_bytes,
+		.psi_threshold_percent = (unsigned int)c->eviction_psi_threshold_percent,
+		.pressure_persist_ns = (uint64_t)c->eviction_persist_us * 1000,
+		.evict_settle_ns = (uint64_t)c->eviction_settle_us * 1000,
+		.latency_evict_after_ns = (uint64_t)c->eviction_latency_after_us * 1000,
+		.evictions_per_minute = (unsigned int)c->eviction_rate_limit_per_minute,
+	};
+}
+
+static int register_metrics(struct daemon_control *dc, struct metrics *m)
+{
+	static const char *const l_act[] = {"kind", "result"};
+	static const char *const l_kind[] = {"kind"};
+	static const char *const l_ctr[] = {"namespace", "pod", "container"};
+	static const double b[] = {0.01, 0.025, 0.05, 0.1, 0.15, 0.2, 0.25, 0.5, 1, 2.5, 5};
+	int r;
+
+	r = metrics_family_new(m, METRICS_COUNTER, "topoguard_control_actions_total",
+			       "closed-loop actions by kind and result", l_act, 2, NULL, 0,
+			       &dc->m_actions);
+	if (r >= 0)
+		r = metrics_family_new(m, METRICS_HISTOGRAM, "topoguard_control_reaction_seconds",
+				       "from the start of the sampling interval in which a trigger "
+				       "(latency breach, memory watermark) was seen to the update "
+				       "or eviction request sent",
+				       l_kind, 1, b, sizeof(b) / sizeof(b[0]), &dc->m_reaction);
+	if (r >= 0)
+		r = metrics_family_new(m, METRICS_GAUGE, "topoguard_container_cpu_throttle_cores",
+				       "CFS quota imposed by the closed loop, in CPUs", l_ctr, 3,
+				       NULL, 0, &dc->m_throttle);
+	return r;
+}
+
+static int start_kube(struct daemon *d, struct daemon_control *dc)
+{
+	const struct config *c = &d->cfg;
+	struct kube_options o = {
+		.server = c->kubernetes_api_server,
+		.token_file = c->kubernetes_token_file,
+		.ca_file = c->kubernetes_ca_file,
+		.timeout_ms = (unsigned int)(c->kubernetes_timeout_us / 1000),
+	};
+
+	if (!c->kubernetes_enabled)
+		return 0;
+	return kube_new(&o, &dc->kube);
+}
+
+int daemon_control_start(struct daemon *d)
+{
+	struct daemon_control *dc = calloc(1, sizeof(*dc));
+	struct control_config cc;
+	int r;
+
+	if (!dc)
+		return -ENOMEM;
+	control_config_from(&d->cfg, &cc);
+	r = control_new(&cc, &dc->ctl);
+	if (r < 0) {
+		free(dc);
+		return r;
+	}
+	r = start_kube(d, dc);
+	if (r < 0)
+		log_warn_errno(r, "closed loop: no Kubernetes API, evictions are recommendations");
+	if (d->metrics && register_metrics(dc, d->metrics) < 0)
+		log_warn("closed loop: metrics unavailable");
+	d->control = dc;
+	return 0;
+}
+
+void daemon_control_free(struct daemon *d)
+{
+	struct daemon_control *dc = d->control;
+
+	if (!dc)
+		return;
+	kube_free(dc->kube);
+	control_free(dc->ctl);
+	free(dc->s);
+	free(dc->w);
+	free(dc);
+	d->control = NULL;
+}
+
+/* ---- samples ------------------------------------------------------------------ */
+
+static bool latency_sensitive(struct daemon *d, const struct model_pod *pod,
+			      const struct model_container *c, bool guaranteed_exclusive,
+			      uint64_t *ret_target)
+{
+	struct annotations_kv kv[DC_ANNOTATIONS_MAX];
+	struct annotations_prefs ap;
+	size_t n = 0;
+
+	*ret_target = 0;
+	if (d->cfg.annotations_enabled && pod) {
+		for (; n < pod->n_annotations && n < DC_ANNOTATIONS_MAX; n++)
+			kv[n] = (struct annotations_kv){pod->annotations[n].key,
+							pod->annotations[n].value};
+		if (annotations_parse(kv, n, c->name, d->cfg.annotations_allow_aliases, NULL, NULL,
+				      &ap) >= 0 &&
+		    ap.value[ANNOTATIONS_LATENCY] == 1) {
+			*ret_target = (uint64_t)ap.latency_target_us;
+			return true;
+		}
+	}
+	return d->cfg.live_protect_exclusive && guaranteed_exclusive;
+}
+
+static void cpu_of(const struct model_container *c, struct control_sample *s)
+{
+	const struct model_resources *r = &c->resources;
+	struct qos_input in = {.has_shares = r->has_shares,
+			       .shares = r->shares,
+			       .has_quota = r->has_quota,
+			       .quota = r->quota,
+			       .has_period = r->has_period,
+			       .period = r->period,
+			       .has_mem_limit = r->has_mem_limit,
+			       .mem_limit = r->mem_limit};
+	struct qos_info qi;
+
+	s->quota = r->has_quota ? r->quota : 0;
+	s->period = r->has_period ? r->period : 0;
+	if (qos_classify(&in, &qi) == 0) {
+		s->request_mcpu = qi.request_mcpu;
+		s->limit_mcpu = qi.limit_mcpu;
+	}
+}
+
+static void usage_of(const struct usage_sample *u, struct control_sample *s)
+{
+	s->interval_ns = u->interval_ns;
+	s->has_rq = u->valid & USAGE_F_RQ_LATENCY;
+	s->rq_samples = u->rq_samples;
+	s->rq_p99_us = u->rq_p99_us;
+	s->has_intrusion = u->valid & USAGE_F_INTRUSION;
+	s->intrusion_ns = u->intrusion_ns;
+	s->preempt_inflicted = u->preempt_inflicted;
+	s->cpu_cores = u->valid & USAGE_F_CPU ? u->cpu_cores : 0;
+	s->throttled_ns = u->valid & USAGE_F_THROTTLE ? u->throttled_ns : 0;
+	s->has_memory = u->valid & USAGE_F_MEMORY;
+	s->memory_bytes = u->memory_bytes;
+}
+
+static int add_sample(struct model_container *c, void *ud)
+{
+	struct daemon *d = ud;
+	struct daemon_control *dc = d->control;
+	const struct model_pod *pod = model_container_pod(d->model, c);
+	struct control_sample *s;
+	struct usage_sample u;
+	struct alloc_result ar;
+
+	if (c->sandbox || c->state != MODEL_STATE_RUNNING ||
+	    usage_get(daemon_live_usage(d), c->id, &u) < 0 || strlen(c->id) >= CONTROL_ID_MAX)
+		return 0;
+	if (dc->n_s == dc->cap_s) {
+		size_t cap = dc->cap_s ? 2 * dc->cap_s : 16;
+		struct control_sample *n = realloc(dc->s, cap * sizeof(*n));
+
+		if (!n)
+			return -ENOMEM;
+		dc->s = n;
+		dc->cap_s = cap;
+	}
+	s = &dc->s[dc->n_s++];
+	*s = (struct control_sample){.id = c->id, .qos = daemon_container_qos(d, pod, c)};
+	s->exclusive = alloc_get(d->alloc, c->id, &ar) == 0 && !cpuset_is_empty(&ar.exclusive);
+	s->latency_sensitive = latency_sensitive(
+		d, pod, c, s->qos == QOS_GUARANTEED && s->exclusive, &s->target_us);
+	cpu_of(c, s);
+	usage_of(&u, s);
+	return 0;
+}
+
+/* Node memory from /proc/meminfo and PSI from /proc/pressure/memory (if present). */
+static void read_node(struct control_node *n)
+{
+	char line[256];
+	uint64_t total = 0, avail = 0;
+	FILE *f = fopen("/proc/meminfo", "re");
+
+	memset(n, 0, sizeof(*n));
+	while (f && fgets(line, sizeof(line), f)) {
+		unsigned long long v;
+
+		if (sscanf(line, "MemTotal: %llu kB", &v) == 1)
+			total = v * 1024;
+		else if (sscanf(line, "MemAvailable: %llu kB", &v) == 1)
+			avail = v * 1024;
+	}
+	if (f)
+		fclose(f);
+	if (total && avail <= total) {
+		n->mem_total_bytes = total;
+		n->mem_used_bytes = total - avail;
+	}
+	f = fopen("/proc/pressure/memory", "re");
+	if (f && fgets(line, sizeof(line), f) &&
+	    sscanf(line, "some avg10=%lf", &n->psi_mem_some_avg10) == 1)
+		n->has_psi = true;
+	if (f)
+		fclose(f);
+}
+
+/* ---- execution ----------------------------------------------------------------- */
+
+static void count(struct daemon_control *dc, enum control_kind k, const char *result)
+{
+	const char *v[2] = {control_kind_name(k), result};
+
+	if (dc->m_actions)
+		metrics_add(dc->m_actions, v, 1);
+}
+
+static void observe_reaction(struct daemon_control *dc, const char *kind, uint64_t since,
+			     uint64_t now)
+{
+	const char *v[1] = {kind};
+
+	if (dc->m_reaction && since && now >= since)
+		metrics_observe(dc->m_reaction, v, (double)(now - since) / 1e9);
+}
+
+static void pod_names(struct daemon *d, const char *id, const char **ns, const char **pod,
+		      const char **name)
+{
+	const struct model_container *c = model_container_by_id(d->model, id);
+	const struct model_pod *p = c ? model_container_pod(d->model, c) : NULL;
+
+	*ns = p && p->namespace ? p->namespace : "";
+	*pod = p && p->name ? p->name : "";
+	*name = c && c->name ? c->name : id;
+}
+
+static void publish_throttle(struct daemon *d, const struct control_action *a)
+{
+	const char *v[3];
+
+	if (!d->control->m_throttle)
+		return;
+	pod_names(d, a->id, &v[0], &v[1], &v[2]);
+	if (a->kind == CONTROL_RESTORE || a->quota <= 0 || !a->period)
+		metrics_remove(d->control->m_throttle, v, 3);
+	else
+		metrics_set(d->control->m_throttle, v, (double)a->quota / (double)a->period);
+}
+
+static struct dc_want *want_of(struct daemon_control *dc, const char *id, bool create)
+{
+	struct dc_want *w;
+
+	for (size_t i = 0; i < dc->n_w; i++)
+		if (!strcmp(dc->w[i].id, id))
+			return &dc->w[i];
+	if (!create)
+		return NULL;
+	if (dc->n_w == dc->cap_w) {
+		size_t cap = dc->cap_w ? 2 * dc->cap_w : 8;
+
+		w = realloc(dc->w, cap * sizeof(*w));
+		if (!w)
+			return NULL;
+		dc->w = w;
+		dc->cap_w = cap;
+	}
+	w = &dc->w[dc->n_w++];
+	memset(w, 0, sizeof(*w));
+	snprintf(w->id, sizeof(w->id), "%s", id);
+	return w;
+}
+
+static void want_drop(struct daemon_control *dc, struct dc_want *w)
+{
+	*w = dc->w[--dc->n_w];
+}
+
+static void do_quota(struct daemon *d, const struct control_action *a, uint64_t now)
+{
+	struct daemon_control *dc = d->control;
+	struct dc_want *w;
+
+	log_info("closed loop: %s%s container=%s quota=%" PRId64 " period=%" PRIu64
+		 " reason=%s protecting=%s",
+		 a->dry_run ? "would " : "", control_kind_name(a->kind), a->id, a->quota, a->period,
+		 control_reason_name(a->reason), *a->protected_id ? a->protected_id : "-");
+	if (a->dry_run) {
+		count(dc, a->kind, "recommended");
+		return;
+	}
+	w = want_of(dc, a->id, true);
+	if (!w) {
+		log_warn("closed loop: out of memory, %s of %s dropped", control_kind_name(a->kind),
+			 a->id);
+		count(dc, a->kind, "failed");
+		return;
+	}
+	if (!w->attempts && !w->gen)
+		w->since_ns = a->since_ns;
+	w->quota = a->quota;
+	w->period = a->period;
+	w->kind = a->kind;
+	w->gen = 0; /* a newer value: a reply to an older request no longer settles it */
+	w->attempts = 0;
+	w->next_try = now;
+	dc->n_kind[a->kind]++;
+	publish_throttle(d, a);
+}
+
+static struct nri_reply *batch(struct daemon *d)
+{
+	if (!d->control->batch)
+		d->control->batch = nri_stub_new_updates(d->stub);
+	return d->control->batch;
+}
+
+static void do_evict(struct daemon *d, const struct control_action *a, uint64_t now)
+{
+	struct daemon_control *dc = d->control;
+	const char *ns, *pod, *name;
+	char why[96];
+	int r = -ENOTCONN;
+
+	pod_names(d, a->id, &ns, &pod, &name);
+	snprintf(why, sizeof(why), "topoguard: %s", control_reason_name(a->reason));
+	if (a->dry_run || !dc->kube) {
+		log_warn("closed loop: eviction recommended%s pod=%s/%s container=%s reason=%s",
+			 a->dry_run ? " (dry run)" : " (no Kubernetes API)", ns, pod, a->id,
+			 control_reason_name(a->reason));
+		dc->evictions_recommended++;
+		count(dc, CONTROL_EVICT, "recommended");
+		observe_reaction(dc, "evict", a->since_ns, now);
+	} else {
+		r = kube_evict(dc->kube, ns, pod, a->since_ns);
+		if (r < 0)
+			log_warn_errno(r, "closed loop: cannot request the eviction of pod %s/%s",
+				       ns, pod);
+	}
+	if (!a->dry_run && batch(d) && nri_reply_evict(batch(d), a->id, why) < 0)
+		log_warn("closed loop: NRI eviction of %s not sent", a->id);
+	dc->n_kind[CONTROL_EVICT]++;
+}
+
+static void updates_done(struct nri_stub *s, int code, void *ud)
+{
+	struct dc_done *x = ud;
+	struct daemon_control *dc = x->d->control;
+	uint64_t now = mono_ns();
+
+	(void)s;
+	for (size_t i = 0; dc && i < dc->n_w; i++) {
+		struct dc_want *w = &dc->w[i];
+
+		if (w->gen != x->gen)
+			continue;
+		if (code == 0) {
+			count(dc, w->kind, "applied");
+			want_drop(dc, w);
+			i--;
+			continue;
+		}
+		w->gen = 0;
+		w->attempts++;
+		count(dc, w->kind, "failed");
+		if (w->attempts >= DC_RETRY_ATTEMPTS) {
+			log_error(
+				"closed loop: giving up on the quota of %s after %u attempts (%d)",
+				w->id, w->attempts, code);
+			want_drop(dc, w);
+			i--;
+			continue;
+		}
+		w->next_try = now + (DC_RETRY_MIN_NS << (w->attempts < 6 ? w->attempts : 6));
+		if (w->next_try > now + DC_RETRY_MAX_NS)
+			w->next_try = now + DC_RETRY_MAX_NS;
+		log_warn("closed loop: quota update of %s failed (%d), retry %u", w->id, code,
+			 w->attempts);
+	}
+	free(x);
+}
+
+/* Every due quota into this tick's request, then send it. */
+static void flush(struct daemon *d, uint64_t now)
+{
+	struct daemon_control *dc = d->control;
+	struct dc_done *x;
+	int r;
+
+	dc->gen++;
+	for (size_t i = 0; i < dc->n_w; i++) {
+		struct dc_want *w = &dc->w[i];
+		struct nri_resources res = {.has_quota = true, .quota = w->quota};
+
+		if (w->gen || w->next_try > now || !batch(d))
+			continue;
+		res.has_period = w->period > 0;
+		res.period = w->period;
+		if (nri_reply_update(batch(d), w->id, &res, false) < 0)
+			continue;
+		w->gen = dc->gen;
+		if (!w->attempts && w->kind == CONTROL_THROTTLE)
+			observe_reaction(dc, "throttle", w->since_ns, now);
+		count(dc, w->kind, w->attempts ? "retried" : "sent");
+	}
+	if (!dc->batch)
+		return;
+	x = malloc(sizeof(*x));
+	if (x)
+		*x = (struct dc_done){d, dc->gen};
+	r = nri_stub_update_containers(d->stub, dc->batch, x ? updates_done : NULL, x);
+	dc->batch = NULL;
+	if (r < 0 && x)
+		updates_done(d->stub, r, x);
+	else if (r < 0)
+		log_warn_errno(r, "closed loop: updates not sent");
+}
+
+static void collect_kube(struct daemon *d)
+{
+	struct daemon_control *dc = d->control;
+	struct kube_result res[8];
+	size_t n = kube_poll(dc->kube, res, 8);
+
+	for (size_t i = 0; i < n; i++) {
+		struct kube_result *k = &res[i];
+		bool ok = k->http_status == 200 || k->http_status == 201;
+
+		observe_reaction(dc, "evict", k->since_ns, k->first_sent_ns);
+		if (ok) {
+			dc->evictions_requested++;
+			log_warn("closed loop: evicted pod %s/%s (HTTP %d, %u attempt(s))", k->ns,
+				 k->pod, k->http_status, k->attempts);
+		} else {
+			dc->evictions_refused++;
+			log_warn("closed loop: eviction of pod %s/%s refused: HTTP %d %s after %u "
+				 "attempt(s)",
+				 k->ns, k->pod, k->http_status, k->error ? strerror(-k->error) : "",
+				 k->attempts);
+		}
+		count(dc, CONTROL_EVICT, ok ? "evicted" : "refused");
+	}
+}
+
+void daemon_control_tick(struct daemon *d, uint64_t now)
+{
+	struct daemon_control *dc = d->control;
+	struct control_config cc;
+	struct control_node node;
+	int n;
+
+	if (!dc)
+		return;
+	control_config_from(&d->cfg, &cc); /* hot reload */
+	control_set_config(dc->ctl, &cc);
+	dc->n_s = 0;
+	if (model_foreach_container(d->model, NULL, add_sample, d) < 0) {
+		log_debug("closed loop: out of memory building samples");
+		return;
+	}
+	read_node(&node);
+	n = control_step(dc->ctl, dc->s, dc->n_s, &node, now, dc->act, DC_ACTIONS_MAX);
+	if (n < 0)
+		log_debug_errno(n, "closed loop: controller refused the samples");
+	for (int i = 0; i < n; i++) {
+		if (dc->act[i].kind == CONTROL_EVICT)
+			do_evict(d, &dc->act[i], now);
+		else
+			do_quota(d, &dc->act[i], now);
+	}
+	flush(d, now);
+	collect_kube(d);
+}
+
+struct dc_json {
+	struct daemon *d;
+	json_object *t;
+};
+
+static int throttle_json(struct model_container *c, void *ud)
+{
+	struct dc_json *j = ud;
+	uint64_t period;
+	json_object *o;
+	int64_t q;
+
+	if (control_throttle_of(j->d->control->ctl, c->id, &q, &period) != 1)
+		return 0;
+	o = json_object_new_object();
+	json_object_object_add(o, "quota_us", json_object_new_int64(q));
+	json_object_object_add(o, "period_us", json_object_new_int64((int64_t)period));
+	json_object_object_add(j->t, c->id, o);
+	return 0;
+}
+
+static void add_count(json_object *o, const char *key, uint64_t v)
+{
+	json_object_object_add(o, key, json_object_new_int64((int64_t)v));
+}
+
+struct json_object *daemon_control_json(struct daemon *d)
+{
+	struct daemon_control *dc = d->control;
+	struct dc_json j = {.d = d};
+	json_object *o;
+
+	if (!dc)
+		return NULL;
+	o = json_object_new_object();
+	j.t = json_object_new_object();
+	model_foreach_container(d->model, NULL, throttle_json, &j);
+	json_object_object_add(o, "throttled", j.t);
+	for (int k = 0; k < CONTROL_KIND_COUNT; k++) {
+		char key[32];
+
+		snprintf(key, sizeof(key), "%s_total", control_kind_name((enum control_kind)k));
+		add_count(o, key, dc->n_kind[k]);
+	}
+	add_count(o, "evictions_recommended", dc->evictions_recommended);
+	add_count(o, "evictions_requested", dc->evictions_requested);
+	add_count(o, "evictions_refused", dc->evictions_refused);
+	json_object_object_add(o, "kubernetes_api", json_object_new_boolean(dc->kube != NULL));
+	return o;
+}

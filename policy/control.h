@@ -1,0 +1,139 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * control: the closed loop's decisions (docs/closed-loop.md). Live per-container
+ * samples and node memory pressure in, actions out: throttle a noisy container's
+ * CFS quota step by step while a latency-sensitive container's run-queue p99 (or
+ * the intrusion time on its exclusive CPUs) exceeds its target, relax it step by
+ * step once calm again (hysteresis + cool-down), evict under persistent memory
+ * pressure or a latency breach that throttling did not cure.
+ *
+ * Pure: no I/O, no logging, no globals. The state (per-container hysteresis,
+ * throttle level, rate limits) lives in a struct control the caller owns:
+ * control_new() leaves *ret untouched on failure, control_free() is NULL-safe.
+ * Samples are borrowed for the call; actions are written into caller storage and
+ * copy what they name. Not thread-safe: one caller thread.
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "policy/qos.h"
+
+#define CONTROL_ID_MAX 128 /* container ids are 64 hex digits in Kubernetes */
+
+struct control_config {
+	uint64_t target_us;		/* default run-queue p99 target of LS containers */
+	unsigned int intrusion_percent; /* intrusion time / interval that is a breach; 0 = off */
+	unsigned int hysteresis_percent;
+	unsigned int step_percent;	/* of the CPU limit, or of one CPU without a limit */
+	unsigned int min_quota_percent; /* floor: of the request, or of one CPU without one;
+					 * never below the kernel's 1 ms */
+	uint64_t throttle_period_us;	/* period while throttled, if longer than the container's */
+	uint64_t cooldown_ns;		/* calm this long before the first relax step */
+	uint64_t relax_interval_ns;	/* between two relax steps of one container */
+	uint64_t step_interval_ns;	/* between two throttle steps of one container */
+	unsigned int actions_per_second; /* throttle+relax steps, all containers; 0 = no limit */
+	bool dry_run;			 /* throttle/relax actions are recommendations */
+
+	bool evict_enabled;
+	bool evict_dry_run;
+	bool evict_guaranteed;		       /* Guaranteed pods may be victims */
+	unsigned int memory_watermark_percent; /* of node memory; 0 = off */
+	uint64_t memory_watermark_bytes;       /* sum of the containers' memory; 0 = off */
+	unsigned int psi_threshold_percent;    /* node memory PSI some avg10; 0 = off */
+	uint64_t pressure_persist_ns;	       /* pressure this long before evicting */
+	uint64_t evict_settle_ns;	 /* after an eviction, while its container still exists */
+	uint64_t latency_evict_after_ns; /* breach this long at the throttle floor; 0 = never */
+	unsigned int evictions_per_minute;
+};
+
+/* One container's last sampling interval. Strings are borrowed for the call. */
+struct control_sample {
+	const char *id;
+	enum qos_class qos;
+	bool latency_sensitive;
+	uint64_t target_us; /* 0: control_config.target_us */
+	bool exclusive;	    /* has exclusive CPUs (intrusion applies) */
+	uint64_t interval_ns;
+	bool has_rq;
+	uint64_t rq_samples;
+	double rq_p99_us;
+	bool has_intrusion;
+	uint64_t intrusion_ns;
+	uint64_t preempt_inflicted; /* harm done to others over the interval */
+	double cpu_cores;
+	uint64_t throttled_ns; /* time its CFS quota held it back over the interval */
+	bool has_memory;
+	uint64_t memory_bytes;
+	/* CPU resources as the runtime set them (before any of our throttling). */
+	int64_t quota; /* <= 0: unlimited */
+	uint64_t period;
+	int64_t request_mcpu; /* 0: none */
+	int64_t limit_mcpu;   /* 0: none */
+};
+
+struct control_node {
+	uint64_t mem_total_bytes; /* 0: unknown */
+	uint64_t mem_used_bytes;
+	bool has_psi;
+	double psi_mem_some_avg10; /* percent */
+};
+
+enum control_kind {
+	CONTROL_THROTTLE = 0, /* lower the quota one step */
+	CONTROL_RELAX,	      /* raise it one step */
+	CONTROL_RESTORE,      /* back to the runtime's own quota (quota <= 0: unlimited) */
+	CONTROL_EVICT,
+	CONTROL_KIND_COUNT,
+};
+
+enum control_reason {
+	CONTROL_R_LATENCY = 0,	    /* an LS container's run-queue p99 over target */
+	CONTROL_R_INTRUSION,	    /* others ran on an LS container's exclusive CPUs */
+	CONTROL_R_CALM,		    /* relax / restore */
+	CONTROL_R_GONE,		    /* the protected container went away: restore */
+	CONTROL_R_QUIET,	    /* the throttled container went quiet: restore */
+	CONTROL_R_MEMORY_WATERMARK, /* node or pods' memory over the watermark */
+	CONTROL_R_MEMORY_PSI,	    /* node memory PSI over the threshold */
+	CONTROL_R_LATENCY_PERSISTS, /* breach persisted with the victims at their floor */
+	CONTROL_REASON_COUNT,
+};
+
+struct control_action {
+	enum control_kind kind;
+	enum control_reason reason;
+	bool dry_run; /* a recommendation only */
+	char id[CONTROL_ID_MAX];
+	char protected_id[CONTROL_ID_MAX]; /* the LS container suffering, "" if none */
+	int64_t quota;			   /* THROTTLE/RELAX/RESTORE: new quota, -1 unlimited */
+	uint64_t period;
+	uint64_t since_ns; /* when the trigger was first seen (reaction time = sent - since) */
+};
+
+struct control;
+
+int control_new(const struct control_config *cfg, struct control **ret);
+void control_free(struct control *c);
+/* New knobs; per-container state is kept. */
+void control_set_config(struct control *c, const struct control_config *cfg);
+
+/*
+ * One tick: n samples (every live container; one not listed is forgotten, and if
+ * it was throttled nothing is restored since it is gone), node pressure (NULL:
+ * none), now (monotonic ns, non-decreasing). Up to max actions go to out. Returns
+ * the number written, or -EINVAL (NULL with n > 0, id NULL/empty/too long, a
+ * duplicate id), -ENOMEM; on error the state is unchanged.
+ */
+int control_step(struct control *c, const struct control_sample *s, size_t n,
+		 const struct control_node *node, uint64_t now, struct control_action *out,
+		 size_t max);
+
+/* The quota and period currently imposed on id by the controller: 1 (and the
+ * optional out-params set) if throttled, 0 if not (or unknown). */
+int control_throttle_of(const struct control *c, const char *id, int64_t *ret_quota,
+			uint64_t *ret_period);
+
+const char *control_kind_name(enum control_kind k);
+const char *control_reason_name(enum control_reason r);

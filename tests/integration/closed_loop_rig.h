@@ -1,0 +1,294 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The closed loop's test rig, shared by tests/integration/test_closed_loop.c and
+ * bench/isolation.c (header-only: no Makefile change). Real v1 cgroups where the
+ * simulator's cgroupfs driver says containers are (/kubepods/<qos>/pod<uid>/<id>
+ * under cpu, cpuacct and memory), and the workloads:
+ *   - a wakeup-latency probe (cyclictest-like): sleeps 1 ms with an absolute
+ *     clock_nanosleep and records how late it woke, in shared memory;
+ *   - CPU burners counting their loops in shared memory;
+ *   - a memory hog that records when it crossed a watermark.
+ * Every process is pinned with sched_setaffinity and killed by the caller
+ * (PR_SET_PDEATHSIG as a safety net). Functions return 0 / -errno. Include it
+ * with _GNU_SOURCE defined (sched_setaffinity).
+ */
+#pragma once
+
+#include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#define RIG_PROBE_MAX 65536
+#define RIG_NCTRL     3
+
+static const char *const rig_ctrls[RIG_NCTRL] = {"cpu", "cpuacct", "memory"};
+
+struct rig_sample {
+	uint64_t t;    /* CLOCK_MONOTONIC ns of the wakeup */
+	uint64_t late; /* ns past the deadline */
+};
+
+/* Shared between the test and its children (MAP_SHARED | MAP_ANONYMOUS). */
+struct rig_shared {
+	volatile uint64_t n; /* probe samples written */
+	struct rig_sample s[RIG_PROBE_MAX];
+	volatile uint64_t loops[8];   /* per burner */
+	volatile uint64_t crossed_ns; /* the hog passed its watermark */
+};
+
+static inline uint64_t rig_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+static inline struct rig_shared *rig_shared_new(void)
+{
+	void *p = mmap(NULL, sizeof(struct rig_shared), PROT_READ | PROT_WRITE,
+		       MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+
+	return p == MAP_FAILED ? NULL : p;
+}
+
+static inline int rig_write(const char *ctrl, const char *rel, const char *file, const char *val)
+{
+	char p[512];
+	int fd, r = 0;
+
+	snprintf(p, sizeof(p), "/sys/fs/cgroup/%s%s/%s", ctrl, rel, file);
+	fd = open(p, O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	if (write(fd, val, strlen(val)) < 0)
+		r = -errno;
+	close(fd);
+	return r;
+}
+
+static inline long long rig_read_ll(const char *ctrl, const char *rel, const char *file)
+{
+	char p[512];
+	long long v = 0;
+	FILE *f;
+
+	snprintf(p, sizeof(p), "/sys/fs/cgroup/%s%s/%s", ctrl, rel, file);
+	f = fopen(p, "re");
+	if (!f)
+		return -1;
+	if (fscanf(f, "%lld", &v) != 1)
+		v = -1;
+	fclose(f);
+	return v;
+}
+
+/* mkdir -p of rel in every controller. */
+static inline int rig_mkcg(const char *rel)
+{
+	for (int c = 0; c < RIG_NCTRL; c++) {
+		char p[512];
+		size_t base;
+
+		base = (size_t)snprintf(p, sizeof(p), "/sys/fs/cgroup/%s", rig_ctrls[c]);
+		snprintf(p + base, sizeof(p) - base, "%s", rel);
+		for (char *s = p + base + 1;; s++) {
+			char ch = *s;
+
+			if (ch != '/' && ch != '\0')
+				continue;
+			*s = '\0';
+			if (mkdir(p, 0755) < 0 && errno != EEXIST)
+				return -errno;
+			*s = ch;
+			if (!ch)
+				break;
+		}
+	}
+	return 0;
+}
+
+/* rmdir rel and its parents up to (not including) /kubepods; busy ones stay. */
+static inline void rig_rmcg(const char *rel)
+{
+	for (int c = 0; c < RIG_NCTRL; c++) {
+		char p[512];
+		char *slash;
+
+		snprintf(p, sizeof(p), "/sys/fs/cgroup/%s%s", rig_ctrls[c], rel);
+		for (int i = 0; i < 8; i++) {
+			if (strstr(p, "/kubepods") && !strcmp(strstr(p, "/kubepods"), "/kubepods"))
+				break;
+			rmdir(p);
+			slash = strrchr(p, '/');
+			if (!slash)
+				break;
+			*slash = '\0';
+		}
+	}
+}
+
+static inline int rig_join(const char *rel)
+{
+	char pid[32];
+
+	snprintf(pid, sizeof(pid), "%d", getpid());
+	for (int c = 0; c < RIG_NCTRL; c++) {
+		int r = rig_write(rig_ctrls[c], rel, "tasks", pid);
+
+		/* cpuacct is a separate hierarchy here; nri-sim --apply-cgroups makes
+		 * cpuset, cpu and memory only */
+		if (r < 0 && !(r == -ENOENT && !strcmp(rig_ctrls[c], "cpuacct")))
+			return r;
+	}
+	return 0;
+}
+
+static inline int rig_pin(int cpu)
+{
+	cpu_set_t s;
+
+	CPU_ZERO(&s);
+	CPU_SET(cpu, &s);
+	return sched_setaffinity(0, sizeof(s), &s) < 0 ? -errno : 0;
+}
+
+/* fork a child in cgroup rel (NULL: stay), pinned to cpu; the child runs fn. */
+static inline pid_t rig_spawn(const char *rel, int cpu, void (*fn)(struct rig_shared *, int),
+			      struct rig_shared *sh, int arg)
+{
+	pid_t pid = fork();
+
+	if (pid != 0)
+		return pid;
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	if ((rel && rig_join(rel) < 0) || rig_pin(cpu) < 0)
+		_exit(1);
+	fn(sh, arg);
+	_exit(0);
+}
+
+static inline void rig_probe_fn(struct rig_shared *sh, int arg)
+{
+	(void)arg;
+	prctl(PR_SET_TIMERSLACK, 1UL); /* the default 50 µs slack would be all we measure */
+	for (;;) {
+		uint64_t want = rig_now() + 1000000, n = sh->n;
+		struct timespec ts = {(time_t)(want / 1000000000), (long)(want % 1000000000)};
+
+		clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL);
+		if (n < RIG_PROBE_MAX) {
+			uint64_t t = rig_now();
+
+			sh->s[n].t = t;
+			sh->s[n].late = t > want ? t - want : 0;
+			__atomic_store_n(&sh->n, n + 1, __ATOMIC_RELEASE);
+		}
+	}
+}
+
+static inline void rig_burner_fn(struct rig_shared *sh, int idx)
+{
+	for (;;) {
+		for (volatile int i = 0; i < 1000; i++)
+			;
+		sh->loops[idx]++;
+	}
+}
+
+/* Touches arg MiB in 4 MiB steps, 20 ms apart; crossed_ns once past 64 MiB. */
+static inline void rig_hog_fn(struct rig_shared *sh, int mib)
+{
+	for (int done = 0; done < mib; done += 4) {
+		char *p = malloc(4 << 20);
+
+		if (!p)
+			_exit(1);
+		memset(p, 1, 4 << 20);
+		if (done + 4 >= 64 && !sh->crossed_ns)
+			sh->crossed_ns = rig_now();
+		usleep(20000);
+	}
+	pause();
+}
+
+static inline void rig_kill(pid_t *pid)
+{
+	if (*pid <= 0)
+		return;
+	kill(*pid, SIGKILL);
+	waitpid(*pid, NULL, 0);
+	*pid = 0;
+}
+
+static inline int rig_cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* Lateness (ns) of the probe samples with from <= t < to, sorted, into out. */
+static inline size_t rig_lateness(const struct rig_shared *sh, uint64_t from, uint64_t to,
+				  uint64_t *out, size_t max)
+{
+	uint64_t n = __atomic_load_n(&sh->n, __ATOMIC_ACQUIRE);
+	size_t k = 0;
+
+	for (uint64_t i = 0; i < n && k < max; i++)
+		if (sh->s[i].t >= from && sh->s[i].t < to)
+			out[k++] = sh->s[i].late;
+	qsort(out, k, sizeof(*out), rig_cmp_u64);
+	return k;
+}
+
+/* The pct percentile (0..100) of n sorted values, 0 if none. */
+static inline uint64_t rig_pct(const uint64_t *v, size_t n, double pct)
+{
+	size_t i;
+
+	if (!n)
+		return 0;
+	i = (size_t)(pct / 100.0 * (double)n);
+	return v[i < n ? i : n - 1];
+}
+
+/*
+ * When the probe's p99 first exceeded target_ns, as the probe saw it: the first
+ * sample at or after from whose trailing window (window_ns) has a p99 over the
+ * target (at least 20 samples). 0 if never. One late wakeup is not a breach.
+ */
+static inline uint64_t rig_first_breach(const struct rig_shared *sh, uint64_t from,
+					uint64_t window_ns, uint64_t target_ns)
+{
+	static uint64_t w[4096];
+	uint64_t n = __atomic_load_n(&sh->n, __ATOMIC_ACQUIRE);
+
+	for (uint64_t i = 0; i < n; i++) {
+		uint64_t t = sh->s[i].t;
+		size_t k = 0;
+
+		if (t < from)
+			continue;
+		for (uint64_t j = i + 1; j-- > 0 && sh->s[j].t + window_ns > t && k < 4096;)
+			w[k++] = sh->s[j].late;
+		if (k < 20)
+			continue;
+		qsort(w, k, sizeof(w[0]), rig_cmp_u64);
+		if (rig_pct(w, k, 99) > target_ns)
+			return t;
+	}
+	return 0;
+}

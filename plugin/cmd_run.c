@@ -141,24 +141,31 @@ static int parse_args(int argc, char **argv, struct run_args *a)
 	return 0;
 }
 
-static int setup_logging(const struct run_args *a)
+static int open_log(const struct run_args *a)
 {
 	const char *file = a->log_file;
-	enum log_level lvl;
 
-	if (!file && !a->log_level && getenv("NRI_PLUGIN_SOCKET"))
+	if (!file && getenv("NRI_PLUGIN_SOCKET"))
 		file = PRELAUNCHED_LOG_FILE;
 	if (file && log_open_file(file) < 0 && a->log_file) {
 		fprintf(stderr, "topoguard run: cannot open log file %s\n", file);
 		return -1;
 	}
-	if (a->log_level) {
-		if (log_level_from_string(a->log_level, &lvl) < 0) {
-			fprintf(stderr, "topoguard run: bad log level '%s'\n", a->log_level);
-			return -1;
-		}
-		log_set_level(lvl);
+	return 0;
+}
+
+/* The command line's level wins over the config file's (applied again after loading it). */
+static int apply_log_level(const struct run_args *a)
+{
+	enum log_level lvl;
+
+	if (!a->log_level)
+		return 0;
+	if (log_level_from_string(a->log_level, &lvl) < 0) {
+		fprintf(stderr, "topoguard run: bad log level '%s'\n", a->log_level);
+		return -1;
 	}
+	log_set_level(lvl);
 	return 0;
 }
 
@@ -174,7 +181,7 @@ int cmd_run(int argc, char **argv)
 		return r > 0 ? 0 : 2;
 	if (getenv("NRI_PLUGIN_SOCKET"))
 		a.o.reconnect = false; /* the runtime never restarts a launched plugin's link */
-	if (setup_logging(&a) < 0)
+	if (open_log(&a) < 0 || apply_log_level(&a) < 0)
 		return 2;
 	signal(SIGPIPE, SIG_IGN);
 	r = daemon_new(&a.o, &d);
@@ -182,8 +189,7 @@ int cmd_run(int argc, char **argv)
 		log_error_errno(r, "topoguard cannot start");
 		return 1;
 	}
-	if (a.log_level) /* the command line wins over the config file at start */
-		setup_logging(&(struct run_args){.log_level = a.log_level, .log_file = NULL});
+	apply_log_level(&a);
 	running = d;
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);

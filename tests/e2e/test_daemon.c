@@ -26,16 +26,9 @@
 
 #include "plugin/status.h"
 #include "policy/cpuset.h"
-#include "tests/lib/e2e.h"
+#include "tests/lib/e2e_run.h"
 
 #define FIXTURE "tests/fixtures/sysfs/skx-4s-smt"
-
-struct run {
-	struct e2e e;
-	char sock[256], status[256], log[256], report[256], config[256];
-	int port;
-	pid_t daemon;
-};
 
 static struct cpuset set_of(const char *list)
 {
@@ -55,80 +48,28 @@ static struct cpuset cpus_of(json_object *rep, const char *id)
 	return set_of(l);
 }
 
-static int setup(void **state)
+static pid_t start_sim(struct e2e_run *r, const char *scenario, const char *const *extra)
 {
-	struct run *r = calloc(1, sizeof(*r));
+	pid_t pid = e2e_run_sim(r, scenario, extra);
 
-	if (!r || e2e_setup(&r->e) < 0)
-		return -1;
-	e2e_path(&r->e, r->sock, sizeof(r->sock), "nri/nri.sock");
-	e2e_path(&r->e, r->status, sizeof(r->status), "status.sock");
-	e2e_path(&r->e, r->log, sizeof(r->log), "daemon.log");
-	e2e_path(&r->e, r->report, sizeof(r->report), "report.json");
-	e2e_path(&r->e, r->config, sizeof(r->config), "config.yaml");
-	r->port = e2e_free_port();
-	*state = r;
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	struct run *r = *state;
-
-	if (r->daemon > 0)
-		e2e_stop(r->daemon, 3000);
-	if (getenv("E2E_KEEP"))
-		fprintf(stderr, "kept %s\n", r->e.dir);
-	else
-		e2e_teardown(&r->e);
-	free(r);
-	return 0;
-}
-
-static pid_t start_sim(struct run *r, const char *scenario, const char *const *extra)
-{
-	char scen[256];
-	const char *args[32] = {"--listen", r->sock, "--scenario", scen, "--report", r->report};
-	size_t n = 6;
-	pid_t pid;
-
-	e2e_path(&r->e, scen, sizeof(scen), "scenario.scn");
-	assert_int_equal(e2e_write(&r->e, "scenario.scn", scenario), 0);
-	for (; extra && *extra && n < 30; extra++)
-		args[n++] = *extra;
-	args[n] = NULL;
-	pid = e2e_spawn(r->e.sim, args, NULL);
 	assert_true(pid > 0);
-	assert_int_equal(e2e_wait_path(r->sock, 5000), 0);
 	return pid;
 }
 
-static void start_daemon(struct run *r, bool with_config)
+static void start_daemon(struct e2e_run *r, bool with_config)
 {
-	char fixture[256], maddr[64];
-	const char *args[24] = {"run",	 "--socket",	    r->sock,   "--sysfs-root",
-				fixture, "--status-socket", r->status, "--metrics-address",
-				maddr,	 "--log-file",	    r->log,    "--log-level",
-				"debug"};
-	size_t n = 13;
+	const char *cfg[] = {"--config", r->config, NULL};
+	char fixture[256];
 
 	e2e_src_path(&r->e, fixture, sizeof(fixture), FIXTURE);
-	snprintf(maddr, sizeof(maddr), "127.0.0.1:%d", r->port);
-	if (with_config) {
-		args[n++] = "--config";
-		args[n++] = r->config;
-	}
-	args[n] = NULL;
-	r->daemon = e2e_spawn(r->e.topoguard, args, r->log);
-	assert_true(r->daemon > 0);
+	assert_true(e2e_run_daemon(r, fixture, NULL, with_config ? cfg : NULL) > 0);
 }
 
-static json_object *finish_sim(struct run *r, pid_t sim)
+static json_object *finish_sim(struct e2e_run *r, pid_t sim)
 {
-	json_object *rep;
-	int rc = e2e_wait_exit(sim, 30000);
+	int rc;
+	json_object *rep = e2e_run_finish_sim(r, sim, 30000, &rc);
 
-	rep = e2e_load_json(r->report);
 	assert_non_null(rep);
 	if (rc != 0)
 		fail_msg("nri-sim exit %d: %s", rc,
@@ -136,25 +77,9 @@ static json_object *finish_sim(struct run *r, pid_t sim)
 	return rep;
 }
 
-/* Value of the sample line that starts with series (exactly), -1 if none. */
-static double metric(struct run *r, const char *series)
-{
-	char url[128], *body = NULL;
-	size_t n = strlen(series);
-	double v = -1;
+#define metric e2e_run_metric
 
-	snprintf(url, sizeof(url), "http://127.0.0.1:%d/metrics", r->port);
-	assert_int_equal(e2e_http_get(url, &body), 200);
-	for (char *line = body; line && *line;
-	     line = strchr(line, '\n') ? strchr(line, '\n') + 1 : NULL)
-		if (!strncmp(line, series, n) && line[n] == ' ' &&
-		    sscanf(line + n, " %lf", &v) == 1)
-			break;
-	free(body);
-	return v;
-}
-
-static json_object *status(struct run *r, const char *req)
+static json_object *status(struct e2e_run *r, const char *req)
 {
 	char *answer = NULL;
 	json_object *o;
@@ -247,7 +172,7 @@ static void check_lifecycle_report(json_object *rep, bool dedicated_rpcs)
 
 static void test_daemon_lifecycle_every_handler(void **state)
 {
-	struct run *r = *state;
+	struct e2e_run *r = *state;
 	const char *extra[] = {"--check-exclusive", NULL};
 	json_object *rep, *st, *c;
 	pid_t sim;
@@ -283,7 +208,7 @@ static void test_daemon_lifecycle_every_handler(void **state)
 
 static void test_daemon_v090_statechange(void **state)
 {
-	struct run *r = *state;
+	struct e2e_run *r = *state;
 	const char *extra[] = {
 		"--check-exclusive", "--nri-version", "v0.9.0", "--sync-chunk", "1", NULL};
 	json_object *rep;
@@ -338,7 +263,7 @@ static void check_no_moves_after_resync(json_object *rep)
 
 static void test_daemon_resync_after_runtime_and_daemon_restart(void **state)
 {
-	struct run *r = *state;
+	struct e2e_run *r = *state;
 	const char *extra[] = {"--check-exclusive", NULL};
 	struct cpuset e1, e2, e3;
 	json_object *rep;
@@ -366,22 +291,12 @@ static void test_daemon_resync_after_runtime_and_daemon_restart(void **state)
 	json_object_put(rep);
 }
 
-static void swap_config(struct run *r, const char *text, int gen)
+static void swap_config(struct e2e_run *r, const char *text, int gen)
 {
-	char dir[256], name[64], data[256], tmp[256];
-
-	snprintf(name, sizeof(name), "..2026_11_23_%d", gen);
-	e2e_path(&r->e, dir, sizeof(dir), name);
-	assert_int_equal(mkdir(dir, 0755), 0);
-	snprintf(data, sizeof(data), "%s/config.yaml", name);
-	assert_int_equal(e2e_write(&r->e, data, text), 0);
-	e2e_path(&r->e, tmp, sizeof(tmp), "..data_tmp");
-	assert_int_equal(symlink(name, tmp), 0);
-	e2e_path(&r->e, data, sizeof(data), "..data");
-	assert_int_equal(rename(tmp, data), 0);
+	assert_int_equal(e2e_run_swap_config(r, text, strlen(text), gen), 0);
 }
 
-static void wait_metric(struct run *r, const char *series, double want)
+static void wait_metric(struct e2e_run *r, const char *series, double want)
 {
 	for (int i = 0; i < 150 && metric(r, series) < want; i++)
 		usleep(20000);
@@ -390,15 +305,12 @@ static void wait_metric(struct run *r, const char *series, double want)
 
 static void test_daemon_hot_reload_good_and_bad(void **state)
 {
-	struct run *r = *state;
-	char link[256];
+	struct e2e_run *r = *state;
 	json_object *rep, *st;
 	struct cpuset w1, e1;
 	pid_t sim;
 
 	swap_config(r, "reserved:\n  cpus: \"0,72\"\n", 1);
-	e2e_path(&r->e, link, sizeof(link), "config.yaml");
-	assert_int_equal(symlink("..data/config.yaml", link), 0);
 	sim = start_sim(r,
 			"pod g1 default/trading qos=guaranteed\n"
 			"create e1 pod=g1 name=engine cpu-request=2000 cpu-limit=2000 "
@@ -438,7 +350,7 @@ static void test_daemon_hot_reload_good_and_bad(void **state)
 
 static void test_daemon_annotations_aliases_and_refusals(void **state)
 {
-	struct run *r = *state;
+	struct e2e_run *r = *state;
 	char big[5000 + 64];
 	char scenario[8192];
 	json_object *rep;
@@ -490,7 +402,7 @@ static void test_daemon_annotations_aliases_and_refusals(void **state)
 
 static void test_daemon_prelaunched_config_payload(void **state)
 {
-	struct run *r = *state;
+	struct e2e_run *r = *state;
 	char wrapper[256], fixture[256], text[1024], cfg[256], scen[256], *bin;
 	const char *args[16];
 	json_object *rep;
@@ -535,17 +447,18 @@ static void test_daemon_prelaunched_config_payload(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_daemon_lifecycle_every_handler, setup,
-						teardown),
-		cmocka_unit_test_setup_teardown(test_daemon_v090_statechange, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_daemon_lifecycle_every_handler, e2e_run_setup,
+						e2e_run_teardown),
+		cmocka_unit_test_setup_teardown(test_daemon_v090_statechange, e2e_run_setup,
+						e2e_run_teardown),
 		cmocka_unit_test_setup_teardown(test_daemon_resync_after_runtime_and_daemon_restart,
-						setup, teardown),
-		cmocka_unit_test_setup_teardown(test_daemon_hot_reload_good_and_bad, setup,
-						teardown),
-		cmocka_unit_test_setup_teardown(test_daemon_annotations_aliases_and_refusals, setup,
-						teardown),
-		cmocka_unit_test_setup_teardown(test_daemon_prelaunched_config_payload, setup,
-						teardown),
+						e2e_run_setup, e2e_run_teardown),
+		cmocka_unit_test_setup_teardown(test_daemon_hot_reload_good_and_bad, e2e_run_setup,
+						e2e_run_teardown),
+		cmocka_unit_test_setup_teardown(test_daemon_annotations_aliases_and_refusals,
+						e2e_run_setup, e2e_run_teardown),
+		cmocka_unit_test_setup_teardown(test_daemon_prelaunched_config_payload,
+						e2e_run_setup, e2e_run_teardown),
 	};
 
 	if (access(getenv("NRI_SIM_BIN") ? getenv("NRI_SIM_BIN") : "build/rel/nri-sim", X_OK)) {

@@ -30,86 +30,32 @@
 #include <cmocka.h>
 
 #include "plugin/nri/stub.h"
-#include "tests/lib/e2e.h"
+#include "tests/lib/e2e_run.h"
 
 #define FIXTURE	  "tests/fixtures/sysfs/skx-4s-smt"
 #define EXCL_ARGS "mem-limit=1073741824 exclusive"
 
-struct run {
-	struct e2e e;
-	char sock[256], status[256], log[256], report[256];
-	pid_t daemon;
-};
-
-static int setup(void **state)
+static pid_t start_sim(struct e2e_run *r, const char *scenario, const char *const *extra)
 {
-	struct run *r = calloc(1, sizeof(*r));
+	pid_t pid = e2e_run_sim(r, scenario, extra);
 
-	if (!r || e2e_setup(&r->e) < 0) {
-		free(r);
-		return -1;
-	}
-	e2e_path(&r->e, r->sock, sizeof(r->sock), "nri/nri.sock");
-	e2e_path(&r->e, r->status, sizeof(r->status), "status.sock");
-	e2e_path(&r->e, r->log, sizeof(r->log), "daemon.log");
-	e2e_path(&r->e, r->report, sizeof(r->report), "report.json");
-	*state = r;
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	struct run *r = *state;
-
-	if (r->daemon > 0)
-		e2e_stop(r->daemon, 3000);
-	if (getenv("E2E_KEEP"))
-		fprintf(stderr, "kept %s\n", r->e.dir);
-	else
-		e2e_teardown(&r->e);
-	free(r);
-	return 0;
-}
-
-static pid_t start_sim(struct run *r, const char *scenario, const char *const *extra)
-{
-	char scen[256];
-	const char *args[32] = {"--listen", r->sock, "--scenario", scen, "--report", r->report};
-	size_t n = 6;
-	pid_t pid;
-
-	e2e_path(&r->e, scen, sizeof(scen), "scenario.scn");
-	assert_int_equal(e2e_write(&r->e, "scenario.scn", scenario), 0);
-	for (; extra && *extra && n < 30; extra++)
-		args[n++] = *extra;
-	args[n] = NULL;
-	pid = e2e_spawn(r->e.sim, args, NULL);
 	assert_true(pid > 0);
-	assert_int_equal(e2e_wait_path(r->sock, 5000), 0);
 	return pid;
 }
 
-static pid_t start_daemon(struct run *r)
+static pid_t start_daemon(struct e2e_run *r)
 {
 	char fixture[256];
-	const char *args[] = {"run",	 "--socket",
-			      r->sock,	 "--sysfs-root",
-			      fixture,	 "--status-socket",
-			      r->status, "--metrics-address",
-			      "none",	 "--log-file",
-			      r->log,	 "--log-level",
-			      "debug",	 NULL};
 
 	e2e_src_path(&r->e, fixture, sizeof(fixture), FIXTURE);
-	r->daemon = e2e_spawn(r->e.topoguard, args, r->log);
-	assert_true(r->daemon > 0);
+	assert_true(e2e_run_daemon(r, fixture, NULL, NULL) > 0);
 	return r->daemon;
 }
 
-static json_object *finish_sim(struct run *r, pid_t sim, int timeout_ms)
+static json_object *finish_sim(struct e2e_run *r, pid_t sim, int timeout_ms)
 {
-	int rc = e2e_wait_exit(sim, timeout_ms);
-	json_object *rep = e2e_load_json(r->report);
+	int rc;
+	json_object *rep = e2e_run_finish_sim(r, sim, timeout_ms, &rc);
 
 	assert_non_null(rep);
 	if (rc != 0)
@@ -120,7 +66,7 @@ static json_object *finish_sim(struct run *r, pid_t sim, int timeout_ms)
 }
 
 /* The daemon is still running: not exited, not killed by a signal. */
-static void assert_daemon_alive(struct run *r)
+static void assert_daemon_alive(struct e2e_run *r)
 {
 	int status;
 
@@ -167,7 +113,7 @@ static size_t resync_times(json_object *rep, long *out, size_t max)
 
 static void test_faults_disconnect_mid_create(void **state)
 {
-	struct run *r = *state;
+	struct e2e_run *r = *state;
 	const char *extra[] = {"--check-exclusive", NULL};
 	json_object *rep, *c;
 	pid_t sim;
@@ -201,7 +147,7 @@ static void test_faults_disconnect_mid_create(void **state)
 
 static void test_faults_runtime_restart_resync(void **state)
 {
-	struct run *r = *state;
+	struct e2e_run *r = *state;
 	const char *extra[] = {"--check-exclusive", NULL};
 	long us[4];
 	json_object *rep;
@@ -360,7 +306,7 @@ static char *gen_scenario(uint64_t seed, int ops, int pause_every, int pause_ms)
 
 static void test_faults_kill9_during_random_ops(void **state)
 {
-	struct run *r = *state;
+	struct e2e_run *r = *state;
 	/* no --check-exclusive: it counts stopped containers, whose CPUs were released */
 	const char *const *extra = NULL;
 	uint64_t seed = getenv("FAULTS_SEED") ? strtoull(getenv("FAULTS_SEED"), NULL, 0) : 20261123;
@@ -433,7 +379,7 @@ static int slow_plugin_main(const char *sock)
 
 static void test_faults_slow_plugin_is_disconnected(void **state)
 {
-	struct run *r = *state;
+	struct e2e_run *r = *state;
 	const char *extra[] = {"--request-timeout", "200", NULL};
 	json_object *rep;
 	pid_t sim, plugin;
@@ -468,13 +414,14 @@ static void test_faults_slow_plugin_is_disconnected(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_faults_disconnect_mid_create, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_faults_runtime_restart_resync, setup,
-						teardown),
-		cmocka_unit_test_setup_teardown(test_faults_kill9_during_random_ops, setup,
-						teardown),
-		cmocka_unit_test_setup_teardown(test_faults_slow_plugin_is_disconnected, setup,
-						teardown),
+		cmocka_unit_test_setup_teardown(test_faults_disconnect_mid_create, e2e_run_setup,
+						e2e_run_teardown),
+		cmocka_unit_test_setup_teardown(test_faults_runtime_restart_resync, e2e_run_setup,
+						e2e_run_teardown),
+		cmocka_unit_test_setup_teardown(test_faults_kill9_during_random_ops, e2e_run_setup,
+						e2e_run_teardown),
+		cmocka_unit_test_setup_teardown(test_faults_slow_plugin_is_disconnected,
+						e2e_run_setup, e2e_run_teardown),
 	};
 	const char *sim = getenv("NRI_SIM_BIN") ? getenv("NRI_SIM_BIN") : "build/rel/nri-sim";
 	const char *tg = getenv("TOPOGUARD_BIN") ? getenv("TOPOGUARD_BIN") : "build/rel/topoguard";

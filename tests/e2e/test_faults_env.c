@@ -30,48 +30,9 @@
 
 #include <cmocka.h>
 
-#include "tests/lib/e2e.h"
+#include "tests/lib/e2e_run.h"
 
 #define FIXTURE "tests/fixtures/sysfs/skx-4s-smt"
-
-struct run {
-	struct e2e e;
-	char sock[256], log[256], report[256], sysfs[256], config[256];
-	int port;
-	pid_t daemon;
-};
-
-static int setup(void **state)
-{
-	struct run *r = calloc(1, sizeof(*r));
-
-	if (!r || e2e_setup(&r->e) < 0) {
-		free(r);
-		return -1;
-	}
-	e2e_path(&r->e, r->sock, sizeof(r->sock), "nri/nri.sock");
-	e2e_path(&r->e, r->log, sizeof(r->log), "daemon.log");
-	e2e_path(&r->e, r->report, sizeof(r->report), "report.json");
-	e2e_path(&r->e, r->sysfs, sizeof(r->sysfs), "sysfs");
-	e2e_path(&r->e, r->config, sizeof(r->config), "config.yaml");
-	r->port = e2e_free_port();
-	*state = r;
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	struct run *r = *state;
-
-	if (r->daemon > 0)
-		e2e_stop(r->daemon, 3000);
-	if (getenv("E2E_KEEP"))
-		fprintf(stderr, "kept %s\n", r->e.dir);
-	else
-		e2e_teardown(&r->e);
-	free(r);
-	return 0;
-}
 
 static int run_cmd(const char *const *argv)
 {
@@ -80,58 +41,36 @@ static int run_cmd(const char *const *argv)
 	return pid > 0 ? e2e_wait_exit(pid, 20000) : -1;
 }
 
-static pid_t start_sim(struct run *r, const char *scenario)
+static pid_t start_sim(struct e2e_run *r, const char *scenario)
 {
-	char scen[256];
-	const char *args[] = {"--listen", r->sock,   "--scenario",	 scen,
-			      "--report", r->report, "--accept-timeout", "4000",
-			      NULL};
-	pid_t pid;
+	const char *extra[] = {"--accept-timeout", "4000", NULL};
+	pid_t pid = e2e_run_sim(r, scenario, extra);
 
-	e2e_path(&r->e, scen, sizeof(scen), "scenario.scn");
-	assert_int_equal(e2e_write(&r->e, "scenario.scn", scenario), 0);
-	pid = e2e_spawn(r->e.sim, args, NULL);
 	assert_true(pid > 0);
-	assert_int_equal(e2e_wait_path(r->sock, 5000), 0);
 	return pid;
 }
 
 /* prefix (NULL-terminated, may be NULL): a command the daemon is started through */
-static void start_daemon_via(struct run *r, const char *sysfs, bool with_config,
+static void start_daemon_via(struct e2e_run *r, const char *sysfs, bool with_config,
 			     const char *const *prefix)
 {
-	char maddr[64];
-	const char *args[20] = {"run",	"--socket",	   r->sock, "--sysfs-root",
-				sysfs,	"--status-socket", "",	    "--metrics-address",
-				maddr,	"--log-file",	   r->log,  "--log-level",
-				"debug"};
-	size_t n = 13;
+	const char *cfg[] = {"--config", r->config, NULL};
 
-	snprintf(maddr, sizeof(maddr), "127.0.0.1:%d", r->port);
-	if (with_config) {
-		args[n++] = "--config";
-		args[n++] = r->config;
-	}
-	args[n] = NULL;
-	if (prefix) {
-		const char *all[32];
-		size_t k = 0;
-
-		for (; prefix[k + 1]; k++)
-			all[k] = prefix[k + 1];
-		all[k++] = r->e.topoguard;
-		for (size_t i = 0; i <= n; i++)
-			all[k + i] = args[i];
-		r->daemon = e2e_spawn(prefix[0], all, r->log);
-	} else {
-		r->daemon = e2e_spawn(r->e.topoguard, args, r->log);
-	}
-	assert_true(r->daemon > 0);
+	assert_true(e2e_run_daemon(r, sysfs, prefix, with_config ? cfg : NULL) > 0);
 }
 
-static void start_daemon(struct run *r, const char *sysfs, bool with_config)
+static void start_daemon(struct e2e_run *r, const char *sysfs, bool with_config)
 {
 	start_daemon_via(r, sysfs, with_config, NULL);
+}
+
+/* The damaged copy of a fixture lives in the run's directory. */
+static const char *sysfs_copy(struct e2e_run *r)
+{
+	static char path[256];
+
+	e2e_path(&r->e, path, sizeof(path), "sysfs");
+	return path;
 }
 
 /* ---- damaged sysfs -------------------------------------------------------------- */
@@ -160,13 +99,13 @@ static const struct damage damages[] = {
 	{"empty tree", {"devices"}, {NULL}},
 };
 
-static void damage_copy(struct run *r, const struct damage *d)
+static void damage_copy(struct e2e_run *r, const struct damage *d)
 {
 	char src[256], path[512];
-	const char *rm[] = {"/bin/rm", "-rf", r->sysfs, NULL};
+	const char *rm[] = {"/bin/rm", "-rf", sysfs_copy(r), NULL};
 	/* hard links: fast, and the fixture is safe as long as files are replaced, not
 	 * rewritten in place */
-	const char *cp[] = {"/bin/cp", "-al", src, r->sysfs, NULL};
+	const char *cp[] = {"/bin/cp", "-al", src, sysfs_copy(r), NULL};
 
 	e2e_src_path(&r->e, src, sizeof(src), FIXTURE);
 	assert_int_equal(run_cmd(rm), 0);
@@ -174,13 +113,13 @@ static void damage_copy(struct run *r, const struct damage *d)
 	for (size_t i = 0; i < 4 && d->rm[i]; i++) {
 		const char *rmp[] = {"/bin/rm", "-rf", path, NULL};
 
-		snprintf(path, sizeof(path), "%s/%s", r->sysfs, d->rm[i]);
+		snprintf(path, sizeof(path), "%s/%s", sysfs_copy(r), d->rm[i]);
 		assert_int_equal(run_cmd(rmp), 0);
 	}
 	for (size_t i = 0; i < 2 && d->garble[i]; i++) {
 		FILE *f;
 
-		snprintf(path, sizeof(path), "%s/%s", r->sysfs, d->garble[i]);
+		snprintf(path, sizeof(path), "%s/%s", sysfs_copy(r), d->garble[i]);
 		assert_int_equal(unlink(path), 0);
 		f = fopen(path, "we");
 		assert_non_null(f);
@@ -190,7 +129,7 @@ static void damage_copy(struct run *r, const struct damage *d)
 }
 
 /* The daemon either served the scenario, or exited by itself with a message. */
-static void check_damage_outcome(struct run *r, const struct damage *d, pid_t sim)
+static void check_damage_outcome(struct e2e_run *r, const struct damage *d, pid_t sim)
 {
 	int sim_rc = -1, status = 0;
 	pid_t w = 0;
@@ -228,7 +167,7 @@ static void check_damage_outcome(struct run *r, const struct damage *d, pid_t si
 
 static void test_faults_env_damaged_sysfs(void **state)
 {
-	struct run *r = *state;
+	struct e2e_run *r = *state;
 
 	for (size_t i = 0; i < sizeof(damages) / sizeof(damages[0]); i++) {
 		pid_t sim;
@@ -240,38 +179,18 @@ static void test_faults_env_damaged_sysfs(void **state)
 				   "pod g1 default/db qos=guaranteed\n"
 				   "create e1 pod=g1 name=pg cpu-request=2000 cpu-limit=2000 "
 				   "mem-limit=1073741824\n");
-		start_daemon(r, r->sysfs, false);
+		start_daemon(r, sysfs_copy(r), false);
 		check_damage_outcome(r, &damages[i], sim);
 	}
 }
 
 /* ---- ConfigMap faults ------------------------------------------------------------- */
 
-/* Value of the sample line that starts with series (exactly), -1 if none. */
-static double metric(struct run *r, const char *series)
-{
-	char url[128], *body = NULL;
-	size_t n = strlen(series);
-	double v = -1;
-
-	snprintf(url, sizeof(url), "http://127.0.0.1:%d/metrics", r->port);
-	if (e2e_http_get(url, &body) != 200) {
-		free(body);
-		return -1;
-	}
-	for (char *line = body; line && *line;
-	     line = strchr(line, '\n') ? strchr(line, '\n') + 1 : NULL)
-		if (!strncmp(line, series, n) && line[n] == ' ' &&
-		    sscanf(line + n, " %lf", &v) == 1)
-			break;
-	free(body);
-	return v;
-}
-
+#define metric	 e2e_run_metric
 #define REFUSED	 "topoguard_config_reloads_total{result=\"refused\"}"
 #define RESERVED "topoguard_pool_capacity_cpus{pool=\"reserved\"}"
 
-static bool wait_for(struct run *r, const char *series, double want, const char *log_needle,
+static bool wait_for(struct e2e_run *r, const char *series, double want, const char *log_needle,
 		     int log_want)
 {
 	for (int i = 0; i < 250; i++) {
@@ -283,24 +202,9 @@ static bool wait_for(struct run *r, const char *series, double want, const char 
 	return false;
 }
 
-/* As kubelet updates a ConfigMap volume: a new ..<ts> dir, ..data swapped atomically. */
-static void swap_config(struct run *r, const char *text, size_t len, int gen)
+static void swap_config(struct e2e_run *r, const char *text, size_t len, int gen)
 {
-	char dir[256], name[64], data[512], tmp[256];
-	FILE *f;
-
-	snprintf(name, sizeof(name), "..2026_11_23_%d", gen);
-	e2e_path(&r->e, dir, sizeof(dir), name);
-	assert_int_equal(mkdir(dir, 0755), 0);
-	snprintf(data, sizeof(data), "%s/config.yaml", dir);
-	f = fopen(data, "we");
-	assert_non_null(f);
-	assert_int_equal(fwrite(text, 1, len, f), len);
-	assert_int_equal(fclose(f), 0);
-	e2e_path(&r->e, tmp, sizeof(tmp), "..data_tmp");
-	assert_int_equal(symlink(name, tmp), 0);
-	e2e_path(&r->e, data, sizeof(data), "..data");
-	assert_int_equal(rename(tmp, data), 0);
+	assert_int_equal(e2e_run_swap_config(r, text, len, gen), 0);
 }
 
 static char *huge_config(size_t *ret_len)
@@ -319,7 +223,7 @@ static char *huge_config(size_t *ret_len)
 	return buf;
 }
 
-static void assert_old_config_in_force(struct run *r)
+static void assert_old_config_in_force(struct e2e_run *r)
 {
 	int status;
 
@@ -330,15 +234,13 @@ static void assert_old_config_in_force(struct run *r)
 static void test_faults_env_configmap_garbage_deleted_huge(void **state)
 {
 	static const char garbage[] = "reserved: [unclosed\n\t\x01\x02 pinning: {exclusive: ?}\n";
-	struct run *r = *state;
-	char link[256], data[256], fixture[256];
+	struct e2e_run *r = *state;
+	char data[256], fixture[256];
 	size_t huge_len;
 	char *huge;
 	pid_t sim;
 
 	swap_config(r, "reserved:\n  cpus: \"0,72\"\n", strlen("reserved:\n  cpus: \"0,72\"\n"), 1);
-	e2e_path(&r->e, link, sizeof(link), "config.yaml");
-	assert_int_equal(symlink("..data/config.yaml", link), 0);
 	sim = start_sim(r, "pod b1 default/web qos=burstable\n"
 			   "create w1 pod=b1 name=nginx cpu-request=500\n"
 			   "sleep 8000\n");
@@ -372,7 +274,7 @@ static void test_faults_env_bpf_cannot_load(void **state)
 	static const char *const setpriv[] = {"/usr/bin/setpriv",
 					      "--bounding-set=-bpf,-perfmon,-sys_admin",
 					      "--inh-caps=-all", NULL};
-	struct run *r = *state;
+	struct e2e_run *r = *state;
 	char fixture[256];
 	pid_t sim;
 	int status;
@@ -455,7 +357,7 @@ static void cg_cleanup(const char *uid)
 
 static void test_faults_env_cgroup_removed_under_collector(void **state)
 {
-	struct run *r = *state;
+	struct e2e_run *r = *state;
 	char uid[64], scn[1024], fixture[256];
 	pid_t sim;
 	int status, rc;
@@ -498,12 +400,14 @@ static void test_faults_env_cgroup_removed_under_collector(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_faults_env_damaged_sysfs, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_faults_env_damaged_sysfs, e2e_run_setup,
+						e2e_run_teardown),
 		cmocka_unit_test_setup_teardown(test_faults_env_configmap_garbage_deleted_huge,
-						setup, teardown),
-		cmocka_unit_test_setup_teardown(test_faults_env_bpf_cannot_load, setup, teardown),
+						e2e_run_setup, e2e_run_teardown),
+		cmocka_unit_test_setup_teardown(test_faults_env_bpf_cannot_load, e2e_run_setup,
+						e2e_run_teardown),
 		cmocka_unit_test_setup_teardown(test_faults_env_cgroup_removed_under_collector,
-						setup, teardown),
+						e2e_run_setup, e2e_run_teardown),
 	};
 	const char *sim = getenv("NRI_SIM_BIN") ? getenv("NRI_SIM_BIN") : "build/rel/nri-sim";
 	const char *tg = getenv("TOPOGUARD_BIN") ? getenv("TOPOGUARD_BIN") : "build/rel/topoguard";

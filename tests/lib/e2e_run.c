@@ -1,0 +1,155 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* One end-to-end run: simulator + daemon + their files (see e2e_run.h). */
+#include <errno.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "tests/lib/e2e_run.h"
+
+int e2e_run_setup(void **state)
+{
+	struct e2e_run *r = calloc(1, sizeof(*r));
+
+	if (!r || e2e_setup(&r->e) < 0) {
+		free(r);
+		return -1;
+	}
+	e2e_path(&r->e, r->sock, sizeof(r->sock), "nri/nri.sock");
+	e2e_path(&r->e, r->status, sizeof(r->status), "status.sock");
+	e2e_path(&r->e, r->log, sizeof(r->log), "daemon.log");
+	e2e_path(&r->e, r->report, sizeof(r->report), "report.json");
+	e2e_path(&r->e, r->config, sizeof(r->config), "config.yaml");
+	e2e_path(&r->e, r->scenario, sizeof(r->scenario), "scenario.scn");
+	r->port = e2e_free_port();
+	*state = r;
+	return 0;
+}
+
+int e2e_run_teardown(void **state)
+{
+	struct e2e_run *r = *state;
+
+	if (r->daemon > 0)
+		e2e_stop(r->daemon, 3000);
+	if (getenv("E2E_KEEP"))
+		fprintf(stderr, "kept %s\n", r->e.dir);
+	else
+		e2e_teardown(&r->e);
+	free(r);
+	return 0;
+}
+
+pid_t e2e_run_sim(struct e2e_run *r, const char *scenario, const char *const *extra)
+{
+	const char *args[40] = {"--listen",  r->sock,	 "--scenario",
+				r->scenario, "--report", r->report};
+	size_t n = 6;
+	pid_t pid;
+	int ret;
+
+	ret = e2e_write(&r->e, "scenario.scn", scenario);
+	if (ret < 0)
+		return ret;
+	for (; extra && *extra && n < 39; extra++)
+		args[n++] = *extra;
+	args[n] = NULL;
+	pid = e2e_spawn(r->e.sim, args, NULL);
+	if (pid < 0)
+		return pid;
+	ret = e2e_wait_path(r->sock, 5000);
+	return ret < 0 ? ret : pid;
+}
+
+pid_t e2e_run_daemon(struct e2e_run *r, const char *sysfs, const char *const *prefix,
+		     const char *const *extra)
+{
+	char maddr[64];
+	const char *args[64];
+	const char *fixed[] = {"run",	  "--socket",
+			       r->sock,	  "--sysfs-root",
+			       sysfs,	  "--status-socket",
+			       r->status, "--metrics-address",
+			       maddr,	  "--log-file",
+			       r->log,	  "--log-level",
+			       "debug",	  NULL};
+	size_t n = 0;
+	bool via;
+
+	snprintf(maddr, sizeof(maddr), "127.0.0.1:%d", r->port);
+	for (; prefix && *prefix && n < 16; prefix++)
+		args[n++] = *prefix;
+	via = n > 0; /* e.g. setpriv ... --: the daemon binary follows the prefix */
+	if (via)
+		args[n++] = r->e.topoguard;
+	for (size_t i = 0; fixed[i]; i++)
+		args[n++] = fixed[i];
+	for (; extra && *extra && n < 63; extra++)
+		args[n++] = *extra;
+	args[n] = NULL;
+	r->daemon = via ? e2e_spawn(args[0], args + 1, r->log)
+			: e2e_spawn(r->e.topoguard, args, r->log);
+	return r->daemon;
+}
+
+json_object *e2e_run_finish_sim(struct e2e_run *r, pid_t sim, int timeout_ms, int *ret_rc)
+{
+	*ret_rc = e2e_wait_exit(sim, timeout_ms);
+	return e2e_load_json(r->report);
+}
+
+int e2e_run_swap_config(struct e2e_run *r, const char *text, size_t len, int gen)
+{
+	char dir[256], name[64], data[512], tmp[256];
+	FILE *f;
+
+	snprintf(name, sizeof(name), "..2026_11_23_%d", gen);
+	e2e_path(&r->e, dir, sizeof(dir), name);
+	if (mkdir(dir, 0755) < 0)
+		return -errno;
+	snprintf(data, sizeof(data), "%s/config.yaml", dir);
+	f = fopen(data, "we");
+	if (!f)
+		return -errno;
+	if (fwrite(text, 1, len, f) != len) {
+		fclose(f);
+		return -EIO;
+	}
+	if (fclose(f) != 0)
+		return -errno;
+	e2e_path(&r->e, tmp, sizeof(tmp), "..data_tmp");
+	if (symlink(name, tmp) < 0)
+		return -errno;
+	e2e_path(&r->e, data, sizeof(data), "..data");
+	if (rename(tmp, data) < 0)
+		return -errno;
+	if (symlink("..data/config.yaml", r->config) < 0 && errno != EEXIST)
+		return -errno;
+	return 0;
+}
+
+double e2e_run_metric(struct e2e_run *r, const char *series)
+{
+	char url[128], *body = NULL;
+	size_t n = strlen(series);
+	double v = -1;
+
+	snprintf(url, sizeof(url), "http://127.0.0.1:%d/metrics", r->port);
+	if (e2e_http_get(url, &body) != 200) {
+		free(body);
+		return -1;
+	}
+	for (char *line = body; line && *line;) {
+		char *nl = strchr(line, '\n');
+
+		if (!strncmp(line, series, n) && line[n] == ' ' &&
+		    sscanf(line + n, " %lf", &v) == 1)
+			break;
+		line = nl ? nl + 1 : NULL;
+	}
+	free(body);
+	return v;
+}

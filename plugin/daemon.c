@@ -59,24 +59,14 @@ static void changes_sent(struct nri_stub *s, int code, void *ud)
 int daemon_send_changes(struct daemon *d, const char *why)
 {
 	struct nri_reply *upd;
-	int r, n = 0;
+	int r, n;
 
 	if (d->changes.n == 0)
 		return 0;
 	upd = nri_stub_new_updates(d->stub);
 	if (!upd)
 		return log_warn_errno(-ENOTCONN, "cannot send updates (%s): not connected", why);
-	for (size_t i = 0; i < d->changes.n; i++) {
-		struct alloc_result res;
-		struct nri_resources nr;
-
-		if (alloc_get(d->alloc, d->changes.ids[i], &res) < 0)
-			continue;
-		daemon_result_to_resources(d, &res, false, &nr);
-		if (nri_reply_update(upd, d->changes.ids[i], &nr, false) >= 0)
-			n++;
-		daemon_publish_container(d, d->changes.ids[i]);
-	}
+	n = daemon_add_change_updates(d, upd);
 	r = nri_stub_update_containers(d->stub, upd, changes_sent, d);
 	if (r < 0)
 		return log_warn_errno(r, "cannot queue unsolicited updates (%s)", why);
@@ -166,6 +156,24 @@ static void on_status_client(struct nri_stub *s, int fd, short revents, void *ud
 		log_debug_errno(r, "status client dropped");
 }
 
+static int publish_one(struct model_container *c, void *ud)
+{
+	if (!c->sandbox)
+		daemon_publish_container(ud, c->id);
+	return 0;
+}
+
+static void on_info_tick(struct nri_stub *s, void *ud)
+{
+	struct daemon *d = ud;
+
+	(void)s;
+	if (!d->info_dirty)
+		return;
+	d->info_dirty = false;
+	model_foreach_container(d->model, NULL, publish_one, d);
+}
+
 static void on_close(struct nri_stub *s, void *ud)
 {
 	struct daemon *d = ud;
@@ -244,6 +252,8 @@ static int make_stub(struct daemon *d)
 		nri_stub_add_fd(d->stub, status_server_fd(d->status), POLLIN, on_status_client, d);
 	if (d->watch)
 		nri_stub_add_fd(d->stub, watch_fd(d->watch), POLLIN, on_config_changed, d);
+	if (d->metrics)
+		nri_stub_add_timer(d->stub, 1000, on_info_tick, d);
 	return 0;
 }
 
@@ -255,7 +265,8 @@ static int daemon_init(struct daemon *d, const struct daemon_options *o)
 	d->opt = *o;
 	d->scratch_cpus = malloc(DAEMON_CPULIST_MAX);
 	d->scratch_mems = malloc(DAEMON_CPULIST_MAX);
-	if (!d->scratch_cpus || !d->scratch_mems)
+	d->scratch_info = malloc(DAEMON_CPULIST_MAX);
+	if (!d->scratch_cpus || !d->scratch_mems || !d->scratch_info)
 		return -ENOMEM;
 	if (o->config_path && !(d->config_path = strdup(o->config_path)))
 		return -ENOMEM;
@@ -313,6 +324,7 @@ void daemon_free(struct daemon *d)
 	free(d->config_path);
 	free(d->scratch_cpus);
 	free(d->scratch_mems);
+	free(d->scratch_info);
 	free(d);
 }
 

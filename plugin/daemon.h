@@ -68,11 +68,13 @@ struct daemon {
 	struct status_server *status;
 	struct watch *watch;
 	struct nri_stub *stub;
-	struct daemon_live *live;	   /* NULL when live usage is off */
-	struct daemon_control *control;	   /* the closed loop; NULL when live usage is off */
-	struct alloc_changes changes;	   /* scratch, reset per operation */
-	char *scratch_cpus, *scratch_mems; /* cpulist buffers, DAEMON_CPULIST_MAX each */
+	struct daemon_live *live;	/* NULL when live usage is off */
+	struct daemon_control *control; /* the closed loop; NULL when live usage is off */
+	struct alloc_changes changes;	/* scratch, reset per operation */
+	/* cpulist buffers, DAEMON_CPULIST_MAX each: replies use cpus/mems, metrics info */
+	char *scratch_cpus, *scratch_mems, *scratch_info;
 	bool synchronized;
+	bool info_dirty; /* some topoguard_container_info series are stale */
 };
 
 #define DAEMON_CPULIST_MAX (CPUSET_MAX * 6)
@@ -86,6 +88,8 @@ int daemon_new_alloc(struct daemon *d, struct alloc_state **ret);
 void daemon_publish_container(struct daemon *d, const char *id);
 /* Publish pool gauges after any change. */
 void daemon_update_pool_metrics(struct daemon *d);
+/* Append an update (cpuset.cpus/mems) per container of d->changes; returns how many. */
+int daemon_add_change_updates(struct daemon *d, struct nri_reply *reply);
 /* Send cpusets of d->changes as one unsolicited UpdateContainers. */
 int daemon_send_changes(struct daemon *d, const char *why);
 /* Fill res (cpus/mems strings point into the daemon's scratch buffers) from r. */

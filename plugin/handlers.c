@@ -210,11 +210,11 @@ static void publish_container(struct daemon *d, const struct model_pod *pod,
 
 	if (!d->metrics || alloc_get(d->alloc, c->id, &r) < 0)
 		return;
-	if (cpuset_format(&r.cpus, d->scratch_cpus, DAEMON_CPULIST_MAX) < 0)
+	if (cpuset_format(&r.cpus, d->scratch_info, DAEMON_CPULIST_MAX) < 0)
 		return;
 	metrics_tg_container_set(d->metrics, pod ? pod->namespace : "", pod ? pod->name : "",
 				 c->name, qos_class_name(cls), alloc_pool_name(r.pool),
-				 d->scratch_cpus);
+				 d->scratch_info);
 }
 
 void daemon_publish_container(struct daemon *d, const char *id)
@@ -228,19 +228,35 @@ void daemon_publish_container(struct daemon *d, const char *id)
 	publish_container(d, pod, c, daemon_container_qos(d, pod, c));
 }
 
-static void add_change_updates(struct daemon *d, struct nri_reply *reply)
+int daemon_add_change_updates(struct daemon *d, struct nri_reply *reply)
 {
+	struct cpuset last_cpus, last_mems;
+	struct nri_resources res;
+	bool have = false;
+	int n = 0;
+
 	for (size_t i = 0; i < d->changes.n; i++) {
 		struct alloc_result r;
-		struct nri_resources res;
 
 		if (alloc_get(d->alloc, d->changes.ids[i], &r) < 0)
 			continue;
-		daemon_result_to_resources(d, &r, false, &res);
+		/* shared containers all get the same sets: format each distinct one once */
+		if (!have || !cpuset_equal(&r.cpus, &last_cpus) ||
+		    !cpuset_equal(&r.mems, &last_mems)) {
+			daemon_result_to_resources(d, &r, false, &res);
+			last_cpus = r.cpus;
+			last_mems = r.mems;
+			have = true;
+		}
 		if (nri_reply_update(reply, d->changes.ids[i], &res, false) < 0)
 			log_warn("cannot queue update of container %s", d->changes.ids[i]);
-		daemon_publish_container(d, d->changes.ids[i]);
+		else
+			n++;
 	}
+	/* their topoguard_container_info is refreshed by the daemon's 1 s timer: a series
+	 * update per moved container would make every create O(containers^2) */
+	d->info_dirty = d->info_dirty || d->changes.n > 0;
+	return n;
 }
 
 /* Place c; on -ENOSPC fall back to the shared pool rather than fail the pod. */
@@ -424,7 +440,7 @@ static int on_synchronize(struct nri_stub *s, NriPodSandbox *const *pods, size_t
 	d->alloc = fresh;
 	daemon_live_resync(d, old);
 	model_free(old);
-	add_change_updates(d, reply);
+	daemon_add_change_updates(d, reply);
 	log_info("synchronized: pods=%zu containers=%zu restored=%zu updates=%zu", n_pods, n_ctrs,
 		 sc.n, d->changes.n);
 	d->synchronized = true;
@@ -490,7 +506,7 @@ static int on_create_container(struct nri_stub *s, const NriPodSandbox *npod,
 		return 0;
 	}
 	adjust_created(d, &r, qi.cls, ap.value[ANNOTATIONS_MEM_PRESERVE] == 1, reply);
-	add_change_updates(d, reply);
+	daemon_add_change_updates(d, reply);
 	metrics_tg_decision(d->metrics, "CreateContainer", now_seconds() - t0);
 	metrics_tg_request(d->metrics, "CreateContainer", true);
 	publish_container(d, pod, c, qi.cls);
@@ -532,7 +548,7 @@ static int on_update_container(struct nri_stub *s, const NriPodSandbox *npod,
 		metrics_tg_request(d->metrics, "UpdateContainer", false);
 		return 0;
 	}
-	add_change_updates(d, reply);
+	daemon_add_change_updates(d, reply);
 	daemon_result_to_resources(d, &r, true, &out);
 	if (ap.value[ANNOTATIONS_MEM_PRESERVE] == 1)
 		out.mems = NULL;
@@ -565,7 +581,7 @@ static int on_stop_container(struct nri_stub *s, const NriPodSandbox *pod, const
 		return 0;
 	alloc_changes_reset(&d->changes);
 	if (alloc_release(d->alloc, ctr->id, &d->changes) > 0)
-		add_change_updates(d, reply);
+		daemon_add_change_updates(d, reply);
 	model_container_set_state(d->model, ctr->id, MODEL_STATE_STOPPED);
 	daemon_live_untrack(d, ctr->id);
 	forget_container(d, pod, ctr);

@@ -14,17 +14,25 @@
  * - CPU time: at sched_switch, prev is charged the growth of its
  *   se.sum_exec_runtime since it was switched in on this CPU (a per-CPU stash),
  *   i.e. the very delta the kernel charges to cpuacct. No clock read needed.
+ *   A pinned per-CPU timer (cfg_tick_ns, 10 ms) also charges the current
+ *   run's progress, so long runs do not arrive in one lump when they end.
  *   If this CPU has an exclusive owner slot (cpu_owner) and prev belongs to a
  *   different slot, the same time is also an intrusion on this CPU.
  * - Run-queue latency is charged to the task that WAITED, in its own cgroup
  *   (not the waker's, not prev's, the bug bcc's runqlat has with cgroup
- *   filters). Two sources, chosen by cfg_rq_source:
+ *   filters). Three sources, chosen by cfg_rq_source:
  *   USAGE_RQ_SCHEDSTAT (default): the kernel's own per-task wait accounting
- *     (sched_info.run_delay, CONFIG_SCHED_INFO). When prev is switched out,
- *     the growth of its run_delay since its previous switch-out is the wait
- *     that preceded the run now ending: from its wakeup, or from its
- *     preemption if it was re-queued still runnable, including time queued on
- *     another CPU before a migration. No wakeup hooks, no clock reads.
+ *     (sched_info.run_delay, CONFIG_SCHED_INFO). The kernel adds a wait to
+ *     run_delay just after this tracepoint, at the switch-in; so run_delay at
+ *     prev's switch-out minus run_delay stashed per CPU at its switch-in is
+ *     the wait that preceded the run now ending: from its wakeup, or from its
+ *     preemption if it was re-queued still runnable. No wakeup hooks, no clock
+ *     reads, no per-task state: the stash sits next to the CPU-time one. It
+ *     misses the time a task sat queued on another CPU before the load
+ *     balancer moved it (that dequeue adds to run_delay before the switch-in).
+ *   USAGE_RQ_SCHEDSTAT_TASK: run_delay too, snapshotted per task at
+ *     switch-out in task storage, so the growth between two switch-outs also
+ *     holds that pre-migration wait; one task-storage lookup per switch.
  *   USAGE_RQ_WAKEUP: the wakeup hooks store a timestamp in the woken task's
  *     own task storage (a preempted prev starts waiting at switch-out), and
  *     its switch-in charges now - timestamp. Works without CONFIG_SCHED_INFO,
@@ -32,15 +40,17 @@
  * - cgroup id -> slot is cached per CPU (direct-mapped, tagged with the
  *   registration generation user space bumps), so the hot path looks up the
  *   cgroup_slots hash only on a miss.
- * - Per-task state (wait bookkeeping) lives in task storage (no pid-keyed hash
- *   to fill up or leak on exit) and only for tasks of registered cgroups:
- *   slot 0 gets CPU time and preemptions, no latency histogram.
+ * - Per-task state (the two non-default sources only) lives in task storage
+ *   (no pid-keyed hash to fill up or leak on exit) and only for tasks of
+ *   registered cgroups: slot 0 gets CPU time and preemptions, no latency
+ *   histogram.
  * - Preemption: when prev is switched out still runnable, next's slot
  *   "inflicted" and prev's slot "received" one preemption (pair in
  *   preempt_pairs).
  * - Helper calls are the cost on mitigated CPUs (every call/return pays), so
- *   the default path makes none for untracked tasks and one task-storage
- *   lookup when a tracked task is switched out; array lookups are inlined.
+ *   the default path makes none at all (array lookups and
+ *   bpf_get_smp_processor_id() are inlined by the verifier) except the
+ *   preempt_pairs hash for a preemption between different slots.
  * - Nothing here ever fails loudly: lost samples are counted in the enum-indexed
  *   per-CPU counters, and a configuration this kernel cannot honour is recorded
  *   once in exit_info, after which the handlers do nothing.
@@ -51,21 +61,27 @@
 #include <bpf/bpf_core_read.h>
 #include "bpf/usage_abi.h"
 
-#define TASK_RUNNING 0
-#define E2BIG	     7 /* vmlinux.h has no errno values */
+#define TASK_RUNNING	0
+#define E2BIG		7 /* vmlinux.h has no errno values */
+#define CLOCK_MONOTONIC 1
 
 const volatile __u32 cfg_cgroup_mode = USAGE_CGROUP_V2;
 const volatile __u32 cfg_track_rq_latency = 1;
 const volatile __u32 cfg_track_preemption = 1;
 const volatile __u32 cfg_rq_source = USAGE_RQ_SCHEDSTAT;
+/* Period of the per-CPU tick that charges runs in progress (0: only at switch-out). */
+const volatile __u64 cfg_tick_ns = 10000000;
 
 struct usage_exit_info exit_info = {};
 /* Bumped by user space after every cgroup_slots change; invalidates slot caches. */
 __u32 slots_gen;
+/* Set by user space while the programs are detached: the progress ticks stop. */
+__u32 ticks_off;
 
 struct cpu_run {
 	__u64 task;   /* the task switched in last on this CPU (0: idle) */
 	__u64 sum_in; /* its se.sum_exec_runtime then */
+	__u64 rd_in;  /* its sched_info.run_delay then (before the kernel adds this wait) */
 };
 
 struct {
@@ -82,9 +98,10 @@ struct {
 	__type(value, struct usage_slot_stats);
 } slot_stats SEC(".maps");
 
+/* USAGE_RQ_WAKEUP and USAGE_RQ_SCHEDSTAT_TASK only: the default keeps no per-task state. */
 struct task_ctx {
 	__u64 wake_ts;	 /* USAGE_RQ_WAKEUP: 0 = not waiting */
-	__u64 run_delay; /* USAGE_RQ_SCHEDSTAT: sched_info.run_delay at last switch-out */
+	__u64 run_delay; /* USAGE_RQ_SCHEDSTAT_TASK: sched_info.run_delay at last switch-out */
 	__u64 rd_seen;	 /* run_delay above is valid */
 };
 
@@ -143,6 +160,19 @@ struct {
 	__type(key, __u32);
 	__type(value, struct cpu_run);
 } cpu_run SEC(".maps");
+
+struct cpu_tick {
+	struct bpf_timer timer;
+	__u32 armed; /* written only on its own CPU */
+};
+
+/* One pinned timer per CPU; see charge_progress(). */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, USAGE_MAX_CPUS);
+	__type(key, __u32);
+	__type(value, struct cpu_tick);
+} cpu_ticks SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -295,36 +325,6 @@ static __always_inline __u32 log2_u64(__u64 v)
 	return r;
 }
 
-/* Charges prev's runtime since its switch-in here; remembers next's start. */
-static __always_inline void account_run(struct task_struct *prev, struct task_struct *next,
-					bool prev_idle, bool next_idle, __u32 prev_slot)
-{
-	__u32 zero = 0, cpu, *owner;
-	struct usage_slot_stats *st;
-	struct cpu_run *run;
-	__u64 delta, *intr;
-
-	run = bpf_map_lookup_elem(&cpu_run, &zero);
-	if (!run)
-		return;
-	if (!prev_idle && run->task != (__u64)prev)
-		count(USAGE_CNT_RUN_UNSEEN);
-	if (!prev_idle && run->task == (__u64)prev) {
-		delta = prev->se.sum_exec_runtime - run->sum_in;
-		st = stats_of(prev_slot);
-		if (st && (__s64)delta > 0) {
-			st->cpu_ns += delta;
-			cpu = bpf_get_smp_processor_id();
-			owner = bpf_map_lookup_elem(&cpu_owner, &cpu);
-			intr = bpf_map_lookup_elem(&cpu_intrusion_ns, &cpu);
-			if (owner && intr && *owner && *owner != prev_slot)
-				*intr += delta;
-		}
-	}
-	run->task = next_idle ? 0 : (__u64)next;
-	run->sum_in = next->se.sum_exec_runtime;
-}
-
 static __always_inline void record_wait(__u32 slot, __u64 delta)
 {
 	struct usage_slot_stats *st = stats_of(slot);
@@ -341,8 +341,40 @@ static __always_inline void record_wait(__u32 slot, __u64 delta)
 	st->rq_hist[b]++;
 }
 
-/* USAGE_RQ_SCHEDSTAT: prev's wait before the run now ending, from the kernel. */
-static __always_inline void schedstat_wait(struct task_struct *prev, struct task_ctx *c, __u32 slot)
+/*
+ * USAGE_RQ_SCHEDSTAT: the kernel adds a task's wait to sched_info.run_delay
+ * when it is switched in, after this tracepoint (sched_info_switch() runs in
+ * context_switch()). So run_delay at prev's switch-out minus run_delay at its
+ * switch-in on this CPU is exactly the wait before the run now ending: from
+ * its wakeup or its preemption, including time queued on another CPU before a
+ * migration (a running task cannot migrate, so in and out are on this CPU).
+ */
+static __always_inline void schedstat_wait(struct task_struct *prev, const struct cpu_run *run,
+					   __u32 slot)
+{
+	__u64 delta = prev->sched_info.run_delay - run->rd_in;
+
+	if ((__s64)delta >= 0)
+		record_wait(slot, delta);
+}
+
+static __always_inline void charge_intrusion(__u32 prev_slot, __u64 delta)
+{
+	__u32 cpu = bpf_get_smp_processor_id(), *owner;
+	__u64 *intr;
+
+	owner = bpf_map_lookup_elem(&cpu_owner, &cpu);
+	intr = bpf_map_lookup_elem(&cpu_intrusion_ns, &cpu);
+	if (owner && intr && *owner && *owner != prev_slot)
+		*intr += delta;
+}
+
+/*
+ * USAGE_RQ_SCHEDSTAT_TASK: run_delay growth since prev's previous switch-out,
+ * which also holds what a migration's dequeue added (time queued elsewhere).
+ */
+static __always_inline void schedstat_wait_task(struct task_struct *prev, struct task_ctx *c,
+						__u32 slot)
 {
 	__u64 rd;
 
@@ -353,6 +385,39 @@ static __always_inline void schedstat_wait(struct task_struct *prev, struct task
 		record_wait(slot, rd - c->run_delay);
 	c->run_delay = rd;
 	c->rd_seen = 1;
+}
+
+/* Charges prev's run since its switch-in here; remembers next's start. */
+static __always_inline void account_run(struct task_struct *prev, struct task_struct *next,
+					bool prev_idle, bool next_idle, __u32 prev_slot)
+{
+	bool schedstat = cfg_track_rq_latency && cfg_rq_source == USAGE_RQ_SCHEDSTAT &&
+			 bpf_core_field_exists(prev->sched_info);
+	struct usage_slot_stats *st;
+	struct cpu_run *run;
+	__u32 zero = 0;
+	__u64 delta;
+
+	run = bpf_map_lookup_elem(&cpu_run, &zero);
+	if (!run)
+		return;
+	if (!prev_idle && run->task != (__u64)prev)
+		count(USAGE_CNT_RUN_UNSEEN);
+	if (!prev_idle && run->task == (__u64)prev) {
+		delta = prev->se.sum_exec_runtime - run->sum_in;
+		st = stats_of(prev_slot);
+		if (st && (__s64)delta > 0) {
+			st->cpu_ns += delta;
+			charge_intrusion(prev_slot, delta);
+		}
+		/* Slot 0 gets no latency histogram: nothing reads it. */
+		if (schedstat && prev_slot)
+			schedstat_wait(prev, run, prev_slot);
+	}
+	run->task = next_idle ? 0 : (__u64)next;
+	run->sum_in = next->se.sum_exec_runtime;
+	if (schedstat)
+		run->rd_in = next->sched_info.run_delay;
 }
 
 static __always_inline void count_preemption(__u32 from, __u32 to)
@@ -377,6 +442,61 @@ static __always_inline void count_preemption(__u32 from, __u32 to)
 		count(USAGE_CNT_PAIRS_FULL);
 }
 
+/*
+ * A run is otherwise charged only when it ends, so a task that runs for
+ * seconds without a switch (a busy container on a quiet CPU) would show
+ * nothing and then many cores in one interval. Every cfg_tick_ns a timer
+ * pinned to this CPU charges the current run's progress (sum_exec_runtime is
+ * brought up to date by the scheduler tick) and moves the stash forward. It
+ * runs in softirq on the same CPU as the switch handler, which runs with
+ * interrupts off, so the two never interleave on this CPU's stash. It stops
+ * while the CPU is idle; the next switch to a task re-arms it.
+ */
+static int charge_progress(void *map, __u32 *key, struct cpu_tick *ct)
+{
+	struct task_struct *cur = bpf_get_current_task_btf();
+	struct usage_slot_stats *st;
+	__u32 zero = 0, slot;
+	struct cpu_run *run;
+	__u64 delta;
+
+	run = bpf_map_lookup_elem(&cpu_run, &zero);
+	if (!run || cur->pid == 0 || *(volatile __u32 *)&ticks_off) {
+		ct->armed = 0;
+		return 0;
+	}
+	if (run->task == (__u64)cur) {
+		delta = cur->se.sum_exec_runtime - run->sum_in;
+		if ((__s64)delta > 0) {
+			slot = task_slot(cur);
+			st = stats_of(slot);
+			if (st)
+				st->cpu_ns += delta;
+			charge_intrusion(slot, delta);
+			run->sum_in += delta;
+		}
+	}
+	bpf_timer_start(&ct->timer, cfg_tick_ns, BPF_F_TIMER_CPU_PIN);
+	return 0;
+}
+
+static __always_inline void arm_tick(void)
+{
+	__u32 cpu = bpf_get_smp_processor_id();
+	struct cpu_tick *ct;
+
+	if (!cfg_tick_ns)
+		return;
+	ct = bpf_map_lookup_elem(&cpu_ticks, &cpu);
+	if (!ct || ct->armed)
+		return;
+	ct->armed = 1;
+	bpf_timer_init(&ct->timer, &cpu_ticks, CLOCK_MONOTONIC); /* -EBUSY after the first */
+	bpf_timer_set_callback(&ct->timer, charge_progress);
+	if (bpf_timer_start(&ct->timer, cfg_tick_ns, BPF_F_TIMER_CPU_PIN) < 0)
+		ct->armed = 0;
+}
+
 /* USAGE_RQ_WAKEUP: next is switched in; charge its wait to its own cgroup. */
 static __always_inline void finish_wait(struct task_ctx *c, __u64 now, __u32 slot)
 {
@@ -397,6 +517,7 @@ int BPF_PROG(tg_sched_switch, bool preempt, struct task_struct *prev, struct tas
 	bool prev_idle = prev->pid == 0, next_idle = next->pid == 0;
 	bool runnable = !prev_idle && (preempt || prev_state == TASK_RUNNING);
 	bool wakeup_src = cfg_track_rq_latency && cfg_rq_source == USAGE_RQ_WAKEUP;
+	bool task_src = cfg_track_rq_latency && cfg_rq_source == USAGE_RQ_SCHEDSTAT_TASK;
 	bool preempted = runnable && !next_idle && cfg_track_preemption;
 	struct task_ctx *pc = NULL, *nc = NULL;
 	__u32 prev_slot = 0, next_slot = 0;
@@ -407,7 +528,7 @@ int BPF_PROG(tg_sched_switch, bool preempt, struct task_struct *prev, struct tas
 	count(USAGE_CNT_SWITCH);
 	if (!prev_idle) {
 		prev_slot = task_slot(prev);
-		if (prev_slot && cfg_track_rq_latency)
+		if (prev_slot && (wakeup_src || task_src))
 			pc = task_ctx_of(prev);
 	}
 	if (!next_idle && (wakeup_src || preempted)) {
@@ -416,13 +537,15 @@ int BPF_PROG(tg_sched_switch, bool preempt, struct task_struct *prev, struct tas
 			nc = task_ctx_of(next);
 	}
 	account_run(prev, next, prev_idle, next_idle, prev_slot);
+	if (!next_idle)
+		arm_tick();
 	if (wakeup_src) {
 		now = bpf_ktime_get_ns();
 		if (pc) /* preempted: waits from now on; blocked: the wakeup starts it */
 			pc->wake_ts = runnable ? now : 0;
 		finish_wait(nc, now, next_slot);
-	} else if (cfg_track_rq_latency) {
-		schedstat_wait(prev, pc, prev_slot);
+	} else if (task_src) {
+		schedstat_wait_task(prev, pc, prev_slot);
 	}
 	if (preempted)
 		count_preemption(next_slot, prev_slot);

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "bpf/cgstat.h"
+#include "bpf/statwin.h"
 #include "bpf/usage.h"
 #include "bpf/usage_hist.h"
 #include "bpf/usageprog.h"
@@ -63,10 +64,9 @@ struct usage {
 	__u64 slots_used[USAGE_WORDS(USAGE_MAX_SLOTS)];
 	__u64 *intr_prev; /* per-CPU cumulative intrusion at the previous collect */
 	__u64 *intr_now;
-	__u64 last_now;
-	__u64 interval_ns;
-	struct usageprog_stats stats_prev;
-	struct usageprog_stats stats_now;
+	struct statwin oh_win;		 /* when the run-time statistics are on */
+	struct usageprog_stats oh_begin; /* counters when the current window opened */
+	struct usage_overhead oh_last;	 /* the last completed window */
 };
 
 static bool bit_test(const __u64 *words, unsigned int bit)
@@ -129,18 +129,23 @@ static int usage_open_roots(struct usage *u, int root_fd, enum usage_hierarchy w
 	return 0;
 }
 
-static int usage_start_bpf(struct usage *u, bool rq_from_wakeups)
+static int usage_start_bpf(struct usage *u, const struct usage_opts *opts)
 {
+	bool rq_from_wakeups = opts->rq_from_wakeups || access("/proc/self/schedstat", R_OK) != 0;
+	unsigned int oh_window_ms = opts->overhead_window_ms;
+	unsigned int oh_period_ms = opts->overhead_period_ms;
 	struct usageprog_opts po = {
+		.no_stats = true, /* usage_overhead_step() turns them on per window */
 		.cgroup_mode = u->hier == USAGE_HIER_V1 ? USAGE_CGROUP_V1 : USAGE_CGROUP_V2,
-		.rq_source = rq_from_wakeups || access("/proc/self/schedstat", R_OK) != 0
-				     ? USAGE_RQ_WAKEUP
-				     : USAGE_RQ_SCHEDSTAT,
+		.rq_source = rq_from_wakeups		? USAGE_RQ_WAKEUP
+			     : opts->rq_migration_waits ? USAGE_RQ_SCHEDSTAT_TASK
+							: USAGE_RQ_SCHEDSTAT,
 	};
 	int r = usageprog_open(&po, &u->prog);
 
 	if (r < 0)
 		return r;
+	statwin_init(&u->oh_win, (__u64)oh_window_ms * 1000000, (__u64)oh_period_ms * 1000000);
 	u->nr_cpus = usageprog_nr_cpus(u->prog);
 	u->intr_prev = calloc((size_t)u->nr_cpus, sizeof(__u64));
 	u->intr_now = calloc((size_t)u->nr_cpus, sizeof(__u64));
@@ -167,7 +172,7 @@ static int usage_init(struct usage *u, const struct usage_opts *opts)
 		u->backend = USAGE_BACKEND_POLL;
 		return 0;
 	}
-	r = usage_start_bpf(u, opts->rq_from_wakeups);
+	r = usage_start_bpf(u, opts);
 	if (r == -ENOMEM)
 		return r;
 	if (r < 0) {
@@ -626,8 +631,53 @@ static int usage_collect_bpf(struct usage *u)
 		if (r < 0)
 			return r;
 	}
-	u->stats_prev = u->stats_now;
-	return usageprog_read_stats(u->prog, &u->stats_now);
+	return 0;
+}
+
+/* Publishes the window from u->oh_begin to end, len_ns long. */
+static void usage_overhead_publish(struct usage *u, const struct usageprog_stats *end, __u64 len_ns)
+{
+	const struct usageprog_stats *a = &u->oh_begin;
+	struct usage_overhead o = {.available = a->enabled && end->enabled};
+	__u64 dcnt = sub0(end->run_cnt, a->run_cnt), dns = sub0(end->run_time_ns, a->run_time_ns);
+
+	if (!o.available) {
+		u->oh_last = o;
+		return;
+	}
+	o.run_cnt = end->run_cnt;
+	o.run_time_ns = end->run_time_ns;
+	if (dcnt)
+		o.ns_per_event = (double)dns / (double)dcnt;
+	else if (end->run_cnt)
+		o.ns_per_event = (double)end->run_time_ns / (double)end->run_cnt;
+	if (len_ns && u->nr_cpus)
+		o.cpu_fraction = (double)dns / ((double)len_ns * u->nr_cpus);
+	u->oh_last = o;
+}
+
+/* Run-time statistics only inside the sampling window; see statwin.h. */
+static int usage_overhead_step(struct usage *u, __u64 now)
+{
+	enum statwin_action a = statwin_step(&u->oh_win, now);
+	struct usageprog_stats end;
+	int r;
+
+	if (a == STATWIN_NONE)
+		return 0;
+	if (a == STATWIN_OPEN) {
+		/* Refused (e.g. no CAP_SYS_ADMIN): the window reads as unavailable. */
+		usageprog_stats_enable(u->prog, true);
+		return usageprog_read_stats(u->prog, &u->oh_begin);
+	}
+	r = usageprog_read_stats(u->prog, &end);
+	if (a == STATWIN_CLOSE)
+		usageprog_stats_enable(u->prog, false);
+	if (r < 0)
+		return r;
+	usage_overhead_publish(u, &end, u->oh_win.last_len);
+	u->oh_begin = end;
+	return 0;
 }
 
 int usage_collect(struct usage *u, __u64 now_ns)
@@ -637,11 +687,11 @@ int usage_collect(struct usage *u, __u64 now_ns)
 
 	if (u->prog) {
 		r = usage_collect_bpf(u);
+		if (r == 0)
+			r = usage_overhead_step(u, now_ns);
 		if (r < 0)
 			return r;
 	}
-	u->interval_ns = u->last_now && now_ns > u->last_now ? now_ns - u->last_now : 0;
-	u->last_now = now_ns;
 	for (size_t i = 0; i < u->n_ctrs; i++) {
 		struct usage_ctr *c = u->ctrs[i];
 
@@ -659,26 +709,9 @@ int usage_collect(struct usage *u, __u64 now_ns)
 
 int usage_overhead(const struct usage *u, struct usage_overhead *ret)
 {
-	const struct usageprog_stats *a = &u->stats_prev, *b = &u->stats_now;
-	struct usage_overhead o = {0};
-	__u64 dcnt, dns;
+	struct usage_overhead none = {0};
 
-	if (!u->prog || !b->enabled) {
-		*ret = o;
-		return 0;
-	}
-	o.available = true;
-	o.run_cnt = b->run_cnt;
-	o.run_time_ns = b->run_time_ns;
-	dcnt = sub0(b->run_cnt, a->run_cnt);
-	dns = sub0(b->run_time_ns, a->run_time_ns);
-	if (dcnt)
-		o.ns_per_event = (double)dns / (double)dcnt;
-	else if (b->run_cnt)
-		o.ns_per_event = (double)b->run_time_ns / (double)b->run_cnt;
-	if (u->interval_ns && u->nr_cpus)
-		o.cpu_fraction = (double)dns / ((double)u->interval_ns * u->nr_cpus);
-	*ret = o;
+	*ret = u->prog ? u->oh_last : none;
 	return 0;
 }
 

@@ -46,6 +46,22 @@ struct usage_opts {
 	 * no CONFIG_SCHED_INFO (no /proc/self/schedstat).
 	 */
 	bool rq_from_wakeups;
+	/*
+	 * schedstat waits snapshotted per task (task storage) instead of per CPU:
+	 * also counts time a task spent queued on another CPU before a
+	 * load-balancer migration. ~30-40 ns more per context switch of a tracked
+	 * task on the development VM. Ignored with rq_from_wakeups.
+	 */
+	bool rq_migration_waits;
+	/*
+	 * The kernel's BPF run-time statistics (for usage_overhead()) cost two
+	 * clock reads per program run while on, so they are on only for a window
+	 * of overhead_window_ms out of every overhead_period_ms, timed by
+	 * usage_collect()'s clock. 0 picks the default (1000 out of 10000);
+	 * window >= period keeps them on all the time.
+	 */
+	unsigned int overhead_window_ms;
+	unsigned int overhead_period_ms;
 };
 
 enum {
@@ -81,13 +97,18 @@ struct usage_sample {
 	__u64 oom_kills; /* since registration (a total, not a delta) */
 };
 
-/* Cost of the BPF programs themselves, from the kernel's run statistics. */
+/*
+ * Cost of the BPF programs themselves, from the kernel's run statistics over
+ * the last completed sampling window (see usage_opts.overhead_window_ms).
+ * available is false until the first window has closed, or if the kernel
+ * refused to turn the statistics on.
+ */
 struct usage_overhead {
 	bool available;
-	__u64 run_cnt;	   /* total since load */
-	__u64 run_time_ns; /* total since load */
-	double ns_per_event;
-	double cpu_fraction; /* over the last interval: BPF time / (wall * CPUs) */
+	__u64 run_cnt;	     /* total of the runs measured (statistics on) since load */
+	__u64 run_time_ns;   /* their total run time */
+	double ns_per_event; /* over the last window */
+	double cpu_fraction; /* over the last window: BPF time / (window * CPUs) */
 };
 
 struct usage;

@@ -24,6 +24,13 @@ enum usage_cgroup_mode {
 enum usage_rq_source {
 	USAGE_RQ_SCHEDSTAT = 0, /* sched_info.run_delay (CONFIG_SCHED_INFO) */
 	USAGE_RQ_WAKEUP = 1,	/* sched_wakeup timestamps in task storage */
+	/*
+	 * run_delay too, but snapshotted per task at switch-out (task storage):
+	 * also counts time queued on another CPU before a migration, which
+	 * USAGE_RQ_SCHEDSTAT's per-CPU switch-in stash misses. One task-storage
+	 * lookup per switch of a tracked task.
+	 */
+	USAGE_RQ_SCHEDSTAT_TASK = 2,
 };
 
 /* Per-slot, per-CPU counters (percpu array slot_stats). */

@@ -103,7 +103,8 @@ int usageprog_open(const struct usageprog_opts *opts, struct usageprog **ret)
 		opts = &defaults;
 	if (opts->cgroup_mode != USAGE_CGROUP_V1 && opts->cgroup_mode != USAGE_CGROUP_V2)
 		return -EINVAL;
-	if (opts->rq_source != USAGE_RQ_SCHEDSTAT && opts->rq_source != USAGE_RQ_WAKEUP)
+	if (opts->rq_source != USAGE_RQ_SCHEDSTAT && opts->rq_source != USAGE_RQ_WAKEUP &&
+	    opts->rq_source != USAGE_RQ_SCHEDSTAT_TASK)
 		return -EINVAL;
 	p = calloc(1, sizeof(*p));
 	if (!p)
@@ -123,7 +124,7 @@ int usageprog_open(const struct usageprog_opts *opts, struct usageprog **ret)
 	if (r < 0)
 		goto fail;
 	if (!opts->no_stats)
-		p->stats_fd = bpf_enable_stats(BPF_STATS_RUN_TIME); /* < 0: stats unavailable */
+		usageprog_stats_enable(p, true); /* failure: stats reported unavailable */
 	if (!opts->no_attach) {
 		r = usageprog_attach(p);
 		if (r < 0)
@@ -154,6 +155,7 @@ int usageprog_attach(struct usageprog *p)
 
 	if (p->attached)
 		return 0;
+	__atomic_store_n(&p->skel->bss->ticks_off, 0, __ATOMIC_RELEASE);
 	r = usage_bpf__attach(p->skel);
 	if (r < 0) {
 		usage_bpf__detach(p->skel);
@@ -168,6 +170,8 @@ void usageprog_detach(struct usageprog *p)
 	if (!p->attached)
 		return;
 	usage_bpf__detach(p->skel);
+	/* The per-CPU progress timers see this at their next tick and stop. */
+	__atomic_store_n(&p->skel->bss->ticks_off, 1, __ATOMIC_RELEASE);
 	p->attached = false;
 }
 
@@ -321,6 +325,25 @@ int usageprog_read_stats(struct usageprog *p, struct usageprog_stats *ret)
 		s.run_time_ns += info.run_time_ns;
 	}
 	*ret = s;
+	return 0;
+}
+
+int usageprog_stats_enable(struct usageprog *p, bool on)
+{
+	int fd;
+
+	if (!on) {
+		if (p->stats_fd >= 0)
+			close(p->stats_fd);
+		p->stats_fd = -1;
+		return 0;
+	}
+	if (p->stats_fd >= 0)
+		return 0;
+	fd = bpf_enable_stats(BPF_STATS_RUN_TIME);
+	if (fd < 0)
+		return fd; /* libbpf 1.x: -errno */
+	p->stats_fd = fd;
 	return 0;
 }
 

@@ -24,7 +24,7 @@ struct usageprog_opts {
 	__u32 rq_source;    /* enum usage_rq_source; WAKEUP also loads the wakeup hooks */
 	bool no_rq_latency; /* no run-queue latency at all */
 	bool no_preemption; /* skip preemption attribution */
-	bool no_stats;	    /* do not turn on BPF_STATS_RUN_TIME */
+	bool no_stats;	    /* do not turn on BPF_STATS_RUN_TIME at open (see below) */
 	bool no_attach;	    /* load only; attach later with usageprog_attach() */
 };
 
@@ -56,6 +56,13 @@ int usageprog_read_intrusion(struct usageprog *p, unsigned int cpu, __u64 *ret_n
 int usageprog_read_counters(struct usageprog *p, __u64 ret[USAGE_CNT_NR]);
 int usageprog_read_exit(struct usageprog *p, struct usage_exit_info *ret);
 int usageprog_read_stats(struct usageprog *p, struct usageprog_stats *ret);
+/*
+ * BPF_STATS_RUN_TIME on/off for this object (idempotent). The switch is
+ * host-wide and reference-counted by the kernel: while anyone holds it on,
+ * every BPF program pays two clock reads per run, so hold it only while
+ * measuring. Off cannot turn off another holder's reference.
+ */
+int usageprog_stats_enable(struct usageprog *p, bool on);
 /* Calls fn for every (from, to) preemption pair seen so far. */
 int usageprog_pairs_foreach(struct usageprog *p, usageprog_pair_fn fn, void *userdata);
 /* Delivers queued OOM events without blocking; returns how many. */

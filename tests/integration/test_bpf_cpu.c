@@ -101,11 +101,11 @@ static void burn_and_compare(struct fixture *f, const char *kernel_hier, const c
 		struct usage_overhead oh;
 
 		assert_int_equal(usage_overhead(f->u, &oh), 0);
-		print_message("overhead: %llu runs, %.1f ns/event since load, %.1f ns/event and "
-			      "%.4f%% of the CPUs over the last interval\n",
-			      (unsigned long long)oh.run_cnt,
-			      (double)oh.run_time_ns / (double)oh.run_cnt, oh.ns_per_event,
-			      100.0 * oh.cpu_fraction);
+		print_message(
+			"overhead: %llu runs measured, %.1f ns/event over them, %.1f ns/event "
+			"and %.4f%% of the CPUs over the last statistics window\n",
+			(unsigned long long)oh.run_cnt, (double)oh.run_time_ns / (double)oh.run_cnt,
+			oh.ns_per_event, 100.0 * oh.cpu_fraction);
 		assert_true(oh.available);
 		assert_true(oh.run_cnt > 0 && oh.ns_per_event > 0);
 		assert_true(oh.cpu_fraction > 0 && oh.cpu_fraction < 0.5);

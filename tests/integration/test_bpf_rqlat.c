@@ -83,11 +83,12 @@ static void on_pair(const char *from, const char *to, __u64 count, void *userdat
 		ps->burner_on_sleeper += count;
 }
 
-static void rq_latency_charged_to_woken(struct fixture *f, bool from_wakeups)
+static void rq_latency_charged_to_woken(struct fixture *f, bool from_wakeups, bool per_task)
 {
 	struct usage_opts o = {.backend = USAGE_BACKEND_BPF,
 			       .hierarchy = USAGE_HIER_V1,
-			       .rq_from_wakeups = from_wakeups};
+			       .rq_from_wakeups = from_wakeups,
+			       .rq_migration_waits = per_task};
 	struct usage_sample s = {0}, b = {0};
 	unsigned long woke;
 	pid_t sl, bu;
@@ -109,9 +110,11 @@ static void rq_latency_charged_to_woken(struct fixture *f, bool from_wakeups)
 	print_message(
 		"rq (%s): sleeper woke %lu: samples %llu p50 %.1f us p99 %.1f us, preempted %llu "
 		"times, preempting %llu\n",
-		from_wakeups ? "wakeup hooks" : "schedstat", woke, (unsigned long long)s.rq_samples,
-		s.rq_p50_us, s.rq_p99_us, (unsigned long long)s.preempt_received,
-		(unsigned long long)s.preempt_inflicted);
+		from_wakeups ? "wakeup hooks"
+		: per_task   ? "schedstat per task"
+			     : "schedstat",
+		woke, (unsigned long long)s.rq_samples, s.rq_p50_us, s.rq_p99_us,
+		(unsigned long long)s.preempt_received, (unsigned long long)s.preempt_inflicted);
 	print_message("rq: burner samples %llu p50 %.1f us p99 %.1f us, preempted %llu times, "
 		      "preempting %llu, cpu %.2f cores\n",
 		      (unsigned long long)b.rq_samples, b.rq_p50_us, b.rq_p99_us,
@@ -147,12 +150,17 @@ static void rq_latency_charged_to_woken(struct fixture *f, bool from_wakeups)
 
 static void test_usage_collect_rq_latency_charged_to_woken(void **state)
 {
-	rq_latency_charged_to_woken(*state, false);
+	rq_latency_charged_to_woken(*state, false, false);
+}
+
+static void test_usage_collect_rq_latency_charged_to_woken_per_task(void **state)
+{
+	rq_latency_charged_to_woken(*state, false, true);
 }
 
 static void test_usage_collect_rq_latency_charged_to_woken_wakeup_hooks(void **state)
 {
-	rq_latency_charged_to_woken(*state, true);
+	rq_latency_charged_to_woken(*state, true, false);
 }
 
 int main(void)
@@ -163,6 +171,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(
 			test_usage_collect_rq_latency_charged_to_woken_wakeup_hooks, setup,
 			teardown),
+		cmocka_unit_test_setup_teardown(
+			test_usage_collect_rq_latency_charged_to_woken_per_task, setup, teardown),
 	};
 	const char *why = cgt_skip_reason();
 

@@ -37,12 +37,18 @@ for variant in rel asan; do
 		run_one "unit/$variant/${t#$B/$variant/tests/unit/}" "$t"
 	done
 done
+# The policy property test again with a fresh random seed (it prints the seed to replay).
+props=$B/rel/tests/unit/plugin/test_alloc_props
+[ -x "$props" ] && run_one "unit/rel/plugin/test_alloc_props (random seed)" env TOPOGUARD_SEED=random "$props"
 for t in $(find "$B/rel/tests/integration" -type f -executable -name 'test_*' 2>/dev/null | sort); do
 	run_one "integration/${t##*/}" "$t"
 done
+# e2e twice: the -O2 daemon and simulator, then everything (test, daemon, simulator)
+# built with ASan+UBSan.
 for variant in rel asan; do
 	for t in $(find "$B/$variant/tests/e2e" -type f -executable -name 'test_*' 2>/dev/null | sort); do
-		run_one "e2e/$variant/${t##*/}" "$t"
+		run_one "e2e/$variant/${t##*/}" env TOPOGUARD_BIN="$B/$variant/topoguard" \
+			NRI_SIM_BIN="$B/$variant/nri-sim" "$t"
 	done
 done
 for t in tests/e2e/*.sh; do

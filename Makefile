@@ -145,8 +145,9 @@ FUZZERS   := $(foreach t,$(FUZZ_SRCS),$(B)/fuzz/$(basename $(notdir $(t))))
 .PHONY: all deps test demo bench fuzz fuzz-ci lint clean tests
 all: $(TOPOGUARD) $(SIM)
 
+# --as-needed: the daemon must not depend on test-only libraries (cmocka) at run time.
 $(TOPOGUARD): $(call obj,rel,plugin/main.c) $(rel_ALL_LIBS)
-	$(CC_rel) -o $@ $^ $(LIBS)
+	$(CC_rel) -Wl,--as-needed -o $@ $^ $(LIBS)
 $(SIM): $(call obj,rel,$(SIM_SRCS)) $(B)/rel/libnri.a $(B)/rel/libpolicy.a
 	$(CC_rel) -o $@ $^ $(LIBS)
 $(B)/asan/topoguard: $(call obj,asan,plugin/main.c) $(asan_ALL_LIBS)
@@ -188,4 +189,4 @@ lint:
 clean:
 	rm -rf $(B)
 
--include $(shell find $(B) -name '*.d' 2>/dev/null)
+-include $(shell find $(B) -name '*.d' -type f 2>/dev/null)

@@ -159,7 +159,7 @@ static int start_tg(struct tg *t, unsigned int target_us)
 	snprintf(t->maddr, sizeof(t->maddr), "127.0.0.1:%d", e2e_free_port());
 	n = (size_t)snprintf(text, sizeof(text),
 			     "existing pod p1 default/probe uid=%s qos=burstable annotation "
-			     "latency.topoguard.io/target-us=%u\n"
+			     "latency-target-us.topoguard.io=%u\n"
 			     "existing create ls pod=p1 name=probe cpu-request=500\n"
 			     "existing pod p2 default/batch uid=bench-be-%d qos=besteffort\n",
 			     uid_ls, target_us, getpid());

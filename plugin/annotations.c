@@ -20,14 +20,14 @@ struct annotation_name {
 };
 
 static const struct annotation_name names[] = {
-	{"cpu.topoguard.io/exclusive", ANNOTATIONS_EXCLUSIVE, KIND_BOOL, false},
-	{"cpu.topoguard.io/shared", ANNOTATIONS_EXCLUSIVE, KIND_BOOL_INVERTED, false},
-	{"cpu.topoguard.io/isolated", ANNOTATIONS_ISOLATED, KIND_BOOL, false},
-	{"cpu.topoguard.io/reserved", ANNOTATIONS_RESERVED, KIND_BOOL, false},
-	{"cpu.topoguard.io/hide-hyperthreads", ANNOTATIONS_HIDE_HT, KIND_BOOL, false},
-	{"cpu.topoguard.io/preserve", ANNOTATIONS_CPU_PRESERVE, KIND_BOOL, false},
-	{"memory.topoguard.io/preserve", ANNOTATIONS_MEM_PRESERVE, KIND_BOOL, false},
-	{"latency.topoguard.io/target-us", ANNOTATIONS_LATENCY, KIND_LATENCY, false},
+	{"exclusive-cpus.topoguard.io", ANNOTATIONS_EXCLUSIVE, KIND_BOOL, false},
+	{"shared-cpus.topoguard.io", ANNOTATIONS_EXCLUSIVE, KIND_BOOL_INVERTED, false},
+	{"isolated-cpus.topoguard.io", ANNOTATIONS_ISOLATED, KIND_BOOL, false},
+	{"reserved-cpus.topoguard.io", ANNOTATIONS_RESERVED, KIND_BOOL, false},
+	{"hide-hyperthreads.topoguard.io", ANNOTATIONS_HIDE_HT, KIND_BOOL, false},
+	{"cpu.preserve.topoguard.io", ANNOTATIONS_CPU_PRESERVE, KIND_BOOL, false},
+	{"memory.preserve.topoguard.io", ANNOTATIONS_MEM_PRESERVE, KIND_BOOL, false},
+	{"latency-target-us.topoguard.io", ANNOTATIONS_LATENCY, KIND_LATENCY, false},
 	{"prefer-shared-cpus" ALIAS_DOMAIN, ANNOTATIONS_EXCLUSIVE, KIND_BOOL_INVERTED, true},
 	{"prefer-isolated-cpus" ALIAS_DOMAIN, ANNOTATIONS_ISOLATED, KIND_BOOL, true},
 	{"prefer-reserved-cpus" ALIAS_DOMAIN, ANNOTATIONS_RESERVED, KIND_BOOL, true},

@@ -2,7 +2,7 @@
 /*
  * Per-pod annotations -> per-container preferences (docs/annotations.md).
  *
- * Keys: topoguard's own (cpu.topoguard.io/exclusive, ...) and the nri-plugins aliases
+ * Keys: topoguard's own (exclusive-cpus.topoguard.io, ...) and the nri-plugins aliases
  * (prefer-isolated-cpus.resource-policy.nri.io, ...). Scope suffixes: none or "/pod"
  * = every container of the pod, "/container.NAME" = one container. Precedence:
  * container scope over pod scope, own key over alias at the same scope; a conflict at

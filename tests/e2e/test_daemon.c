@@ -373,7 +373,7 @@ static void test_daemon_annotations_aliases_and_refusals(void **state)
 		 "create a1 pod=k1 name=agent cpu-request=100\n"
 		 "pod p1 default/legacy qos=guaranteed annotation "
 		 "cpu.preserve.resource-policy.nri.io=true "
-		 "annotation cpu.topoguard.io/exclusive=%s\n"
+		 "annotation exclusive-cpus.topoguard.io=%s\n"
 		 "create l1 pod=p1 name=legacy cpu-request=1000 cpu-limit=1000 mem-limit=1000000 "
 		 "cpus=7\n"
 		 "expect-cpus l1 7\n"

@@ -3,7 +3,7 @@
  * Root integration of the closed loop: the daemon, the runtime simulator and real
  * v1 cgroups (tests/integration/closed_loop_rig.h).
  *
- * (a) A latency-sensitive container (annotation latency.topoguard.io/target-us)
+ * (a) A latency-sensitive container (annotation latency-target-us.topoguard.io)
  *     runs a wakeup-latency probe; two best-effort CPU burners join it on the same
  *     CPU. The daemon must throttle the burners within 250 ms of the breach (the
  *     probe's own p99 over its last 100 ms of wakeups above the target), the
@@ -265,7 +265,7 @@ static void run_latency(const char *apply)
 	assert_int_equal(e2e_setup(&r.e), 0);
 	snprintf(scen, sizeof(scen),
 		 "existing pod p1 default/probe uid=%s qos=burstable "
-		 "annotation latency.topoguard.io/target-us=%d\n"
+		 "annotation latency-target-us.topoguard.io=%d\n"
 		 "existing create ls pod=p1 name=probe cpu-request=500\n"
 		 "existing pod p2 default/batch uid=%s qos=besteffort\n"
 		 "existing create b1 pod=p2 name=burner1\n"

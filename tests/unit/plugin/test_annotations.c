@@ -31,9 +31,9 @@ static void collect(void *ud, const char *key, const char *reason)
 static void test_annotations_parse_pod_scope_applies_to_all(void **state)
 {
 	const struct annotations_kv kv[] = {
-		{"cpu.topoguard.io/isolated", "true"},
-		{"cpu.topoguard.io/hide-hyperthreads/pod", "false"},
-		{"latency.topoguard.io/target-us", "500"},
+		{"isolated-cpus.topoguard.io", "true"},
+		{"hide-hyperthreads.topoguard.io/pod", "false"},
+		{"latency-target-us.topoguard.io", "500"},
 		{"example.com/unrelated", "whatever"},
 	};
 	struct annotations_prefs p;
@@ -54,9 +54,9 @@ static void test_annotations_parse_pod_scope_applies_to_all(void **state)
 static void test_annotations_parse_container_over_pod(void **state)
 {
 	const struct annotations_kv kv[] = {
-		{"cpu.topoguard.io/exclusive/container.db", "true"},
-		{"cpu.topoguard.io/exclusive", "false"},
-		{"cpu.topoguard.io/exclusive/container.web", "false"},
+		{"exclusive-cpus.topoguard.io/container.db", "true"},
+		{"exclusive-cpus.topoguard.io", "false"},
+		{"exclusive-cpus.topoguard.io/container.web", "false"},
 	};
 	struct annotations_prefs p;
 
@@ -76,7 +76,7 @@ static void test_annotations_parse_own_key_over_alias(void **state)
 {
 	const struct annotations_kv kv[] = {
 		{"prefer-isolated-cpus.resource-policy.nri.io/container.app", "true"},
-		{"cpu.topoguard.io/isolated/container.app", "false"},
+		{"isolated-cpus.topoguard.io/container.app", "false"},
 		{"prefer-shared-cpus.resource-policy.nri.io/pod", "true"},
 		{"hide-hyperthreads.resource-policy.nri.io", "true"},
 		{"cpu.preserve.resource-policy.nri.io/container.app", "true"},
@@ -104,7 +104,7 @@ static void test_annotations_parse_own_key_over_alias(void **state)
 
 static void test_annotations_parse_shared_false_asks_nothing(void **state)
 {
-	const struct annotations_kv kv[] = {{"cpu.topoguard.io/shared", "false"}};
+	const struct annotations_kv kv[] = {{"shared-cpus.topoguard.io", "false"}};
 	struct annotations_prefs p;
 
 	(void)state;
@@ -115,8 +115,8 @@ static void test_annotations_parse_shared_false_asks_nothing(void **state)
 static void test_annotations_parse_conflict_is_conservative(void **state)
 {
 	const struct annotations_kv kv[] = {
-		{"cpu.topoguard.io/exclusive", "true"},
-		{"cpu.topoguard.io/shared/pod", "true"},
+		{"exclusive-cpus.topoguard.io", "true"},
+		{"shared-cpus.topoguard.io/pod", "true"},
 	};
 	struct annotations_prefs p;
 	struct reports rep = {0};
@@ -133,16 +133,16 @@ static void test_annotations_parse_refuses_malformed(void **state)
 	static const struct {
 		const char *key, *value, *reason;
 	} bad[] = {
-		{"cpu.topoguard.io/exclusive", "maybe", "expected true or false"},
-		{"latency.topoguard.io/target-us", "0", "expected microseconds"},
-		{"latency.topoguard.io/target-us", "-5", "expected microseconds"},
-		{"latency.topoguard.io/target-us", "99999999999999999999", "expected microseconds"},
-		{"cpu.topoguard.io/exclusive/container.", "true", "invalid container name"},
-		{"cpu.topoguard.io/exclusive/container.Bad_Name", "true", "invalid container name"},
-		{"cpu.topoguard.io/exclusive/node", "true", "unknown scope"},
-		{"cpu.topoguard.io/turbo", "true", "unknown topoguard annotation"},
+		{"exclusive-cpus.topoguard.io", "maybe", "expected true or false"},
+		{"latency-target-us.topoguard.io", "0", "expected microseconds"},
+		{"latency-target-us.topoguard.io", "-5", "expected microseconds"},
+		{"latency-target-us.topoguard.io", "99999999999999999999", "expected microseconds"},
+		{"exclusive-cpus.topoguard.io/container.", "true", "invalid container name"},
+		{"exclusive-cpus.topoguard.io/container.Bad_Name", "true", "invalid container name"},
+		{"exclusive-cpus.topoguard.io/node", "true", "unknown scope"},
+		{"turbo.topoguard.io", "true", "unknown topoguard annotation"},
 		{"gpu.topoguard.io/x", "1", "unknown topoguard annotation"},
-		{"cpu.topoguard.io/exclusive", NULL, "missing key or value"},
+		{"exclusive-cpus.topoguard.io", NULL, "missing key or value"},
 	};
 	struct annotations_prefs p;
 
@@ -170,11 +170,11 @@ static void test_annotations_parse_refuses_oversized(void **state)
 	assert_non_null(value);
 	memset(value, '1', ANNOTATIONS_VALUE_MAX + 1);
 	value[ANNOTATIONS_VALUE_MAX + 1] = '\0';
-	struct annotations_kv kv = {"latency.topoguard.io/target-us", value};
+	struct annotations_kv kv = {"latency-target-us.topoguard.io", value};
 	assert_int_equal(annotations_parse(&kv, 1, "c", true, collect, &rep, &p), 1);
 	assert_non_null(strstr(rep.last_reason, "longer than 4096"));
 	memset(key, 'x', 280);
-	memcpy(key, "cpu.topoguard.io/exclusive/container.", 37);
+	memcpy(key, "exclusive-cpus.topoguard.io/container.", 37);
 	key[280] = '\0';
 	kv.key = key;
 	kv.value = "true";
@@ -202,8 +202,8 @@ static void test_annotations_parse_bad_arguments(void **state)
 static void test_annotations_to_alloc_prefs_maps(void **state)
 {
 	const struct annotations_kv kv[] = {
-		{"cpu.topoguard.io/isolated", "true"},
-		{"cpu.topoguard.io/shared", "true"},
+		{"isolated-cpus.topoguard.io", "true"},
+		{"shared-cpus.topoguard.io", "true"},
 	};
 	struct annotations_prefs p;
 	struct alloc_prefs ap = {.hide_hyperthreads = 1};

@@ -109,7 +109,7 @@ static void ctr_fixture_init(struct ctr_fixture *f, const char *id, const char *
 		f->ctr.n_labels = 1;
 	}
 	f->a = (CtrAnnotation)NRI__PKG__API__V1ALPHA1__CONTAINER__ANNOTATIONS_ENTRY__INIT;
-	f->a.key = (char *)"cpu.topoguard.io/exclusive";
+	f->a.key = (char *)"exclusive-cpus.topoguard.io";
 	f->a.value = (char *)"true";
 	f->ap = &f->a;
 	f->ctr.annotations = &f->ap;
@@ -185,7 +185,7 @@ static void test_model_container_put_names_state_resources(void **state)
 	assert_string_equal(c->resources.cpus, "0-3");
 	assert_string_equal(c->resources.mems, "");
 	assert_string_equal(
-		model_kv_get(c->annotations, c->n_annotations, "cpu.topoguard.io/exclusive"),
+		model_kv_get(c->annotations, c->n_annotations, "exclusive-cpus.topoguard.io"),
 		"true");
 	assert_ptr_equal(model_container_pod(m, c), model_pod_by_id(m, "sb1"));
 	assert_int_equal(model_pod_by_id(m, "sb1")->n_containers, 1);

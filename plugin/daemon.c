@@ -13,6 +13,7 @@
 #include <poll.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "plugin/daemon.h"
 #include "plugin/httpd.h"
@@ -328,10 +329,25 @@ void daemon_free(struct daemon *d)
 	free(d);
 }
 
+/* The most common first-day problem: NRI is off in the runtime, so there is no socket. */
+static void check_socket(const struct daemon *d)
+{
+	const char *path = d->opt.socket_path ? d->opt.socket_path : NRI_DEFAULT_SOCKET;
+	struct stat st;
+
+	if (getenv("NRI_PLUGIN_SOCKET"))
+		return;
+	if (stat(path, &st) < 0)
+		log_warn("NRI socket %s does not exist (is NRI enabled in the runtime? "
+			 "docs/troubleshooting.md); retrying until it appears",
+			 path);
+}
+
 int daemon_run(struct daemon *d)
 {
 	log_info("topoguard starting: cpus=%u nodes=%d reserved_namespaces=%u",
 		 cpuset_count(&d->topo->online), d->topo->n_nodes, d->cfg.reserved_namespaces.n);
+	check_socket(d);
 	return nri_stub_run(d->stub);
 }
 

@@ -26,6 +26,8 @@
 #include <unistd.h>
 
 #include <cmocka.h>
+
+#include "tests/lib/e2e.h"
 #include <json-c/json.h>
 
 #include "plugin/nri/stub.h"
@@ -330,19 +332,9 @@ static void write_text(const char *name, const char *text)
 
 static pid_t spawn_sim(const char *const *args)
 {
-	const char *argv[32] = {g_sim};
-	size_t n = 1;
-	pid_t pid;
+	pid_t pid = e2e_spawn(g_sim, args, NULL);
 
-	for (; args[n - 1] && n < 31; n++)
-		argv[n] = args[n - 1];
-	argv[n] = NULL;
-	pid = fork();
-	assert_true(pid >= 0);
-	if (pid == 0) {
-		execv(g_sim, (char *const *)argv);
-		_exit(127);
-	}
+	assert_true(pid > 0);
 	return pid;
 }
 
@@ -356,28 +348,13 @@ static pid_t spawn_plugin(const char *socket, const char *log, bool reconnect)
 	return pid;
 }
 
-/* Exit status of pid, killing it after timeout_ms (then -1). */
-static int wait_exit(pid_t pid, int timeout_ms)
-{
-	int status;
-
-	for (int i = 0; i < timeout_ms / 10; i++) {
-		if (waitpid(pid, &status, WNOHANG) == pid)
-			return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-		usleep(10000);
-	}
-	kill(pid, SIGKILL);
-	waitpid(pid, &status, 0);
-	return -1;
-}
+#define wait_exit      e2e_wait_exit
+#define report_cpus    e2e_report_cpus
+#define count_requests e2e_count_requests
 
 static void wait_socket(const char *path)
 {
-	struct stat st;
-
-	for (int i = 0; i < 500 && stat(path, &st) < 0; i++)
-		usleep(10000);
-	assert_int_equal(stat(path, &st), 0);
+	assert_int_equal(e2e_wait_path(path, 5000), 0);
 }
 
 static json_object *load_report(const char *name)
@@ -386,43 +363,17 @@ static json_object *load_report(const char *name)
 	json_object *o;
 
 	path_in(path, sizeof(path), name);
-	o = json_object_from_file(path);
+	o = e2e_load_json(path);
 	assert_non_null(o);
 	return o;
 }
 
 static json_object *jget(json_object *o, const char *key)
 {
-	json_object *v = NULL;
+	json_object *v = e2e_jget(o, key);
 
-	assert_true(json_object_object_get_ex(o, key, &v));
+	assert_non_null(v);
 	return v;
-}
-
-static const char *report_cpus(json_object *rep, const char *id)
-{
-	json_object *ctrs = jget(rep, "containers");
-
-	for (size_t i = 0; i < json_object_array_length(ctrs); i++) {
-		json_object *c = json_object_array_get_idx(ctrs, i);
-		if (!strcmp(json_object_get_string(jget(c, "id")), id))
-			return json_object_get_string(jget(c, "cpus"));
-	}
-	return NULL;
-}
-
-static int count_requests(json_object *rep, const char *method, const char *outcome)
-{
-	json_object *reqs = jget(rep, "requests");
-	int n = 0;
-
-	for (size_t i = 0; i < json_object_array_length(reqs); i++) {
-		json_object *r = json_object_array_get_idx(reqs, i);
-		if (strcmp(json_object_get_string(jget(r, "method")), method))
-			continue;
-		n += !outcome || !strcmp(json_object_get_string(jget(r, "outcome")), outcome);
-	}
-	return n;
 }
 
 static int log_count(const char *name, const char *needle)

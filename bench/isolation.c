@@ -119,20 +119,7 @@ static void run_plain(bool with_burners, unsigned int secs, struct result *r)
 		stop_burners();
 }
 
-static double metric(const char *maddr, const char *series)
-{
-	char url[96], *body = NULL, *p;
-	double v = -1;
-
-	snprintf(url, sizeof(url), "http://%s/metrics", maddr);
-	if (e2e_http_get(url, &body) != 200)
-		return -1;
-	p = strstr(body, series);
-	if (p)
-		v = strtod(p + strlen(series), NULL);
-	free(body);
-	return v;
-}
+#define metric e2e_metric
 
 struct tg {
 	struct e2e e;

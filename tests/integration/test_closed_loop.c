@@ -210,20 +210,7 @@ static void stop_daemon(struct daemon_run *r)
 	e2e_stop(r->sim, 5000);
 }
 
-static double metric(const char *maddr, const char *series)
-{
-	char url[96], *body = NULL, *p;
-	double v = -1;
-
-	snprintf(url, sizeof(url), "http://%s/metrics", maddr);
-	if (e2e_http_get(url, &body) != 200)
-		return -1;
-	p = strstr(body, series);
-	if (p)
-		v = strtod(p + strlen(series), NULL);
-	free(body);
-	return v;
-}
+#define metric e2e_metric
 
 /* $TG_KEEP_LOGS=DIR keeps the daemon's log for a look after the run. */
 static void keep_log(const char *log, const char *what)

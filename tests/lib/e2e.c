@@ -245,6 +245,29 @@ int e2e_http_get(const char *url, char **ret_body)
 	return (int)status;
 }
 
+double e2e_metric(const char *addr, const char *series)
+{
+	char url[160], *body = NULL;
+	size_t n = strlen(series);
+	double v = -1;
+
+	snprintf(url, sizeof(url), "http://%s/metrics", addr);
+	if (e2e_http_get(url, &body) != 200) {
+		free(body);
+		return -1;
+	}
+	for (char *line = body; line && *line;) {
+		char *nl = strchr(line, '\n');
+
+		if (!strncmp(line, series, n) && line[n] == ' ' &&
+		    sscanf(line + n, " %lf", &v) == 1)
+			break;
+		line = nl ? nl + 1 : NULL;
+	}
+	free(body);
+	return v;
+}
+
 int e2e_free_port(void)
 {
 	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};

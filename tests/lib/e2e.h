@@ -47,5 +47,7 @@ int e2e_count_requests(json_object *rep, const char *method, const char *outcome
 int e2e_file_count(const char *path, const char *needle);
 /* HTTP GET over libcurl; *ret_body malloc'd. Returns the HTTP status or -errno. */
 int e2e_http_get(const char *url, char **ret_body);
+/* GET http://addr/metrics; the value of the sample line starting with series, -1 if none. */
+double e2e_metric(const char *addr, const char *series);
 /* A free TCP port on 127.0.0.1 (bound and released). */
 int e2e_free_port(void);

@@ -133,23 +133,8 @@ int e2e_run_swap_config(struct e2e_run *r, const char *text, size_t len, int gen
 
 double e2e_run_metric(struct e2e_run *r, const char *series)
 {
-	char url[128], *body = NULL;
-	size_t n = strlen(series);
-	double v = -1;
+	char addr[64];
 
-	snprintf(url, sizeof(url), "http://127.0.0.1:%d/metrics", r->port);
-	if (e2e_http_get(url, &body) != 200) {
-		free(body);
-		return -1;
-	}
-	for (char *line = body; line && *line;) {
-		char *nl = strchr(line, '\n');
-
-		if (!strncmp(line, series, n) && line[n] == ' ' &&
-		    sscanf(line + n, " %lf", &v) == 1)
-			break;
-		line = nl ? nl + 1 : NULL;
-	}
-	free(body);
-	return v;
+	snprintf(addr, sizeof(addr), "127.0.0.1:%d", r->port);
+	return e2e_metric(addr, series);
 }

@@ -374,8 +374,9 @@ static int add_group(struct alloc_state *s, const struct cpuset *cpus, int level
 
 	if (cpuset_is_empty(cpus))
 		return 0;
-	/* A subtree equal to a tighter one adds nothing but work. */
-	for (size_t i = 0; i < s->n_groups; i++)
+	/* A subtree equal to a tighter one adds nothing but work; the machine always
+	 * stays: prefer_same_numa = false looks at nothing else. */
+	for (size_t i = 0; i < s->n_groups && level != ALLOC_LVL_MACHINE; i++)
 		if (cpuset_equal(&s->groups[i].cpus, cpus))
 			return 0;
 	g = realloc(s->groups, sizeof(*g) * (s->n_groups + 1));

@@ -99,6 +99,21 @@ static void test_alloc_create_numa_fit(void **state)
 	assert_set(&res.cpus, "8-12,24-28");
 }
 
+/* The machine is the only candidate then, also where it equals the one node. */
+static void test_alloc_create_without_prefer_same_numa_one_node(void **state)
+{
+	struct fx *f = *state;
+	struct alloc_result res;
+
+	topology_free(f->t);
+	fx_topo(f, SPEC(1, 1, 1, 1, 4, 2, 0)); /* 8 CPUs, core k = {k, k+4} */
+	f->cfg.prefer_same_numa = false;
+	fx_state(f);
+	res = guaranteed(f, "g1", 2000);
+	assert_int_equal(res.pool, ALLOC_POOL_EXCLUSIVE);
+	assert_set(&res.exclusive, "0,4");
+}
+
 static void test_alloc_create_mixed(void **state)
 {
 	struct fx *f = *state;
@@ -561,6 +576,7 @@ int main(void)
 		T(test_alloc_create_tightest_l3),
 		T(test_alloc_create_odd_count_fills_fragment),
 		T(test_alloc_create_numa_fit),
+		T(test_alloc_create_without_prefer_same_numa_one_node),
 		T(test_alloc_create_mixed),
 		T(test_alloc_create_reserved_namespace),
 		T(test_alloc_create_reserved_without_cpus_runs_shared),

@@ -114,6 +114,9 @@ int e2e_wait_exit(pid_t pid, int timeout_ms)
 
 int e2e_stop(pid_t pid, int timeout_ms)
 {
+	/* kill(0 or -1, ...) would hit our own process group, or everything */
+	if (pid <= 0)
+		return -ESRCH;
 	kill(pid, SIGTERM);
 	return e2e_wait_exit(pid, timeout_ms);
 }

@@ -93,10 +93,21 @@ static const struct config_key keys[] = {
 	     "(0 = off)"),
 	KINT("live.actions_per_second", live_actions_per_second, 0, 10000, "20", true,
 	     "live controller: throttle and relax steps per second, each (0 = no limit)"),
+	KBOOL("live.shield", live_shield, "true", true,
+	      "live controller: move the neighbours off a latency-sensitive container on a "
+	      "saturated shared pool (lend it CPUs of its own) instead of throttling them"),
+	KINT("live.pool_saturation_percent", live_pool_saturation_percent, 1, 100, "80", true,
+	     "live controller: what the shared pool's CPUs are wanted for (use, throttled time, "
+	     "other load), in percent of its CPUs, that is saturation"),
+	KDUR("live.pool_persist", live_pool_persist_us, 0, 60 * US_PER_SEC, "100ms", true,
+	     "live controller: the shared pool must stay saturated this long before a shield"),
+	KINT("live.unshield_percent", live_unshield_percent, 0, 100, "50", true,
+	     "live controller: give a shield back once the pool is wanted for less than this "
+	     "percent of its CPUs and the container was calm for live.cooldown"),
 	KBOOL("live.protect_exclusive", live_protect_exclusive, "false", true,
 	      "live controller: Guaranteed containers with exclusive CPUs are latency-sensitive"),
 	KBOOL("live.dry_run", live_dry_run, "false", true,
-	      "live controller: only log and count the quota changes it would make"),
+	      "live controller: only log and count the quota changes and shields it would make"),
 	KBOOL("eviction.enabled", eviction_enabled, "false", true,
 	      "live controller: evict pods under memory pressure"),
 	KBOOL("eviction.dry_run", eviction_dry_run, "true", true,

@@ -75,6 +75,10 @@ struct config {
 	int64_t live_throttle_interval_us;
 	int64_t live_intrusion_target_percent;
 	int64_t live_actions_per_second;
+	bool live_shield;
+	int64_t live_pool_saturation_percent;
+	int64_t live_pool_persist_us;
+	int64_t live_unshield_percent;
 	bool live_protect_exclusive;
 	bool live_dry_run;
 

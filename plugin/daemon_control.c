@@ -9,6 +9,10 @@
  *   - evictions set the NRI eviction field of that request and, with
  *     kubernetes.enabled, go to the Eviction API through plugin/kube.c (which
  *     honours PodDisruptionBudgets); without API access they are recommendations.
+ *   - shields (move the neighbours off a latency-sensitive container) are carried
+ *     out on the allocation (alloc_shield / alloc_unshield) and the new cpusets go
+ *     out as one UpdateContainers; a failed one is re-sent, with backoff, with the
+ *     cpusets of every container the shields touch as they are then;
  *   - dry-run actions are only logged and counted.
  */
 #include <errno.h>
@@ -23,56 +27,19 @@
 #include "bpf/usage.h"
 #include "plugin/annotations.h"
 #include "plugin/daemon.h"
+#include "plugin/daemon_control_priv.h"
 #include "plugin/kube.h"
 #include "plugin/log.h"
 #include "plugin/metrics.h"
 #include "policy/control.h"
 
-#define DC_ACTIONS_MAX	   64
-#define DC_RETRY_MIN_NS	   (100 * 1000000ull)
-#define DC_RETRY_MAX_NS	   (5000 * 1000000ull)
-#define DC_RETRY_ATTEMPTS  10
-#define DC_ANNOTATIONS_MAX 256
-
-/* A quota the runtime should have; kept until the runtime confirmed it. */
-struct dc_want {
-	char id[CONTROL_ID_MAX];
-	int64_t quota;
-	uint64_t period;
-	uint64_t since_ns;
-	uint64_t gen; /* of the request carrying it, 0 = not in flight */
-	uint64_t next_try;
-	unsigned int attempts;
-	enum control_kind kind;
-};
-
-struct daemon_control {
-	struct control *ctl;
-	struct kube *kube;
-	struct control_sample *s;
-	size_t n_s, cap_s;
-	struct control_action act[DC_ACTIONS_MAX];
-	struct dc_want *w;
-	size_t n_w, cap_w;
-	uint64_t gen;
-	struct nri_reply *batch; /* this tick's request, NULL until needed */
-	struct metrics_family *m_actions, *m_reaction, *m_throttle;
-	uint64_t n_kind[CONTROL_KIND_COUNT];
-	uint64_t evictions_recommended, evictions_requested, evictions_refused;
-};
-
-static uint64_t mono_ns(void)
+uint64_t dc_mono_ns(void)
 {
 	struct timespec ts;
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
-
-struct dc_done {
-	struct daemon *d;
-	uint64_t gen;
-};
 
 static void control_config_from(const struct config *c, struct control_config *ret)
 {
@@ -88,6 +55,10 @@ static void control_config_from(const struct config *c, struct control_config *r
 		.step_interval_ns = (uint64_t)c->live_throttle_interval_us * 1000,
 		.actions_per_second = (unsigned int)c->live_actions_per_second,
 		.dry_run = c->live_dry_run,
+		.shield_enabled = c->live_shield,
+		.pool_saturation_percent = (unsigned int)c->live_pool_saturation_percent,
+		.pool_persist_ns = (uint64_t)c->live_pool_persist_us * 1000,
+		.unshield_percent = (unsigned int)c->live_unshield_percent,
 		.evict_enabled = c->eviction_enabled,
 		.evict_dry_run = c->eviction_dry_run,
 		.evict_guaranteed = c->eviction_guaranteed,
@@ -173,6 +144,8 @@ void daemon_control_free(struct daemon *d)
 	control_free(dc->ctl);
 	free(dc->s);
 	free(dc->w);
+	free(dc->stat_busy);
+	free(dc->stat_total);
 	free(dc);
 	d->control = NULL;
 }
@@ -261,7 +234,11 @@ static int add_sample(struct model_container *c, void *ud)
 	}
 	s = &dc->s[dc->n_s++];
 	*s = (struct control_sample){.id = c->id, .qos = daemon_container_qos(d, pod, c)};
-	s->exclusive = alloc_get(d->alloc, c->id, &ar) == 0 && !cpuset_is_empty(&ar.exclusive);
+	if (alloc_get(d->alloc, c->id, &ar) == 0) {
+		s->exclusive = !cpuset_is_empty(&ar.exclusive);
+		s->shared = ar.pool == ALLOC_POOL_SHARED;
+		s->shielded = ar.shielded;
+	}
 	s->latency_sensitive = latency_sensitive(
 		d, pod, c, s->qos == QOS_GUARANTEED && s->exclusive, &s->target_us);
 	cpu_of(c, s);
@@ -301,7 +278,7 @@ static void read_node(struct control_node *n)
 
 /* ---- execution ----------------------------------------------------------------- */
 
-static void count(struct daemon_control *dc, enum control_kind k, const char *result)
+void dc_count(struct daemon_control *dc, enum control_kind k, const char *result)
 {
 	const char *v[2] = {control_kind_name(k), result};
 
@@ -309,8 +286,7 @@ static void count(struct daemon_control *dc, enum control_kind k, const char *re
 		metrics_add(dc->m_actions, v, 1);
 }
 
-static void observe_reaction(struct daemon_control *dc, const char *kind, uint64_t since,
-			     uint64_t now)
+void dc_observe_reaction(struct daemon_control *dc, const char *kind, uint64_t since, uint64_t now)
 {
 	const char *v[1] = {kind};
 
@@ -381,14 +357,14 @@ static void do_quota(struct daemon *d, const struct control_action *a, uint64_t 
 		 a->dry_run ? "would " : "", control_kind_name(a->kind), a->id, a->quota, a->period,
 		 control_reason_name(a->reason), *a->protected_id ? a->protected_id : "-");
 	if (a->dry_run) {
-		count(dc, a->kind, "recommended");
+		dc_count(dc, a->kind, "recommended");
 		return;
 	}
 	w = want_of(dc, a->id, true);
 	if (!w) {
 		log_warn("closed loop: out of memory, %s of %s dropped", control_kind_name(a->kind),
 			 a->id);
-		count(dc, a->kind, "failed");
+		dc_count(dc, a->kind, "failed");
 		return;
 	}
 	if (!w->attempts && !w->gen)
@@ -424,8 +400,8 @@ static void do_evict(struct daemon *d, const struct control_action *a, uint64_t 
 			 a->dry_run ? " (dry run)" : " (no Kubernetes API)", ns, pod, a->id,
 			 control_reason_name(a->reason));
 		dc->evictions_recommended++;
-		count(dc, CONTROL_EVICT, "recommended");
-		observe_reaction(dc, "evict", a->since_ns, now);
+		dc_count(dc, CONTROL_EVICT, "recommended");
+		dc_observe_reaction(dc, "evict", a->since_ns, now);
 	} else {
 		r = kube_evict(dc->kube, ns, pod, a->since_ns);
 		if (r < 0)
@@ -441,7 +417,7 @@ static void updates_done(struct nri_stub *s, int code, void *ud)
 {
 	struct dc_done *x = ud;
 	struct daemon_control *dc = x->d->control;
-	uint64_t now = mono_ns();
+	uint64_t now = dc_mono_ns();
 
 	(void)s;
 	for (size_t i = 0; dc && i < dc->n_w; i++) {
@@ -450,14 +426,14 @@ static void updates_done(struct nri_stub *s, int code, void *ud)
 		if (w->gen != x->gen)
 			continue;
 		if (code == 0) {
-			count(dc, w->kind, "applied");
+			dc_count(dc, w->kind, "applied");
 			want_drop(dc, w);
 			i--;
 			continue;
 		}
 		w->gen = 0;
 		w->attempts++;
-		count(dc, w->kind, "failed");
+		dc_count(dc, w->kind, "failed");
 		if (w->attempts >= DC_RETRY_ATTEMPTS) {
 			log_error(
 				"closed loop: giving up on the quota of %s after %u attempts (%d)",
@@ -495,8 +471,8 @@ static void flush(struct daemon *d, uint64_t now)
 			continue;
 		w->gen = dc->gen;
 		if (!w->attempts && w->kind == CONTROL_THROTTLE)
-			observe_reaction(dc, "throttle", w->since_ns, now);
-		count(dc, w->kind, w->attempts ? "retried" : "sent");
+			dc_observe_reaction(dc, "throttle", w->since_ns, now);
+		dc_count(dc, w->kind, w->attempts ? "retried" : "sent");
 	}
 	if (!dc->batch)
 		return;
@@ -521,7 +497,7 @@ static void collect_kube(struct daemon *d)
 		struct kube_result *k = &res[i];
 		bool ok = k->http_status == 200 || k->http_status == 201;
 
-		observe_reaction(dc, "evict", k->since_ns, k->first_sent_ns);
+		dc_observe_reaction(dc, "evict", k->since_ns, k->first_sent_ns);
 		if (ok) {
 			dc->evictions_requested++;
 			log_warn("closed loop: evicted pod %s/%s (HTTP %d, %u attempt(s))", k->ns,
@@ -533,7 +509,7 @@ static void collect_kube(struct daemon *d)
 				 k->ns, k->pod, k->http_status, k->error ? strerror(-k->error) : "",
 				 k->attempts);
 		}
-		count(dc, CONTROL_EVICT, ok ? "evicted" : "refused");
+		dc_count(dc, CONTROL_EVICT, ok ? "evicted" : "refused");
 	}
 }
 
@@ -554,22 +530,28 @@ void daemon_control_tick(struct daemon *d, uint64_t now)
 		return;
 	}
 	read_node(&node);
+	dc_pool_node(d, &node);
 	n = control_step(dc->ctl, dc->s, dc->n_s, &node, now, dc->act, DC_ACTIONS_MAX);
 	if (n < 0)
 		log_debug_errno(n, "closed loop: controller refused the samples");
+	else
+		dc_log_pool(dc);
 	for (int i = 0; i < n; i++) {
 		if (dc->act[i].kind == CONTROL_EVICT)
 			do_evict(d, &dc->act[i], now);
+		else if (dc->act[i].kind == CONTROL_SHIELD || dc->act[i].kind == CONTROL_UNSHIELD)
+			dc_do_shield(d, &dc->act[i], now);
 		else
 			do_quota(d, &dc->act[i], now);
 	}
+	dc_resend_cpusets(d, now);
 	flush(d, now);
 	collect_kube(d);
 }
 
 struct dc_json {
 	struct daemon *d;
-	json_object *t;
+	json_object *t, *sh;
 };
 
 static int throttle_json(struct model_container *c, void *ud)
@@ -579,6 +561,7 @@ static int throttle_json(struct model_container *c, void *ud)
 	json_object *o;
 	int64_t q;
 
+	dc_shield_json(j->d, c, j->sh);
 	if (control_throttle_of(j->d->control->ctl, c->id, &q, &period) != 1)
 		return 0;
 	o = json_object_new_object();
@@ -603,8 +586,11 @@ struct json_object *daemon_control_json(struct daemon *d)
 		return NULL;
 	o = json_object_new_object();
 	j.t = json_object_new_object();
+	j.sh = json_object_new_object();
 	model_foreach_container(d->model, NULL, throttle_json, &j);
 	json_object_object_add(o, "throttled", j.t);
+	json_object_object_add(o, "shielded", j.sh);
+	json_object_object_add(o, "pool", dc_pool_json(dc));
 	for (int k = 0; k < CONTROL_KIND_COUNT; k++) {
 		char key[32];
 

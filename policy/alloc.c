@@ -355,7 +355,8 @@ int alloc_entry_new(const struct alloc_request *req, struct alloc_entry **ret)
 
 bool alloc_is_shared_dep(const struct alloc_entry *e)
 {
-	return e->pool == ALLOC_POOL_SHARED || (e->pool == ALLOC_POOL_EXCLUSIVE && e->mixed);
+	return (e->pool == ALLOC_POOL_SHARED && !e->shielded) ||
+	       (e->pool == ALLOC_POOL_EXCLUSIVE && e->mixed);
 }
 
 /* Account e's owned CPUs and shared dependency in the pools. */
@@ -366,6 +367,9 @@ void alloc_commit(struct alloc_state *s, struct alloc_entry *e)
 		cpuset_andnot(&s->shared, &s->shared, &e->owned);
 	} else if (e->pool == ALLOC_POOL_ISOLATED) {
 		cpuset_or(&s->iso_used, &s->iso_used, &e->owned);
+	} else if (e->shielded) {
+		cpuset_or(&s->shield_used, &s->shield_used, &e->owned);
+		cpuset_andnot(&s->shared, &s->shared, &e->owned);
 	}
 	if (alloc_is_shared_dep(e))
 		s->shared_deps++;
@@ -380,6 +384,10 @@ void alloc_uncommit(struct alloc_state *s, struct alloc_entry *e)
 		cpuset_or(&s->shared, &s->shared, &e->owned);
 	} else if (e->pool == ALLOC_POOL_ISOLATED) {
 		cpuset_andnot(&s->iso_used, &s->iso_used, &e->owned);
+	} else if (e->shielded) {
+		cpuset_andnot(&s->shield_used, &s->shield_used, &e->owned);
+		cpuset_and(&e->owned, &e->owned, &s->excl_pool);
+		cpuset_or(&s->shared, &s->shared, &e->owned);
 	}
 	if (alloc_is_shared_dep(e))
 		s->shared_deps--;
@@ -460,7 +468,8 @@ int alloc_check_shared_min(const struct alloc_state *s, unsigned int take, size_
 {
 	unsigned int have = aw_count(&s->shared, s->nw);
 
-	if (deps == 0 || (take == 0 && !adds_dep))
+	/* a shielded container comes back to the pool: it counts as one on it */
+	if ((deps == 0 && aw_is_empty(&s->shield_used, s->nw)) || (take == 0 && !adds_dep))
 		return 0;
 	if (have < take || have - take < shared_floor(s)) {
 		alloc_reason(reason, reason_size,
@@ -581,6 +590,10 @@ static void cpus_of(const struct alloc_state *s, const struct alloc_entry *e, st
 {
 	switch (e->pool) {
 	case ALLOC_POOL_SHARED:
+		if (e->shielded) {
+			*ret = e->excl;
+			break;
+		}
 		*ret = s->shared;
 		if (e->wide)
 			aw_or(ret, ret, &s->reserved, s->nw);
@@ -606,6 +619,7 @@ void alloc_result_of(const struct alloc_state *s, const struct alloc_entry *e,
 	bool owns = e->pool == ALLOC_POOL_EXCLUSIVE || e->pool == ALLOC_POOL_ISOLATED;
 
 	ret->pool = e->pool;
+	ret->shielded = e->shielded;
 	cpus_of(s, e, &ret->cpus);
 	mems_of(s, &ret->cpus, &ret->mems);
 	if (owns)

@@ -130,6 +130,7 @@ struct alloc_result {
 	uint64_t shares;	 /* cpu.shares */
 	int64_t quota;		 /* cpu.cfs_quota_us, -1 = unlimited */
 	uint64_t period;	 /* cpu.cfs_period_us */
+	bool shielded;		 /* a shared container on a shield (alloc_shield) */
 };
 
 struct alloc_changes {
@@ -226,9 +227,39 @@ struct alloc_stats {
 	struct cpuset reserved;	 /* the reserved pool */
 	struct cpuset exclusive; /* CPUs owned by exclusive containers (incl. hidden siblings) */
 	struct cpuset isolated;	 /* isolated CPUs owned by containers */
+	struct cpuset shielded;	 /* CPUs lent to shielded shared containers */
 	unsigned int shared_containers; /* containers whose cpus include the shared pool */
+	unsigned int shielded_containers;
 };
 void alloc_stats_get(const struct alloc_state *s, struct alloc_stats *ret);
+
+/*
+ * Shields: the closed loop's way of moving noisy neighbours off a latency-sensitive
+ * shared container (docs/closed-loop.md "Moving noisy neighbours"). alloc_shield()
+ * lends a container on the shared pool n CPUs of its own, taken out of the pool the
+ * way exclusive CPUs are (tightest subtree, fragments first) and widened to whole
+ * cores where the pool can spare the siblings; every other container on the shared
+ * pool moves off them. The shielded container keeps the shares and quota of a shared
+ * container (alloc_result.pool stays shared, .exclusive stays empty, .shielded is
+ * set). A shield is a loan, not a placement: nothing is persisted; restore and
+ * reconfigure drop it, and so does any update of the container (alloc_update).
+ * Exclusive allocations cannot take shielded CPUs; a release gives them back.
+ *
+ * alloc_shield(): changes gets id and every container on the shared pool.
+ *   -ENOENT   unknown id
+ *   -EINVAL   NULL argument, n == 0, or id is not on the shared pool alone (reserved,
+ *             exclusive, isolated, mixed, or wide Burstable)
+ *   -EALREADY id is shielded already
+ *   -ENOSPC   the pool would keep fewer than shared_min_cpus (at least 1)
+ * alloc_unshield(): the CPUs go back to the pool; changes gets id and every
+ * container on the shared pool. 1 if id was shielded, 0 if not, -ENOENT, -ENOMEM.
+ */
+int alloc_shield(struct alloc_state *s, const char *id, unsigned int n,
+		 struct alloc_changes *changes, char *reason, size_t reason_size);
+int alloc_unshield(struct alloc_state *s, const char *id, struct alloc_changes *changes);
+/* Append every container a shield moves: the shielded ones and every container
+ * whose cpus include the shared pool (to re-send their cpusets). 0 or -ENOMEM. */
+int alloc_changes_pool(const struct alloc_state *s, struct alloc_changes *changes);
 
 /* Number of containers and iteration (order unspecified, stable while unmodified). */
 size_t alloc_count(const struct alloc_state *s);

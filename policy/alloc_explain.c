@@ -65,6 +65,11 @@ static void why_shared(const struct alloc_state *s, const struct alloc_entry *e,
 	if (e->wide)
 		put(o, " plus the reserved CPUs (Burstable without a limit, "
 		       "burstable_unlimited_wide)");
+	if (e->shielded) {
+		put(o, "; shielded by the closed loop: CPUs ");
+		put_set(o, &e->excl);
+		put(o, " lent from the shared pool, its neighbours moved off");
+	}
 	put(o, "; shared pool now %u CPUs", aw_count(&s->shared, s->nw));
 }
 

@@ -17,6 +17,7 @@ static void apply_plan(struct alloc_entry *e, const struct alloc_plan *p)
 	e->wide = p->wide;
 	e->hide_ht = p->hide_ht;
 	e->why = p->why;
+	e->shielded = false; /* a plan never shields: an update ends the loan */
 	if (p->pool != ALLOC_POOL_EXCLUSIVE && p->pool != ALLOC_POOL_ISOLATED) {
 		cpuset_zero(&e->excl);
 		cpuset_zero(&e->owned);
@@ -158,7 +159,7 @@ int alloc_release(struct alloc_state *s, const char *id, struct alloc_changes *c
 		return 0;
 	if (alloc_changes_reserve(changes, s->n + 1) < 0)
 		return -ENOMEM;
-	grew = e->pool == ALLOC_POOL_EXCLUSIVE && !cpuset_is_empty(&e->owned);
+	grew = (e->pool == ALLOC_POOL_EXCLUSIVE || e->shielded) && !cpuset_is_empty(&e->owned);
 	alloc_uncommit(s, e);
 	alloc_remove(s, e);
 	if (grew)
@@ -182,6 +183,7 @@ void alloc_stats_get(const struct alloc_state *s, struct alloc_stats *ret)
 	ret->reserved = s->reserved;
 	ret->exclusive = s->excl_used;
 	ret->isolated = s->iso_used;
+	ret->shielded = s->shield_used;
 	ret->shared_containers = (unsigned int)s->shared_deps;
 	p[ALLOC_POOL_SHARED].capacity = aw_count(&s->shared, s->nw);
 	p[ALLOC_POOL_RESERVED].capacity = aw_count(&s->reserved, s->nw);
@@ -191,8 +193,10 @@ void alloc_stats_get(const struct alloc_state *s, struct alloc_stats *ret)
 	p[ALLOC_POOL_ISOLATED].assigned = aw_count(&s->iso_used, s->nw);
 	for (int i = ALLOC_POOL_EXCLUSIVE; i <= ALLOC_POOL_ISOLATED; i++)
 		p[i].free = p[i].capacity - p[i].assigned;
-	for (size_t i = 0; i < s->n; i++)
+	for (size_t i = 0; i < s->n; i++) {
 		stat_add(&p[s->entries[i]->pool], s->entries[i]);
+		ret->shielded_containers += s->entries[i]->shielded;
+	}
 	/* Shared pools are not handed out by the CPU: "assigned" is what was requested. */
 	for (int i = ALLOC_POOL_SHARED; i <= ALLOC_POOL_RESERVED; i++) {
 		int64_t want = (p[i].requested_mcpu + 999) / 1000;

@@ -47,9 +47,10 @@ struct alloc_entry {
 	struct alloc_entry *hnext; /* hash chain */
 	struct alloc_request req;  /* id / pod_namespace point at the copies above */
 	enum alloc_pool pool;
-	bool mixed;   /* exclusive + shared pool */
-	bool wide;    /* shared + reserved */
-	bool hide_ht; /* owned has idle siblings */
+	bool mixed;    /* exclusive + shared pool */
+	bool wide;     /* shared + reserved */
+	bool hide_ht;  /* owned has idle siblings */
+	bool shielded; /* shared, on the shield in excl == owned (alloc_shield) */
 	enum alloc_why why;
 	bool restored;		 /* kept its cpuset through a restore */
 	bool reallocated;	 /* restore had to move it (conflict / invalid) */
@@ -65,11 +66,12 @@ struct alloc_state {
 	struct alloc_config cfg;
 	char **ns; /* owned copies; cfg.reserved_namespaces points here */
 	struct cpuset reserved;
-	struct cpuset isolated;	 /* isolated online CPUs not reserved */
-	struct cpuset excl_pool; /* online - reserved - isolated */
-	struct cpuset excl_used; /* owned by exclusive entries */
-	struct cpuset iso_used;	 /* owned by isolated entries */
-	struct cpuset shared;	 /* excl_pool - excl_used */
+	struct cpuset isolated;	   /* isolated online CPUs not reserved */
+	struct cpuset excl_pool;   /* online - reserved - isolated */
+	struct cpuset excl_used;   /* owned by exclusive entries */
+	struct cpuset iso_used;	   /* owned by isolated entries */
+	struct cpuset shield_used; /* lent to shielded shared entries */
+	struct cpuset shared;	   /* excl_pool - excl_used - shield_used */
 	struct alloc_entry **entries;
 	size_t n, cap;
 	struct alloc_entry **buckets;

@@ -254,6 +254,7 @@ static void restore_undo(struct restore *rs)
 	memset(s->buckets, 0, sizeof(*s->buckets) * s->n_buckets);
 	cpuset_zero(&s->excl_used);
 	cpuset_zero(&s->iso_used);
+	cpuset_zero(&s->shield_used);
 	s->shared = s->excl_pool;
 	s->shared_deps = 0;
 }

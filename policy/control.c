@@ -9,9 +9,12 @@
  *      step_interval, most harmful first; once everything is calm for the
  *      cool-down, relax one step per relax_interval until the runtime's quota is
  *      back;
- *   4. memory pressure that persists, or a breach that persists with every victim
+ *   4. an LS container breached on a shared pool that stays saturated gets a
+ *      shield instead (its neighbours move off its CPUs, nobody is throttled),
+ *      given back once it is calm and the pool has room again;
+ *   5. memory pressure that persists, or a breach that persists with every victim
  *      at its floor, evicts one container per rate-limit slot.
- * Victim choice and step sizes are in control_pick.c.
+ * Victim choice and step sizes are in control_pick.c, shields in control_pool.c.
  */
 #include "policy/control.h"
 
@@ -149,9 +152,11 @@ static bool eval_latency(struct control *c, struct ctl_entry *e, uint64_t now)
 		/* it began somewhere in the interval just measured: count from its start,
 		 * so reaction times include the sampling delay */
 		e->breach_since = now - (s->interval_ns < now ? s->interval_ns : now);
+		e->breach_seen = now;
 		e->breach_reason = why;
 	} else if (e->breached && under) {
 		e->breached = false;
+		e->shield_recommended = false;
 	}
 	return e->breached;
 }
@@ -238,12 +243,17 @@ int control_step(struct control *c, const struct control_sample *s, size_t n,
 		return r;
 	sync_entries(c, s, n);
 	prot = eval_all_latency(c, now, &n_ls);
+	ctl_pool_eval(c, node, now);
 	ctl_restore_quiet(c, now, &o);
+	ctl_unshield(c, now, &o);
 	if (prot) {
 		c->calm_since = 0;
 		c->calm = false;
-		ctl_throttle(c, prot, now, &o);
+		prot = ctl_shield(c, now, &o);
+		if (prot)
+			ctl_throttle(c, prot, now, &o);
 	} else {
+		ctl_shield(c, now, &o); /* throttles that a shield can replace */
 		if (!c->calm)
 			c->calm_since = now;
 		c->calm = true;
@@ -272,16 +282,18 @@ int control_throttle_of(const struct control *c, const char *id, int64_t *ret_qu
 
 const char *control_kind_name(enum control_kind k)
 {
-	static const char *const names[] = {"throttle", "relax", "restore", "evict"};
+	static const char *const names[] = {"throttle", "relax",  "restore",
+					    "evict",	"shield", "unshield"};
 
 	return (unsigned int)k < CONTROL_KIND_COUNT ? names[k] : "unknown";
 }
 
 const char *control_reason_name(enum control_reason r)
 {
-	static const char *const names[] = {"latency",	      "intrusion",	 "calm",
-					    "protected-gone", "quiet",		 "memory-watermark",
-					    "memory-psi",     "latency-persists"};
+	static const char *const names[] = {
+		"latency",	  "intrusion",	      "calm",	    "protected-gone",
+		"quiet",	  "memory-watermark", "memory-psi", "latency-persists",
+		"pool-saturated", "shielded"};
 
 	return (unsigned int)r < CONTROL_REASON_COUNT ? names[r] : "unknown";
 }

@@ -4,8 +4,11 @@
  * samples and node memory pressure in, actions out: throttle a noisy container's
  * CFS quota step by step while a latency-sensitive container's run-queue p99 (or
  * the intrusion time on its exclusive CPUs) exceeds its target, relax it step by
- * step once calm again (hysteresis + cool-down), evict under persistent memory
- * pressure or a latency breach that throttling did not cure.
+ * step once calm again (hysteresis + cool-down), move the noisy neighbours off a
+ * latency-sensitive container on a saturated shared pool (a shield, carried out
+ * by policy/alloc.h alloc_shield()) and give the CPUs back once the pool has room,
+ * evict under persistent memory pressure or a latency breach that throttling did
+ * not cure.
  *
  * Pure: no I/O, no logging, no globals. The state (per-container hysteresis,
  * throttle level, rate limits) lives in a struct control the caller owns:
@@ -35,7 +38,13 @@ struct control_config {
 	uint64_t relax_interval_ns;	/* between two relax steps of one container */
 	uint64_t step_interval_ns;	/* between two throttle steps of one container */
 	unsigned int actions_per_second; /* throttle+relax steps, all containers; 0 = no limit */
-	bool dry_run;			 /* throttle/relax actions are recommendations */
+	bool dry_run;			 /* throttle/relax/shield actions are recommendations */
+
+	/* Shields: move the noisy neighbours off an LS container on the shared pool. */
+	bool shield_enabled;
+	unsigned int pool_saturation_percent; /* pool CPU use / pool CPUs that is saturation */
+	uint64_t pool_persist_ns;	      /* saturated this long before a shield */
+	unsigned int unshield_percent;	      /* pool use under this, and calm: give back */
 
 	bool evict_enabled;
 	bool evict_dry_run;
@@ -72,6 +81,8 @@ struct control_sample {
 	uint64_t period;
 	int64_t request_mcpu; /* 0: none */
 	int64_t limit_mcpu;   /* 0: none */
+	bool shared;	      /* its cpuset is (or includes) the shared pool */
+	bool shielded;	      /* on a shield now (the allocator's word, not the controller's) */
 };
 
 struct control_node {
@@ -79,6 +90,10 @@ struct control_node {
 	uint64_t mem_used_bytes;
 	bool has_psi;
 	double psi_mem_some_avg10; /* percent */
+	unsigned int shared_cpus;  /* CPUs in the shared pool now, shields excluded; 0: unknown */
+	/* Busy time of those CPUs over the interval, in CPUs, whoever ran (containers,
+	 * system daemons, the kernel, a hypervisor's steal); < 0: unknown. */
+	double shared_busy_cpus;
 };
 
 enum control_kind {
@@ -86,6 +101,8 @@ enum control_kind {
 	CONTROL_RELAX,	      /* raise it one step */
 	CONTROL_RESTORE,      /* back to the runtime's own quota (quota <= 0: unlimited) */
 	CONTROL_EVICT,
+	CONTROL_SHIELD,	  /* lend the LS container CPUs of its own, its neighbours move off */
+	CONTROL_UNSHIELD, /* give them back to the shared pool */
 	CONTROL_KIND_COUNT,
 };
 
@@ -98,6 +115,8 @@ enum control_reason {
 	CONTROL_R_MEMORY_WATERMARK, /* node or pods' memory over the watermark */
 	CONTROL_R_MEMORY_PSI,	    /* node memory PSI over the threshold */
 	CONTROL_R_LATENCY_PERSISTS, /* breach persisted with the victims at their floor */
+	CONTROL_R_POOL_SATURATED,   /* an LS container breached on a saturated shared pool */
+	CONTROL_R_SHIELDED,	    /* restore: the container it was throttled for got a shield */
 	CONTROL_REASON_COUNT,
 };
 
@@ -129,6 +148,19 @@ void control_set_config(struct control *c, const struct control_config *cfg);
 int control_step(struct control *c, const struct control_sample *s, size_t n,
 		 const struct control_node *node, uint64_t now, struct control_action *out,
 		 size_t max);
+
+/*
+ * The caller could not carry out a CONTROL_SHIELD for id (no room in the pool, the
+ * container moved): it is not asked again for cooldown_ns, and throttling goes on
+ * as if shields were off.
+ */
+void control_shield_refused(struct control *c, const char *id, uint64_t now);
+
+/* The shared pool as the last step saw it: 1 if saturated, else 0; the CPUs it was
+ * wanted for, by everyone and by its containers (docs/closed-loop.md), and its
+ * size (0: unknown). Out-params may be NULL. */
+int control_pool_of(const struct control *c, double *ret_wanted, double *ret_containers,
+		    unsigned int *ret_cpus);
 
 /* The quota and period currently imposed on id by the controller: 1 (and the
  * optional out-params set) if throttled, 0 if not (or unknown). */

@@ -176,6 +176,7 @@ static bool throttle_one(struct control *c, struct ctl_entry *e, struct ctl_entr
 	}
 	e->quota = next;
 	e->last_step = now;
+	strcpy(e->prot_id, prot->id);
 	a->quota = next;
 	a->period = e->period;
 	a->dry_run = c->cfg.dry_run;
@@ -310,6 +311,18 @@ void ctl_restore_quiet(struct control *c, uint64_t now, struct ctl_out *o)
 		 * the latency signal may stay noisy for reasons it does not cause */
 		if (e->throttled && quiet(e, now))
 			relax_one(c, e, CONTROL_R_QUIET, true, now, o);
+	}
+}
+
+void ctl_restore_for(struct control *c, const struct ctl_entry *prot, uint64_t now,
+		     struct ctl_out *o)
+{
+	for (size_t i = 0; i < c->n; i++) {
+		struct ctl_entry *e = &c->e[i];
+
+		/* its neighbours moved off: holding them back protects it no more */
+		if (e->throttled && !strcmp(e->prot_id, prot->id))
+			relax_one(c, e, CONTROL_R_SHIELDED, true, now, o);
 	}
 }
 

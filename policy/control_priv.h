@@ -17,17 +17,30 @@ struct ctl_entry {
 	bool breached;
 	enum control_reason breach_reason;
 	uint64_t breach_since;
+	uint64_t breach_seen; /* the step that saw it begin */
 	/* throttled containers */
 	bool throttled;
 	int64_t quota;	    /* imposed now */
 	int64_t start;	    /* the level the first step started from */
 	int64_t orig_quota; /* the runtime's, -1 unlimited */
 	uint64_t orig_period;
-	uint64_t period; /* while throttled */
+	uint64_t period;	      /* while throttled */
+	char prot_id[CONTROL_ID_MAX]; /* the LS container its last throttle step protected */
 	uint64_t last_step;
 	bool relaxed;		    /* relaxed since its last throttle step */
 	uint64_t quiet_since;	    /* not pressing against its quota since, 0 = it is */
 	unsigned int relax_backoff; /* cool-down doubles each time a relax brought a breach back */
+	double peak;		    /* the most CPU it wanted in an interval, over the last 2 s */
+	uint64_t peak_at;
+	bool busy; /* wanted CPU in its last interval */
+	/* shields (LS containers on the shared pool) */
+	bool shield_asked; /* CONTROL_SHIELD out, not yet seen in a sample */
+	uint64_t shield_asked_at;
+	uint64_t shielded_at; /* first sample that showed it shielded, 0 = not shielded */
+	uint64_t shield_refused_until;
+	unsigned int shield_backoff; /* unshield cool-down doubles when a shield comes back */
+	bool unshielded;	     /* given back since its last shield */
+	bool shield_recommended;     /* dry run: said once per breach */
 	/* eviction */
 	bool evicted;
 	bool has_mem_base;
@@ -51,6 +64,15 @@ struct control {
 	uint64_t pressure_since; /* first seen, for the reaction time */
 	uint64_t pressure_armed; /* persistence is measured from here */
 	uint64_t last_evict;
+	bool saturated; /* the shared pool */
+	uint64_t saturated_since;
+	double pool_use;	/* CPUs wanted on the shared pool over the last interval */
+	double pool_ctr;	/* of which by the containers on it */
+	unsigned int pool_cpus; /* its size, 0 = unknown */
+	uint64_t interval_ns;	/* the longest sampling interval of the last step */
+	uint64_t load_since;	/* a container on the pool last began to want CPU */
+	bool room;		/* its containers want less than unshield_percent */
+	uint64_t room_since;
 	struct ctl_rate rate[CONTROL_KIND_COUNT];
 };
 
@@ -69,5 +91,15 @@ struct control_action *ctl_emit(struct ctl_out *o, enum control_kind k, enum con
 void ctl_throttle(struct control *c, struct ctl_entry *prot, uint64_t now, struct ctl_out *o);
 void ctl_relax(struct control *c, bool no_ls, uint64_t now, struct ctl_out *o);
 void ctl_restore_quiet(struct control *c, uint64_t now, struct ctl_out *o);
+/* Restore every container throttled to protect prot (it got a shield). */
+void ctl_restore_for(struct control *c, const struct ctl_entry *prot, uint64_t now,
+		     struct ctl_out *o);
+/* control_pool.c */
+void ctl_pool_eval(struct control *c, const struct control_node *node, uint64_t now);
+/* Ask for shields; the breached LS container throttling should act for (the one
+ * breached first among those a shield does not cover), or NULL. */
+struct ctl_entry *ctl_shield(struct control *c, uint64_t now, struct ctl_out *o);
+void ctl_unshield(struct control *c, uint64_t now, struct ctl_out *o);
+
 void ctl_memory(struct control *c, const struct control_node *node, uint64_t now,
 		struct ctl_out *o);

@@ -8,8 +8,8 @@
  *     clock_nanosleep and records how late it woke, in shared memory;
  *   - CPU burners counting their loops in shared memory;
  *   - a memory hog that records when it crossed a watermark.
- * Every process is pinned with sched_setaffinity and killed by the caller
- * (PR_SET_PDEATHSIG as a safety net). Functions return 0 / -errno. Include it
+ * A process is pinned with sched_setaffinity, or runs wherever its cpuset lets it
+ * (cpu < 0), and is killed by the caller (PR_SET_PDEATHSIG as a safety net). Functions return 0 / -errno. Include it
  * with _GNU_SOURCE defined (sched_setaffinity).
  */
 #pragma once
@@ -143,11 +143,15 @@ static inline void rig_rmcg(const char *rel)
 static inline int rig_join(const char *rel)
 {
 	char pid[32];
+	int r;
 
 	snprintf(pid, sizeof(pid), "%d", getpid());
+	/* the cpuset hierarchy only where a runtime (nri-sim --apply-cgroups) made it */
+	r = rig_write("cpuset", rel, "tasks", pid);
+	if (r < 0 && r != -ENOENT)
+		return r;
 	for (int c = 0; c < RIG_NCTRL; c++) {
-		int r = rig_write(rig_ctrls[c], rel, "tasks", pid);
-
+		r = rig_write(rig_ctrls[c], rel, "tasks", pid);
 		/* cpuacct is a separate hierarchy here; nri-sim --apply-cgroups makes
 		 * cpuset, cpu and memory only */
 		if (r < 0 && !(r == -ENOENT && !strcmp(rig_ctrls[c], "cpuacct")))
@@ -165,7 +169,22 @@ static inline int rig_pin(int cpu)
 	return sched_setaffinity(0, sizeof(s), &s) < 0 ? -errno : 0;
 }
 
-/* fork a child in cgroup rel (NULL: stay), pinned to cpu; the child runs fn. */
+/* Every online CPU: undo a pin inherited from the parent. */
+static inline int rig_unpin(void)
+{
+	long n = sysconf(_SC_NPROCESSORS_ONLN);
+	cpu_set_t s;
+
+	CPU_ZERO(&s);
+	for (long i = 0; i < n && i < CPU_SETSIZE; i++)
+		CPU_SET((int)i, &s);
+	return sched_setaffinity(0, sizeof(s), &s) < 0 ? -errno : 0;
+}
+
+/*
+ * fork a child in cgroup rel (NULL: stay), pinned to cpu (< 0: free to run on
+ * every CPU its cpuset allows); the child runs fn.
+ */
 static inline pid_t rig_spawn(const char *rel, int cpu, void (*fn)(struct rig_shared *, int),
 			      struct rig_shared *sh, int arg)
 {
@@ -174,7 +193,9 @@ static inline pid_t rig_spawn(const char *rel, int cpu, void (*fn)(struct rig_sh
 	if (pid != 0)
 		return pid;
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
-	if ((rel && rig_join(rel) < 0) || rig_pin(cpu) < 0)
+	/* unpin before joining: a cpuset join then narrows the mask to the cpuset */
+	if ((cpu < 0 && rig_unpin() < 0) || (rel && rig_join(rel) < 0) ||
+	    (cpu >= 0 && rig_pin(cpu) < 0))
 		_exit(1);
 	fn(sh, arg);
 	_exit(0);

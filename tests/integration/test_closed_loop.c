@@ -9,6 +9,12 @@
  *     probe's own p99 over its last 100 ms of wakeups above the target), the
  *     probe's p99 must come back under the target, and once the
  *     burners stop the throttle must be lifted.
+ * (c) The same probe with two best-effort burners that may run on every CPU: the
+ *     shared pool saturates, and the daemon must lend the probe a CPU of its own
+ *     (a shield: its cpuset one CPU, the burners' the rest) instead of throttling
+ *     them; the burners must end up unthrottled, the probe's p99 under the target,
+ *     and once the burners stop the shield must be given back (everyone on the
+ *     whole pool again).
  * (b) A best-effort memory hog crosses eviction.memory_watermark_bytes: within
  *     500 ms an eviction of the hog's pod must reach a local HTTPS API stand-in
  *     (self-signed CA, bearer token checked), which refuses it once with 429; the
@@ -34,6 +40,7 @@
 #include <cmocka.h>
 
 #include "plugin/status.h"
+#include "policy/cpuset.h"
 #include "tests/integration/closed_loop_rig.h"
 #include "tests/integration/kube_server.h"
 #include "tests/lib/e2e.h"
@@ -201,6 +208,9 @@ static void start_daemon(struct daemon_run *r, const char *scenario, const char 
 	r->sim = e2e_spawn(r->e.sim, sim_args, NULL);
 	assert_int_equal(e2e_wait_path(r->sock, 5000), 0);
 	r->tg = e2e_spawn(r->e.topoguard, tg_args, r->log);
+	/* the teardown kills them if an assertion ends the test early */
+	pids[6] = r->sim;
+	pids[7] = r->tg;
 	assert_true(r->sim > 0 && r->tg > 0);
 }
 
@@ -208,6 +218,7 @@ static void stop_daemon(struct daemon_run *r)
 {
 	e2e_stop(r->tg, 5000);
 	e2e_stop(r->sim, 5000);
+	pids[6] = pids[7] = 0;
 }
 
 #define metric e2e_metric
@@ -226,6 +237,7 @@ static void keep_log(const char *log, const char *what)
 }
 
 static const char latency_config[] = "live:\n"
+				     "  shield: false\n"
 				     "  sampling_interval: 100ms\n"
 				     "  throttle_step_percent: 50\n"
 				     "  throttle_min_quota_percent: 0\n"
@@ -365,6 +377,156 @@ static void test_closed_loop_through_the_simulators_cgroups(void **state)
 	run_latency(name);
 }
 
+/* cpuset.cpus of the simulator's container cgroup NAME/id. */
+static void cpus_of(const char *name, const char *id, char *buf, size_t size)
+{
+	char p[512];
+	FILE *f;
+
+	snprintf(p, sizeof(p), "/sys/fs/cgroup/cpuset/%s/%s/cpuset.cpus", name, id);
+	buf[0] = '\0';
+	f = fopen(p, "re");
+	if (f && !fgets(buf, (int)size, f))
+		buf[0] = '\0';
+	if (f)
+		fclose(f);
+	buf[strcspn(buf, "\n")] = '\0';
+}
+
+struct shield_view {
+	char ls[64], b1[64], b2[64], all[64];
+};
+
+static void view(const char *name, struct shield_view *v)
+{
+	cpus_of(name, "ls", v->ls, sizeof(v->ls));
+	cpus_of(name, "b1", v->b1, sizeof(v->b1));
+	cpus_of(name, "b2", v->b2, sizeof(v->b2));
+}
+
+static bool parse(const char *text, struct cpuset *set)
+{
+	return *text && cpuset_parse(text, strlen(text), set) == 0;
+}
+
+/* The probe on CPUs of its own, both burners on the rest of the pool. */
+static bool shielded(const struct shield_view *v)
+{
+	struct cpuset ls, b1, b2, all, u;
+
+	if (!parse(v->ls, &ls) || !parse(v->b1, &b1) || !parse(v->b2, &b2) || !parse(v->all, &all))
+		return false;
+	cpuset_or(&u, &ls, &b1);
+	return !cpuset_is_empty(&ls) && !cpuset_is_empty(&b1) && cpuset_equal(&b1, &b2) &&
+	       !cpuset_intersects(&ls, &b1) && cpuset_equal(&u, &all);
+}
+
+static bool whole(const struct shield_view *v)
+{
+	return !strcmp(v->ls, v->all) && !strcmp(v->b1, v->all) && !strcmp(v->b2, v->all);
+}
+
+static const char shield_config[] = "live:\n"
+				    "  sampling_interval: 100ms\n"
+				    "  throttle_step_percent: 50\n"
+				    "  throttle_min_quota_percent: 0\n"
+				    "  throttle_period: 1s\n"
+				    "  cooldown: 2s\n"
+				    "  intrusion_target_percent: 0\n"
+				    "  actions_per_second: 0\n";
+
+static void test_closed_loop_shields_the_probe_from_a_saturated_pool(void **state)
+{
+	static uint64_t lat[RIG_PROBE_MAX];
+	struct daemon_run r = {0};
+	struct shield_view v;
+	char scen[1024], name[64], p[512], cl[64];
+	uint64_t t_burn, t_shield, t_stop, p99;
+	size_t n;
+
+	(void)state;
+	snprintf(name, sizeof(name), "tgcl-shield-%d", getpid());
+	r.apply = name;
+	assert_int_equal(e2e_setup(&r.e), 0);
+	snprintf(scen, sizeof(scen),
+		 "existing pod p1 default/probe uid=%s qos=burstable "
+		 "annotation latency-target-us.topoguard.io=%d\n"
+		 "existing create ls pod=p1 name=probe cpu-request=500\n"
+		 "existing pod p2 default/batch uid=%s qos=besteffort\n"
+		 "existing create b1 pod=p2 name=burner1\n"
+		 "existing create b2 pod=p2 name=burner2\n"
+		 "sleep 30000\n",
+		 uid_ls, TARGET_US, uid_be);
+	start_daemon(&r, scen, shield_config);
+	snprintf(p, sizeof(p), "/sys/fs/cgroup/cpuset/%s/b2", name);
+	assert_int_equal(e2e_wait_path(p, 5000), 0);
+	snprintf(cg_ls, sizeof(cg_ls), "/%s/ls", name);
+	snprintf(cg_b1, sizeof(cg_b1), "/%s/b1", name);
+	snprintf(cg_b2, sizeof(cg_b2), "/%s/b2", name);
+	cpus_of(name, ".", v.all, sizeof(v.all));
+	pids[0] = rig_spawn(cg_ls, -1, rig_probe_fn, sh, 0);
+	for (int i = 0; i < 100 && !(followed(r.stat, "ls") && followed(r.stat, "b1")); i++)
+		usleep(50000);
+	assert_true(followed(r.stat, "ls"));
+	usleep(500000);
+
+	t_burn = rig_now();
+	pids[1] = rig_spawn(cg_b1, -1, rig_burner_fn, sh, 0);
+	pids[2] = rig_spawn(cg_b2, -1, rig_burner_fn, sh, 1);
+	for (int i = 0; i < 600; i++) {
+		view(name, &v);
+		if (shielded(&v))
+			break;
+		usleep(5000);
+	}
+	t_shield = rig_now();
+	fprintf(stderr, "burners started: probe on CPU %s, burners on %s after %.1f ms (pool %s)\n",
+		v.ls, v.b1, (double)(t_shield - t_burn) / 1e6, v.all);
+	assert_true(shielded(&v));
+	assert_true(t_shield <= t_burn + 2 * CI_REACTION_BOUND_MS * MS);
+	/* nobody stays throttled: the shield replaced any throttle */
+	for (int i = 0; i < 400 && (rig_read_ll("cpu", cg_b1, "cpu.cfs_quota_us") != -1 ||
+				    rig_read_ll("cpu", cg_b2, "cpu.cfs_quota_us") != -1);
+	     i++)
+		usleep(5000);
+	assert_int_equal(rig_read_ll("cpu", cg_b1, "cpu.cfs_quota_us"), -1);
+	assert_int_equal(rig_read_ll("cpu", cg_b2, "cpu.cfs_quota_us"), -1);
+	usleep(2000000);
+	view(name, &v);
+	assert_true(shielded(&v));
+	n = rig_lateness(sh, t_shield + 500 * MS, rig_now(), lat, RIG_PROBE_MAX);
+	p99 = rig_pct(lat, n, 99);
+	fprintf(stderr, "shielded: probe p99 %.0f us over %zu wakeups (target %d us)\n",
+		(double)p99 / 1e3, n, TARGET_US);
+	assert_true(n > 1000);
+	assert_true(p99 < TARGET_US * 1000ull);
+	snprintf(cl, sizeof(cl), "%s", v.ls);
+
+	rig_kill(&pids[1]);
+	rig_kill(&pids[2]);
+	t_stop = rig_now();
+	for (int i = 0; i < 1600 && !whole(&v); i++) {
+		usleep(5000);
+		view(name, &v);
+	}
+	fprintf(stderr, "burners stopped: shield of CPU %s given back after %.0f ms\n", cl,
+		(double)(rig_now() - t_stop) / 1e6);
+	assert_true(whole(&v));
+	assert_true(metric(r.maddr, "topoguard_control_reaction_seconds_count{kind=\"shield\"}") >=
+		    1);
+	assert_true(metric(r.maddr,
+			   "topoguard_control_actions_total{kind=\"shield\",result=\"applied\"}") >=
+		    1);
+	assert_true(metric(r.maddr,
+			   "topoguard_control_actions_total{kind=\"unshield\",result=\"sent\"}") >=
+		    1);
+	stop_daemon(&r);
+	rig_kill(&pids[0]);
+	keep_log(r.log, "shield");
+	assert_true(e2e_file_count(r.log, "closed loop: shield container=ls") >= 1);
+	e2e_teardown(&r.e);
+}
+
 static void test_closed_loop_memory_hog_is_evicted_through_the_api(void **state)
 {
 	struct kube_server_req req[KUBE_SERVER_MAX_REQ];
@@ -444,6 +606,8 @@ int main(void)
 		cmocka_unit_test_teardown(test_closed_loop_throttles_burners_and_lifts_it,
 					  teardown),
 		cmocka_unit_test_teardown(test_closed_loop_through_the_simulators_cgroups,
+					  teardown),
+		cmocka_unit_test_teardown(test_closed_loop_shields_the_probe_from_a_saturated_pool,
 					  teardown),
 		cmocka_unit_test_teardown(test_closed_loop_memory_hog_is_evicted_through_the_api,
 					  teardown),

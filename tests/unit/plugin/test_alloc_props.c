@@ -2,8 +2,9 @@
 /*
  * Property tests of the allocation policy over every sysfs fixture (loaded with
  * sysfs_topology_load) and a few synthetic machines (isolated CPUs, memory-only
- * nodes): random create / update / stop / restore operations, with the invariants
- * of docs/policy.md checked after EACH step.
+ * nodes): random create / update / stop / restore / shield / unshield operations,
+ * with the invariants of docs/policy.md checked after EACH step. The shield half
+ * (invariants, restore with shields, the operations) is test_alloc_props_shield.h.
  *
  * TOPOGUARD_SEED: unset = the fixed default seed, "random", or a number. The seed is
  * printed first and again on failure. TOPOGUARD_PROPS_OPS overrides the operations
@@ -65,6 +66,7 @@ struct world {
 	struct alloc_state *scratch; /* empty state reused by check_restore */
 	struct alloc_changes ch;
 	unsigned long creates, refusals, updates, stops, restores;
+	unsigned long shields, unshields, shield_refusals;
 };
 
 static uint64_t g_seed;
@@ -164,12 +166,14 @@ static bool changes_has(const struct world *w, const char *id)
 	return false;
 }
 
+#include "tests/unit/plugin/test_alloc_props_shield.h"
+
 static void check_one(struct world *w, size_t i, const struct alloc_stats *st, struct cpuset *seen,
-		      unsigned int *deps)
+		      struct cpuset *shields, unsigned int *deps)
 {
 	const struct ctr *c = &w->live[i];
 	struct alloc_result res;
-	struct cpuset owned, shared_view = st->shared;
+	struct cpuset owned, pool_part;
 
 	if (alloc_get(w->s, c->id, &res) < 0)
 		die(w, "%s missing", c->id);
@@ -190,12 +194,15 @@ static void check_one(struct world *w, size_t i, const struct alloc_stats *st, s
 	    !(w->cfg.burstable_unlimited_wide && c->req.qos == QOS_BURSTABLE &&
 	      c->req.cpu_limit_mcpu == 0))
 		die(w, "%s (namespace %s) runs on reserved CPUs", c->id, c->req.pod_namespace);
-	if (res.pool == ALLOC_POOL_SHARED ||
-	    (res.pool == ALLOC_POOL_EXCLUSIVE && c->req.cpu_request_mcpu % 1000)) {
+	if (res.shielded)
+		check_shield(w, c, &res, st, shields);
+	if (on_shared_pool(c, &res)) {
 		(*deps)++;
-		w_or(&shared_view, &res.exclusive);
-		if (!cpuset_is_subset(&shared_view, &res.cpus))
-			die(w, "%s: shared container without the whole shared pool", c->id);
+		/* Exactly the pool besides its own (and, when wide, the reserved) CPUs. */
+		cpuset_andnot(&pool_part, &res.cpus, &res.exclusive);
+		cpuset_andnot(&pool_part, &pool_part, &st->reserved);
+		if (!cpuset_equal(&pool_part, &st->shared))
+			die(w, "%s: shared container not on exactly the shared pool", c->id);
 	}
 	if (w->cfg.pin_mems && cpuset_is_empty(&res.mems))
 		die(w, "%s: empty mems", c->id);
@@ -204,38 +211,58 @@ static void check_one(struct world *w, size_t i, const struct alloc_stats *st, s
 static void check_state(struct world *w)
 {
 	struct alloc_stats st;
-	struct cpuset seen, all;
-	unsigned int deps = 0, floor;
+	struct cpuset seen, all, shields;
+	unsigned int deps = 0, floor, n_shields = 0;
 
 	alloc_stats_get(w->s, &st);
 	cpuset_zero(&seen);
+	cpuset_zero(&shields);
 	if (alloc_count(w->s) != w->n_live)
 		die(w, "%zu containers in the state, %zu live", alloc_count(w->s), w->n_live);
-	for (size_t i = 0; i < w->n_live; i++)
-		check_one(w, i, &st, &seen, &deps);
+	for (size_t i = 0; i < w->n_live; i++) {
+		check_one(w, i, &st, &seen, &shields, &deps);
+		n_shields += w->res[i].shielded;
+	}
 	cpuset_or(&all, &st.exclusive, &st.isolated);
 	if (!cpuset_equal(&all, &seen))
 		die(w, "pool accounting differs from the containers' CPUs");
+	if (!cpuset_equal(&shields, &st.shielded) || n_shields != st.shielded_containers)
+		die(w, "%u shields on %u CPUs, stats say %u on %u", n_shields,
+		    cpuset_count(&shields), st.shielded_containers, cpuset_count(&st.shielded));
 	if (deps != st.shared_containers)
 		die(w, "%u shared containers, stats say %u", deps, st.shared_containers);
+	if (st.pool[ALLOC_POOL_SHARED].capacity != cpuset_count(&st.shared))
+		die(w, "shared capacity %u, pool has %u CPUs", st.pool[ALLOC_POOL_SHARED].capacity,
+		    cpuset_count(&st.shared));
 	floor = w->cfg.shared_min_cpus ? w->cfg.shared_min_cpus : 1;
 	if (deps && cpuset_count(&st.shared) < floor)
 		die(w, "shared pool %u CPUs < minimum %u with %u shared containers",
 		    cpuset_count(&st.shared), floor, deps);
+	/* A shielded container goes back to the pool on unshield: that pool too. */
+	cpuset_or(&all, &st.shared, &st.shielded);
+	if (n_shields && cpuset_count(&all) < floor)
+		die(w,
+		    "shared pool %u CPUs + shields %u < minimum %u: an unshield would leave "
+		    "a shared container below it",
+		    cpuset_count(&st.shared), cpuset_count(&st.shielded), floor);
 }
 
-/* Feed the current assignments into a fresh state: it must come out the same. */
+/* Feed the current assignments into a fresh state: it must come out the same, minus
+ * the shields (restore drops them; restore_compare says what that changes). */
 static void check_restore(struct world *w, bool adopt)
 {
 	struct alloc_restore_entry *v = w->v;
 	struct alloc_state *s2 = w->scratch;
 	const struct alloc_result *a;
-	struct alloc_result b;
+	struct alloc_stats st;
 	size_t n = alloc_count(w->s);
+	bool lent;
 	int r;
 
 	if (!s2 && alloc_state_new(w->t, &w->cfg, &s2) < 0)
 		die(w, "out of memory");
+	alloc_stats_get(w->s, &st);
+	lent = !cpuset_is_empty(&st.shielded);
 	/* Live order, not the state's: any order must restore a valid state unchanged.
 	 * w->res holds the current results (check_state ran on this state). */
 	for (size_t i = 0; i < n; i++) {
@@ -251,17 +278,11 @@ static void check_restore(struct world *w, bool adopt)
 	r = alloc_restore(s2, v, n, &w->ch, NULL, 0);
 	if (r < 0)
 		die(w, "restore: %s", strerror(-r));
-	if (w->ch.n)
+	if (w->ch.n && !lent)
 		die(w, "restore of an unchanged state moved %s", w->ch.ids[0]);
-	/* No change reported means equal cpus; compare the rest of the result too. */
-	for (size_t i = 0; i < n; i++) {
-		a = &w->res[i];
-		if (alloc_get(s2, v[i].req.id, &b) < 0 || a->pool != b.pool ||
-		    !cpuset_equal(&a->exclusive, &b.exclusive) ||
-		    !cpuset_equal(&a->mems, &b.mems) || a->quota != b.quota ||
-		    a->shares != b.shares)
-			die(w, "restore changed %s", v[i].req.id);
-	}
+	for (size_t i = 0; i < n; i++)
+		restore_compare(w, s2, i, &st, lent);
+	restore_check_pools(w, s2, &st);
 	if (adopt) {
 		alloc_state_free(w->s);
 		w->s = s2;
@@ -395,13 +416,17 @@ static void op_update(struct world *w)
 	r = alloc_update(w->s, &nr, &after, &w->ch, NULL, 0);
 	if (r == -ENOSPC) {
 		alloc_get(w->s, c->id, &after);
-		if (!cpuset_equal(&before.exclusive, &after.exclusive))
+		/* A failed update keeps the old allocation, a shield included. */
+		if (!cpuset_equal(&before.exclusive, &after.exclusive) ||
+		    !cpuset_equal(&before.cpus, &after.cpus) || before.shielded != after.shielded)
 			die(w, "failed update of %s changed it", c->id);
 		w->refusals++;
 		return;
 	}
 	if (r < 0)
 		die(w, "update %s: %s", c->id, strerror(-r));
+	if (after.shielded)
+		die(w, "update of %s kept its shield (an update ends the loan)", c->id);
 	c->req = nr;
 	w->target = c->id;
 	w->updates++;
@@ -482,8 +507,12 @@ static void step(struct world *w)
 			op_restore_messy(w);
 	} else if (w->n_live == 0 || (roll < 45 && w->n_live < MAX_LIVE))
 		op_create(w);
-	else if (roll < 65)
+	else if (roll < 62)
 		op_update(w);
+	else if (roll < 72)
+		op_shield(w);
+	else if (roll < 78)
+		op_unshield(w);
 	else
 		op_stop(w);
 	check_state(w);
@@ -513,12 +542,43 @@ static void random_config(struct world *w)
 	}
 }
 
+/* What a run holds while it runs: die() jumps out of it, run_teardown frees it. */
+static struct {
+	struct world *w;
+	struct topology *t;
+	struct dirent **names;
+	int n_names;
+} g_run;
+
+static void world_free(struct world *w)
+{
+	if (!w)
+		return;
+	alloc_state_free(w->s);
+	alloc_state_free(w->scratch);
+	alloc_changes_done(&w->ch);
+	free(w);
+}
+
+static int run_teardown(void **state)
+{
+	(void)state;
+	world_free(g_run.w);
+	topology_free(g_run.t);
+	for (int i = 0; i < g_run.n_names; i++)
+		free(g_run.names[i]);
+	free(g_run.names);
+	memset(&g_run, 0, sizeof(g_run));
+	return 0;
+}
+
 static void run_world(const char *name, const struct topology *t, long ops)
 {
 	struct world *w = calloc(1, sizeof(*w));
 	int r;
 
 	assert_non_null(w);
+	g_run.w = w;
 	w->name = name;
 	w->t = t;
 	g_nw = t->max_cpu < 0 ? 1 : (unsigned int)t->max_cpu / 64 + 1;
@@ -536,14 +596,14 @@ static void run_world(const char *name, const struct topology *t, long ops)
 	for (w->step = 0; w->step < (unsigned long)ops; w->step++)
 		step(w);
 	printf("  %-16s %3u CPUs: %lu creates, %lu updates, %lu stops, %lu restores, "
-	       "%lu refusals (reserved %u, min %u, hide %d, wide %d, whole %d, numa %d)\n",
+	       "%lu refusals, %lu shields (%lu refused), %lu unshields (reserved %u, min %u, "
+	       "hide %d, wide %d, whole %d, numa %d)\n",
 	       name, cpuset_count(&t->online), w->creates, w->updates, w->stops, w->restores,
-	       w->refusals, w->cfg.reserved_count, w->cfg.shared_min_cpus, w->cfg.hide_hyperthreads,
-	       w->cfg.burstable_unlimited_wide, w->cfg.prefer_whole_cores, w->cfg.prefer_same_numa);
-	alloc_state_free(w->s);
-	alloc_state_free(w->scratch);
-	alloc_changes_done(&w->ch);
-	free(w);
+	       w->refusals, w->shields, w->shield_refusals, w->unshields, w->cfg.reserved_count,
+	       w->cfg.shared_min_cpus, w->cfg.hide_hyperthreads, w->cfg.burstable_unlimited_wide,
+	       w->cfg.prefer_whole_cores, w->cfg.prefer_same_numa);
+	world_free(w);
+	g_run.w = NULL;
 }
 
 static void fixture_dir(char *buf, size_t size)
@@ -564,24 +624,22 @@ static void test_alloc_props_fixtures(void **state)
 	n = scandir(dir, &names, NULL, alphasort);
 	if (n < 0)
 		fail_msg("no fixtures at %s (set TOPOGUARD_SRC): %s", dir, strerror(errno));
+	g_run.names = names;
+	g_run.n_names = n;
 	for (int i = 0; i < n; i++) {
-		struct topology *t = NULL;
 		int r;
 
 		snprintf(root, sizeof(root), "%s/%s", dir, names[i]->d_name);
-		if (names[i]->d_name[0] == '.' || strstr(names[i]->d_name, ".md")) {
-			free(names[i]);
+		if (names[i]->d_name[0] == '.' || strstr(names[i]->d_name, ".md"))
 			continue;
-		}
-		r = sysfs_topology_load(root, &t);
+		r = sysfs_topology_load(root, &g_run.t);
 		if (r < 0)
 			fail_msg("sysfs_topology_load(%s): %s", root, strerror(-r));
-		run_world(names[i]->d_name, t, g_ops);
-		topology_free(t);
-		free(names[i]);
+		run_world(names[i]->d_name, g_run.t, g_ops);
+		topology_free(g_run.t);
+		g_run.t = NULL;
 		done++;
 	}
-	free(names);
 	assert_true(done > 0);
 }
 
@@ -609,12 +667,11 @@ static void test_alloc_props_synthetic(void **state)
 	for (int k = 0; k < 4; k++)
 		cpuset_set(&specs[1].isolated, (unsigned int)(4 + k));
 	for (size_t i = 0; i < sizeof(specs) / sizeof(specs[0]); i++) {
-		struct topology *t = NULL;
-
-		assert_int_equal(topology_synthetic(&specs[i], &t), 0);
+		assert_int_equal(topology_synthetic(&specs[i], &g_run.t), 0);
 		snprintf(name, sizeof(name), "synthetic-%zu", i);
-		run_world(name, t, g_ops / 2);
-		topology_free(t);
+		run_world(name, g_run.t, g_ops / 2);
+		topology_free(g_run.t);
+		g_run.t = NULL;
 	}
 }
 
@@ -635,8 +692,8 @@ static uint64_t pick_seed(void)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_alloc_props_synthetic),
-		cmocka_unit_test(test_alloc_props_fixtures),
+		cmocka_unit_test_teardown(test_alloc_props_synthetic, run_teardown),
+		cmocka_unit_test_teardown(test_alloc_props_fixtures, run_teardown),
 	};
 	const char *ops = getenv("TOPOGUARD_PROPS_OPS");
 

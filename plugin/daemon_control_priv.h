@@ -1,0 +1,78 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Internals shared by plugin/daemon_control.c (samples, quotas, evictions) and
+ * plugin/daemon_pool.c (shields and the shared pool's load). Not an API. The
+ * struct daemon_control is owned by struct daemon (daemon_control_start/free);
+ * everything here runs on the daemon's loop thread.
+ */
+#pragma once
+
+#include <stdint.h>
+
+#include <json-c/json.h>
+
+#include "plugin/daemon.h"
+#include "plugin/metrics.h"
+#include "policy/control.h"
+
+#define DC_ACTIONS_MAX	   64
+#define DC_RETRY_MIN_NS	   (100 * 1000000ull)
+#define DC_RETRY_MAX_NS	   (5000 * 1000000ull)
+#define DC_RETRY_ATTEMPTS  10
+#define DC_ANNOTATIONS_MAX 256
+
+/* A quota the runtime should have; kept until the runtime confirmed it. */
+struct dc_want {
+	char id[CONTROL_ID_MAX];
+	int64_t quota;
+	uint64_t period;
+	uint64_t since_ns;
+	uint64_t gen; /* of the request carrying it, 0 = not in flight */
+	uint64_t next_try;
+	unsigned int attempts;
+	enum control_kind kind;
+};
+
+struct daemon_control {
+	struct control *ctl;
+	struct kube *kube;
+	struct control_sample *s;
+	size_t n_s, cap_s;
+	struct control_action act[DC_ACTIONS_MAX];
+	struct dc_want *w;
+	size_t n_w, cap_w;
+	uint64_t gen;
+	struct nri_reply *batch; /* this tick's request, NULL until needed */
+	struct metrics_family *m_actions, *m_reaction, *m_throttle;
+	uint64_t n_kind[CONTROL_KIND_COUNT];
+	uint64_t evictions_recommended, evictions_requested, evictions_refused;
+	/* /proc/stat per CPU at the last tick: busy and total jiffies */
+	uint64_t *stat_busy, *stat_total;
+	unsigned int stat_n;
+	/* cpusets moved by shields: re-sent when the runtime did not take them */
+	uint64_t cpuset_gen;	  /* of the request in flight, 0 = none */
+	uint64_t cpuset_retry_at; /* 0 = nothing to re-send */
+	unsigned int cpuset_attempts;
+};
+
+struct dc_done {
+	struct daemon *d;
+	uint64_t gen;
+};
+
+/* daemon_control.c */
+uint64_t dc_mono_ns(void);
+void dc_count(struct daemon_control *dc, enum control_kind k, const char *result);
+void dc_observe_reaction(struct daemon_control *dc, const char *kind, uint64_t since, uint64_t now);
+
+/* daemon_pool.c */
+/* The shared pool's size and how busy its CPUs were since the last tick. */
+void dc_pool_node(struct daemon *d, struct control_node *node);
+void dc_log_pool(struct daemon_control *dc);
+/* Carry out a CONTROL_SHIELD / CONTROL_UNSHIELD. */
+void dc_do_shield(struct daemon *d, const struct control_action *a, uint64_t now);
+/* Re-send the cpusets a shield moved if the runtime did not take them (backoff). */
+void dc_resend_cpusets(struct daemon *d, uint64_t now);
+/* c's shield (id -> CPUs) into t, if it has one. */
+void dc_shield_json(struct daemon *d, const struct model_container *c, json_object *t);
+json_object *dc_pool_json(struct daemon_control *dc);

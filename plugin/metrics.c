@@ -16,6 +16,9 @@
 #define HIST_BUCKETS_MAX 32
 
 struct series {
+	uint64_t hash;	     /* of its first n_key label values */
+	size_t pos;	     /* in family->series */
+	struct series *next; /* in its index bucket */
 	char *values[METRICS_LABELS_MAX];
 	double value; /* counter / gauge; histogram: sum */
 	uint64_t count;
@@ -32,6 +35,11 @@ struct metrics_family {
 	size_t n_bounds;
 	struct series **series;
 	size_t n_series, cap_series;
+	/* chained index by the first n_key label values: thousands of containers'
+	 * series are looked up, and replaced by identity, every second */
+	struct series **index;
+	size_t index_cap; /* power of two, >= n_series; 0 = none yet */
+	size_t n_key;	  /* labels that identify a series (default: all) */
 };
 
 static bool is_name(const char *s, bool colon)
@@ -62,6 +70,7 @@ static void family_free(struct metrics_family *f)
 	for (size_t i = 0; i < f->n_series; i++)
 		series_free(f->series[i]);
 	free(f->series);
+	free(f->index);
 	for (size_t i = 0; i < f->n_labels; i++)
 		free(f->labels[i]);
 	free(f->name);
@@ -124,6 +133,7 @@ static int family_alloc(enum metrics_type type, const char *name, const char *he
 	if (n_buckets)
 		memcpy(f->bounds, buckets, n_buckets * sizeof(*buckets));
 	f->n_bounds = n_buckets;
+	f->n_key = n_labels;
 	*ret = f;
 	return 0;
 }
@@ -178,12 +188,78 @@ static bool series_matches(const struct series *s, const char *const *values, si
 	return true;
 }
 
+/* FNV-1a over the values, each ended by a 0 byte (so "a","bc" != "ab","c"). */
+static uint64_t values_hash(const char *const *values, size_t n)
+{
+	uint64_t h = 0xcbf29ce484222325ull;
+
+	for (size_t i = 0; i < n; i++) {
+		for (const char *c = values[i] ? values[i] : ""; *c; c++)
+			h = (h ^ (unsigned char)*c) * 0x100000001b3ull;
+		h *= 0x100000001b3ull;
+	}
+	return h;
+}
+
+static struct series **bucket_of(struct metrics_family *f, uint64_t h)
+{
+	return &f->index[(size_t)h & (f->index_cap - 1)];
+}
+
+static void index_put(struct metrics_family *f, struct series *s)
+{
+	struct series **b = bucket_of(f, s->hash);
+
+	s->next = *b;
+	*b = s;
+}
+
+static void index_del(struct metrics_family *f, struct series *s)
+{
+	struct series **p = bucket_of(f, s->hash);
+
+	while (*p && *p != s)
+		p = &(*p)->next;
+	if (*p)
+		*p = s->next;
+}
+
+/* A table of cap buckets for the series there are; -ENOMEM keeps the old one. */
+static int index_rebuild(struct metrics_family *f, size_t cap)
+{
+	struct series **idx = calloc(cap, sizeof(*idx));
+
+	if (!idx)
+		return -ENOMEM;
+	free(f->index);
+	f->index = idx;
+	f->index_cap = cap;
+	for (size_t i = 0; i < f->n_series; i++)
+		index_put(f, f->series[i]);
+	return 0;
+}
+
 static struct series *series_find(struct metrics_family *f, const char *const *values)
 {
-	for (size_t i = 0; i < f->n_series; i++)
-		if (series_matches(f->series[i], values, f->n_labels))
-			return f->series[i];
+	uint64_t h = values_hash(values, f->n_key);
+
+	if (!f->index_cap)
+		return NULL;
+	for (struct series *s = *bucket_of(f, h); s; s = s->next)
+		if (s->hash == h && series_matches(s, values, f->n_labels))
+			return s;
 	return NULL;
+}
+
+/* Out of the index and the array (the last series takes its place), and freed. */
+static void series_drop(struct metrics_family *f, struct series *s)
+{
+	struct series *last = f->series[--f->n_series];
+
+	index_del(f, s);
+	last->pos = s->pos;
+	f->series[s->pos] = last;
+	series_free(s);
 }
 
 static struct series *series_create(struct metrics_family *f, const char *const *values)
@@ -213,7 +289,16 @@ static struct series *series_create(struct metrics_family *f, const char *const 
 		f->series = ns;
 		f->cap_series = cap;
 	}
+	/* room in the index first, so that a failure leaves nothing half-added */
+	if (f->n_series + 1 > f->index_cap &&
+	    index_rebuild(f, f->index_cap ? 2 * f->index_cap : 16) < 0) {
+		series_free(s);
+		return NULL;
+	}
+	s->hash = values_hash(values, f->n_key);
+	s->pos = f->n_series;
 	f->series[f->n_series++] = s;
+	index_put(f, s);
 	return s;
 }
 
@@ -281,25 +366,59 @@ int metrics_observe(struct metrics_family *f, const char *const *values, double 
 	return 0;
 }
 
+/* Every series whose first n_match labels match: through the index when those
+ * include the key, else a scan. */
+static int remove_matching(struct metrics_family *f, const char *const *values, size_t n_match)
+{
+	int removed = 0;
+
+	if (n_match >= f->n_key && f->index_cap) {
+		uint64_t h = values_hash(values, f->n_key);
+		struct series *s = *bucket_of(f, h), *next;
+
+		for (; s; s = next) {
+			next = s->next;
+			if (s->hash == h && series_matches(s, values, n_match)) {
+				series_drop(f, s);
+				removed++;
+			}
+		}
+		return removed;
+	}
+	for (size_t i = f->n_series; i-- > 0;) {
+		if (series_matches(f->series[i], values, n_match)) {
+			series_drop(f, f->series[i]);
+			removed++;
+		}
+	}
+	return removed;
+}
+
 int metrics_remove(struct metrics_family *f, const char *const *values, size_t n_match)
 {
-	size_t kept = 0;
-	int removed = 0;
+	int removed;
 
 	if (!f || n_match > f->n_labels || (n_match && !values))
 		return -EINVAL;
 	pthread_mutex_lock(&f->reg->lock);
-	for (size_t i = 0; i < f->n_series; i++) {
-		if (series_matches(f->series[i], values, n_match)) {
-			series_free(f->series[i]);
-			removed++;
-		} else {
-			f->series[kept++] = f->series[i];
-		}
-	}
-	f->n_series = kept;
+	removed = remove_matching(f, values, n_match);
 	pthread_mutex_unlock(&f->reg->lock);
 	return removed;
+}
+
+int metrics_family_set_key(struct metrics_family *f, size_t n_key)
+{
+	int r = 0;
+
+	if (!f || n_key > f->n_labels)
+		return -EINVAL;
+	pthread_mutex_lock(&f->reg->lock);
+	if (f->n_series)
+		r = -EBUSY;
+	else
+		f->n_key = n_key;
+	pthread_mutex_unlock(&f->reg->lock);
+	return r;
 }
 
 int metrics_get(struct metrics_family *f, const char *const *values, double *ret)

@@ -38,6 +38,14 @@ int metrics_family_new(struct metrics *m, enum metrics_type type, const char *na
 		       const char *help, const char *const *labels, size_t n_labels,
 		       const double *buckets, size_t n_buckets, struct metrics_family **ret);
 
+/*
+ * Series of f are identified by their first n_key labels (default: all of them);
+ * the others are attributes (e.g. a container's cpus). metrics_remove(f, v, n)
+ * with n >= n_key then costs one index lookup instead of a scan. Only before f
+ * has a series: -EBUSY after, -EINVAL for n_key > the labels.
+ */
+int metrics_family_set_key(struct metrics_family *f, size_t n_key);
+
 /* values: one per label. Counters: v >= 0 (-EINVAL). Creates the series on first use. */
 int metrics_add(struct metrics_family *f, const char *const *values, double v);
 /* Gauges; also counters mirrored from a monotonic source. */

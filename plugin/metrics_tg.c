@@ -71,7 +71,8 @@ static int metrics_tg_families(struct metrics *m)
 		if (r < 0)
 			return r;
 	}
-	return 0;
+	/* a container is (namespace, pod, container); qos, pool and cpus describe it */
+	return metrics_family_set_key(t->container_info, 3);
 }
 
 static int metrics_tg_seed(struct metrics *m)
@@ -139,7 +140,12 @@ void metrics_tg_container_set(struct metrics *m, const char *ns, const char *pod
 			      const char *container, const char *qos, const char *pool,
 			      const char *cpus)
 {
+	double v;
+
 	if (!m)
+		return;
+	/* unchanged (the 1 s refresh, mostly): one indexed lookup, no scan */
+	if (metrics_get(m->tg.container_info, L(ns, pod, container, qos, pool, cpus), &v) == 0)
 		return;
 	/* The identity is (namespace, pod, container); drop the series with old cpus/pool. */
 	(void)metrics_remove(m->tg.container_info, L(ns, pod, container), 3);

@@ -127,6 +127,84 @@ static void test_metrics_counter_rejects_negative(void **state)
 	metrics_free(m);
 }
 
+/* Thousands of series (one per container), found through the index after growth and
+ * after removals; label boundaries matter ("a","bc" is not "ab","c"). */
+static void test_metrics_many_series_found_after_grow_and_remove(void **state)
+{
+	static const char *const labels[] = {"ns", "pod"};
+	struct metrics *m = NULL;
+	struct metrics_family *f = NULL;
+	char ns[16], pod[16];
+	double v = 0;
+
+	(void)state;
+	assert_int_equal(metrics_new(&m), 0);
+	assert_int_equal(metrics_family_new(m, METRICS_GAUGE, "g_many", "", labels, 2, NULL, 0, &f),
+			 0);
+	for (int i = 0; i < 3000; i++) {
+		snprintf(ns, sizeof(ns), "ns%d", i % 3);
+		snprintf(pod, sizeof(pod), "p%d", i);
+		assert_int_equal(metrics_set(f, L(ns, pod), i), 0);
+	}
+	assert_int_equal(metrics_remove(f, L("ns1"), 1), 1000);
+	for (int i = 0; i < 3000; i++) {
+		snprintf(ns, sizeof(ns), "ns%d", i % 3);
+		snprintf(pod, sizeof(pod), "p%d", i);
+		if (i % 3 == 1) {
+			assert_int_equal(metrics_get(f, L(ns, pod), &v), -ENOENT);
+			continue;
+		}
+		assert_int_equal(metrics_get(f, L(ns, pod), &v), 0);
+		assert_true(v == i);
+	}
+	assert_int_equal(metrics_set(f, L("a", "bc"), 1), 0);
+	assert_int_equal(metrics_get(f, L("ab", "c"), &v), -ENOENT);
+	assert_int_equal(metrics_set(f, L("ns1", "p1"), 7), 0); /* back after the removal */
+	assert_int_equal(metrics_get(f, L("ns1", "p1"), &v), 0);
+	assert_true(v == 7);
+	metrics_free(m);
+}
+
+/* Identity = the first n_key labels: removal by identity, only before any series. */
+static void test_metrics_family_set_key_identity(void **state)
+{
+	static const char *const labels[] = {"pod", "cpus"};
+	struct metrics *m = NULL;
+	struct metrics_family *f = NULL;
+	double v = 0;
+
+	(void)state;
+	assert_int_equal(metrics_new(&m), 0);
+	assert_int_equal(metrics_family_new(m, METRICS_GAUGE, "g_key", "", labels, 2, NULL, 0, &f),
+			 0);
+	assert_int_equal(metrics_family_set_key(f, 3), -EINVAL);
+	assert_int_equal(metrics_family_set_key(NULL, 1), -EINVAL);
+	assert_int_equal(metrics_family_set_key(f, 1), 0);
+	for (int i = 0; i < 100; i++) {
+		char pod[16];
+
+		snprintf(pod, sizeof(pod), "p%d", i);
+		assert_int_equal(metrics_set(f, L(pod, "0-3"), i), 0);
+	}
+	assert_int_equal(metrics_set(f, L("p7", "4-5"), 70), 0); /* a second series of p7 */
+	assert_int_equal(metrics_family_set_key(f, 2), -EBUSY);
+	assert_int_equal(metrics_remove(f, L("p7"), 1), 2);
+	assert_int_equal(metrics_get(f, L("p7", "0-3"), &v), -ENOENT);
+	assert_int_equal(metrics_get(f, L("p7", "4-5"), &v), -ENOENT);
+	assert_int_equal(metrics_remove(f, L("p8", "9"), 2), 0); /* full match, none */
+	assert_int_equal(metrics_remove(f, L("p8", "0-3"), 2), 1);
+	for (int i = 0; i < 100; i++) {
+		char pod[16];
+
+		snprintf(pod, sizeof(pod), "p%d", i);
+		assert_int_equal(metrics_get(f, L(pod, "0-3"), &v), i == 7 || i == 8 ? -ENOENT : 0);
+		if (i != 7 && i != 8)
+			assert_true(v == i);
+	}
+	assert_int_equal(metrics_remove(f, NULL, 0), 98); /* n_match 0: everything, by scan */
+	metrics_free(m);
+}
+
 static void test_metrics_histogram_cumulative_buckets(void **state)
 {
 	struct metrics *m = NULL;
@@ -305,6 +383,8 @@ int main(void)
 		cmocka_unit_test(test_metrics_family_new_rejects_bad_names),
 		cmocka_unit_test(test_metrics_counter_rejects_negative),
 		cmocka_unit_test(test_metrics_histogram_cumulative_buckets),
+		cmocka_unit_test(test_metrics_many_series_found_after_grow_and_remove),
+		cmocka_unit_test(test_metrics_family_set_key_identity),
 		cmocka_unit_test(test_metrics_tg_container_set_replaces_series),
 		cmocka_unit_test(test_metrics_render_concurrent_with_updates),
 		cmocka_unit_test(test_httpd_start_serves_metrics_and_probes),

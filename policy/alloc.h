@@ -228,8 +228,8 @@ struct alloc_stats {
 	struct cpuset exclusive; /* CPUs owned by exclusive containers (incl. hidden siblings) */
 	struct cpuset isolated;	 /* isolated CPUs owned by containers */
 	struct cpuset shielded;	 /* CPUs lent to shielded shared containers */
-	unsigned int shared_containers; /* containers whose cpus include the shared pool */
-	unsigned int shielded_containers;
+	unsigned int shared_containers;	  /* containers whose cpus include the shared pool */
+	unsigned int shielded_containers; /* not counted in pool[SHARED] (own CPUs) */
 };
 void alloc_stats_get(const struct alloc_state *s, struct alloc_stats *ret);
 

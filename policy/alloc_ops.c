@@ -194,8 +194,11 @@ void alloc_stats_get(const struct alloc_state *s, struct alloc_stats *ret)
 	for (int i = ALLOC_POOL_EXCLUSIVE; i <= ALLOC_POOL_ISOLATED; i++)
 		p[i].free = p[i].capacity - p[i].assigned;
 	for (size_t i = 0; i < s->n; i++) {
-		stat_add(&p[s->entries[i]->pool], s->entries[i]);
-		ret->shielded_containers += s->entries[i]->shielded;
+		/* a shielded container runs on its own CPUs, not on the pool's capacity */
+		if (s->entries[i]->shielded)
+			ret->shielded_containers++;
+		else
+			stat_add(&p[s->entries[i]->pool], s->entries[i]);
 	}
 	/* Shared pools are not handed out by the CPU: "assigned" is what was requested. */
 	for (int i = ALLOC_POOL_SHARED; i <= ALLOC_POOL_RESERVED; i++) {

@@ -251,6 +251,20 @@ static const char latency_config[] = "live:\n"
 				     "log:\n"
 				     "  level: info\n";
 
+/* The probe (latency-sensitive by annotation) and two BestEffort burners. */
+static void latency_scenario(char *buf, size_t size)
+{
+	snprintf(buf, size,
+		 "existing pod p1 default/probe uid=%s qos=burstable "
+		 "annotation latency-target-us.topoguard.io=%d\n"
+		 "existing create ls pod=p1 name=probe cpu-request=500\n"
+		 "existing pod p2 default/batch uid=%s qos=besteffort\n"
+		 "existing create b1 pod=p2 name=burner1\n"
+		 "existing create b2 pod=p2 name=burner2\n"
+		 "sleep 30000\n",
+		 uid_ls, TARGET_US, uid_be);
+}
+
 /*
  * apply: NULL = the test makes the cgroups at the kubepods paths nri-sim reports
  * and writes the quotas the daemon imposed; else nri-sim --apply-cgroups apply
@@ -267,15 +281,7 @@ static void run_latency(const char *apply)
 	size_t n;
 
 	assert_int_equal(e2e_setup(&r.e), 0);
-	snprintf(scen, sizeof(scen),
-		 "existing pod p1 default/probe uid=%s qos=burstable "
-		 "annotation latency-target-us.topoguard.io=%d\n"
-		 "existing create ls pod=p1 name=probe cpu-request=500\n"
-		 "existing pod p2 default/batch uid=%s qos=besteffort\n"
-		 "existing create b1 pod=p2 name=burner1\n"
-		 "existing create b2 pod=p2 name=burner2\n"
-		 "sleep 30000\n",
-		 uid_ls, TARGET_US, uid_be);
+	latency_scenario(scen, sizeof(scen));
 	if (apply) {
 		snprintf(cg_ls, sizeof(cg_ls), "/%s/ls", apply);
 		snprintf(cg_b1, sizeof(cg_b1), "/%s/b1", apply);
@@ -448,15 +454,7 @@ static void test_closed_loop_shields_the_probe_from_a_saturated_pool(void **stat
 	snprintf(name, sizeof(name), "tgcl-shield-%d", getpid());
 	r.apply = name;
 	assert_int_equal(e2e_setup(&r.e), 0);
-	snprintf(scen, sizeof(scen),
-		 "existing pod p1 default/probe uid=%s qos=burstable "
-		 "annotation latency-target-us.topoguard.io=%d\n"
-		 "existing create ls pod=p1 name=probe cpu-request=500\n"
-		 "existing pod p2 default/batch uid=%s qos=besteffort\n"
-		 "existing create b1 pod=p2 name=burner1\n"
-		 "existing create b2 pod=p2 name=burner2\n"
-		 "sleep 30000\n",
-		 uid_ls, TARGET_US, uid_be);
+	latency_scenario(scen, sizeof(scen));
 	start_daemon(&r, scen, shield_config);
 	snprintf(p, sizeof(p), "/sys/fs/cgroup/cpuset/%s/b2", name);
 	assert_int_equal(e2e_wait_path(p, 5000), 0);

@@ -13,8 +13,6 @@
 
 #include "policy/control_priv.h"
 
-#define CTL_IDLE_CORES 0.05 /* below this a container's quota is not worth lowering */
-
 typedef int (*ctl_cmp_fn)(const struct ctl_entry *a, const struct ctl_entry *b);
 
 static int cmp_u64_desc(uint64_t a, uint64_t b)
@@ -209,7 +207,7 @@ void ctl_throttle(struct control *c, struct ctl_entry *prot, uint64_t now, struc
 		struct ctl_entry *e = &c->e[c->order[i]];
 
 		/* lowering the quota of a container that does not use it gains nothing */
-		if (e->s->cpu_cores < CTL_IDLE_CORES && !e->s->throttled_ns)
+		if (!ctl_uses_cpu(e->s))
 			continue;
 		if (e->throttled && now - e->last_step < c->cfg.step_interval_ns) {
 			more = more || next_down(c, e);
@@ -356,10 +354,8 @@ static bool evicted_present(const struct control *c)
 
 static void pressure_begins(struct control *c, uint64_t now)
 {
-	uint64_t iv = 0;
+	uint64_t iv = c->interval_ns; /* this step's, from ctl_pool_eval() */
 
-	for (size_t i = 0; i < c->n; i++)
-		iv = c->e[i].s->interval_ns > iv ? c->e[i].s->interval_ns : iv;
 	c->pressured = true;
 	/* crossed somewhere in the interval just measured (see eval_latency()) */
 	c->pressure_since = now - (iv < now ? iv : now);

@@ -51,7 +51,6 @@
 
 #define CTL_SHIELD_WAIT_NS (CTL_NS_PER_S)     /* for the caller to carry a shield out */
 #define CTL_PEAK_NS	   (2 * CTL_NS_PER_S) /* how long a container's peak demand counts */
-#define CTL_BUSY_CORES	   0.05		      /* wanting less than this is idle */
 
 /* What e wanted over its last interval, and the most it wanted in the last 2 s. */
 static double demand_peak(struct ctl_entry *e, uint64_t now)
@@ -81,7 +80,7 @@ static double containers_want(struct control *c, uint64_t now, double *ret_ran)
 		struct ctl_entry *e = &c->e[i];
 		const struct control_sample *s = e->s;
 		double want = demand_peak(e, now);
-		bool busy = s->cpu_cores >= CTL_BUSY_CORES || s->throttled_ns;
+		bool busy = ctl_uses_cpu(s);
 
 		if (s->shared && !s->shielded) {
 			use += want;

@@ -81,6 +81,13 @@ struct ctl_out {
 	size_t n, max;
 };
 
+/* Uses CPU (>= 0.05 of one) or is held back by CFS: below that a container is idle,
+ * and lowering its quota gains nothing. */
+static inline bool ctl_uses_cpu(const struct control_sample *s)
+{
+	return s->cpu_cores >= 0.05 || s->throttled_ns;
+}
+
 bool ctl_rate_allow(struct control *c, enum control_kind k, uint64_t now);
 void ctl_rate_take(struct control *c, enum control_kind k);
 /* A zeroed action for e in o, NULL when o is full. */

@@ -8,7 +8,8 @@
 #   policy/*.c         -> libpolicy.a   (pure: no I/O)
 #   plugin/nri/*.c     -> libnri.a      (+ protoc-c output from proto/*.proto)
 #   bpf/*.c (loaders)  -> libtgbpf.a    (+ skeletons from bpf/*.bpf.c)
-#   plugin/*.c         -> libdaemon.a   (except plugin/main.c)
+#   plugin/ROOM/*.c    -> libROOM.a     (one library per room of plugin/, docs/architecture.md;
+#                                        plugin/cli/main.c is the topoguard binary's main)
 #   tests/sim/*.c      -> nri-sim       (the runtime simulator)
 #   tests/unit/AREA/test_*.c, tests/integration/test_*.c, tests/e2e/test_*.c -> one binary each
 #   bench/*.c          -> one binary each
@@ -53,7 +54,10 @@ NRI_SRCS    := $(wildcard plugin/nri/*.c)
 BPF_PROGS   := $(wildcard bpf/*.bpf.c)
 BPF_SKELS   := $(BPF_PROGS:bpf/%.bpf.c=$(B)/bpf/%.skel.h)
 BPF_LOADERS := $(filter-out %.bpf.c,$(wildcard bpf/*.c))
-DAEMON_SRCS := $(filter-out plugin/main.c,$(wildcard plugin/*.c))
+# The rooms of plugin/ besides nri/, lowest first; each links before the ones it uses.
+ROOMS       := obs config host kube daemon cli
+$(foreach r,$(ROOMS),$(eval ROOM_SRCS_$(r) := $(filter-out plugin/cli/main.c,$(wildcard plugin/$(r)/*.c))))
+DAEMON_SRCS := $(foreach r,$(ROOMS),$(ROOM_SRCS_$(r)))
 SIM_SRCS    := $(wildcard tests/sim/*.c)
 UNIT_SRCS   := $(wildcard tests/unit/*/test_*.c)
 INTEG_SRCS  := $(wildcard tests/integration/test_*.c)
@@ -80,20 +84,32 @@ $(B)/$(1)/libnri.a: $(call obj,$(1),$(NRI_SRCS) $(PROTO_C))
 	@rm -f $$@; ar rcs $$@ $$^
 $(B)/$(1)/libtgbpf.a: $(call obj,$(1),$(BPF_LOADERS))
 	@rm -f $$@; ar rcs $$@ $$^
-$(B)/$(1)/libdaemon.a: $(call obj,$(1),$(DAEMON_SRCS))
-	@rm -f $$@; ar rcs $$@ $$^
 $(B)/$(1)/libtest.a: $(call obj,$(1),$(TESTLIB_SRCS))
 	@rm -f $$@; ar rcs $$@ $$^
-$(call obj,$(1),$(BPF_LOADERS) $(DAEMON_SRCS) plugin/main.c): $(BPF_SKELS)
-$(1)_ALL_LIBS := $(B)/$(1)/libdaemon.a $(B)/$(1)/libtgbpf.a $(B)/$(1)/libnri.a $(B)/$(1)/libpolicy.a
+$(call obj,$(1),$(BPF_LOADERS) $(DAEMON_SRCS) plugin/cli/main.c): $(BPF_SKELS)
+$(1)_ALL_LIBS := $(foreach r,cli daemon kube host config obs,$(B)/$(1)/lib$(r).a) \
+	$(B)/$(1)/libtgbpf.a $(B)/$(1)/libnri.a $(B)/$(1)/libpolicy.a
 endef
 $(foreach v,rel asan fuzz,$(eval $(call variant,$(v))))
 
-# Which libraries a unit-test area links (so one area's breakage does not block another).
-AREA_LIBS_policy = $(B)/$(1)/libpolicy.a
+define room_lib
+$(B)/$(1)/lib$(2).a: $(call obj,$(1),$(ROOM_SRCS_$(2)))
+	@rm -f $$@; ar rcs $$@ $$^
+endef
+$(foreach v,rel asan fuzz,$(foreach r,$(ROOMS),$(eval $(call room_lib,$(v),$(r)))))
+
+# Which libraries a unit-test area (tests/unit/ROOM/) links: its room and the rooms
+# below it, so one room's breakage does not block the tests of the rooms it uses. The
+# policy area also links host and bpf: its property test reads the real sysfs fixtures.
+AREA_LIBS_policy = $(B)/$(1)/libhost.a $(B)/$(1)/libtgbpf.a $(B)/$(1)/libpolicy.a
 AREA_LIBS_nri    = $(B)/$(1)/libnri.a
 AREA_LIBS_bpf    = $(B)/$(1)/libtgbpf.a $(B)/$(1)/libpolicy.a
-AREA_LIBS_plugin = $($(1)_ALL_LIBS)
+AREA_LIBS_obs    = $(B)/$(1)/libobs.a
+AREA_LIBS_config = $(B)/$(1)/libconfig.a $(B)/$(1)/libobs.a $(B)/$(1)/libpolicy.a
+AREA_LIBS_host   = $(B)/$(1)/libhost.a $(B)/$(1)/libtgbpf.a $(B)/$(1)/libpolicy.a
+AREA_LIBS_kube   = $(B)/$(1)/libkube.a
+AREA_LIBS_daemon = $($(1)_ALL_LIBS)
+AREA_LIBS_cli    = $($(1)_ALL_LIBS)
 area_of = $(word 3,$(subst /, ,$(1)))
 
 define unit_test
@@ -146,11 +162,11 @@ FUZZERS   := $(foreach t,$(FUZZ_SRCS),$(B)/fuzz/$(basename $(notdir $(t))))
 all: $(TOPOGUARD) $(SIM)
 
 # --as-needed: the daemon must not depend on test-only libraries (cmocka) at run time.
-$(TOPOGUARD): $(call obj,rel,plugin/main.c) $(rel_ALL_LIBS)
+$(TOPOGUARD): $(call obj,rel,plugin/cli/main.c) $(rel_ALL_LIBS)
 	$(CC_rel) -Wl,--as-needed -o $@ $^ $(LIBS)
 $(SIM): $(call obj,rel,$(SIM_SRCS)) $(B)/rel/libnri.a $(B)/rel/libpolicy.a
 	$(CC_rel) -o $@ $^ $(LIBS)
-$(B)/asan/topoguard: $(call obj,asan,plugin/main.c) $(asan_ALL_LIBS)
+$(B)/asan/topoguard: $(call obj,asan,plugin/cli/main.c) $(asan_ALL_LIBS)
 	$(CC_asan) $(LDFLAGS_asan) -o $@ $^ $(LIBS)
 $(B)/asan/nri-sim: $(call obj,asan,$(SIM_SRCS)) $(B)/asan/libnri.a $(B)/asan/libpolicy.a
 	$(CC_asan) $(LDFLAGS_asan) -o $@ $^ $(LIBS)

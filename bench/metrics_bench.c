@@ -14,7 +14,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "plugin/metrics.h"
+#include "plugin/obs/metrics.h"
 
 #define ROUNDS 20
 

@@ -22,7 +22,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "plugin/sysfs.h"
+#include "plugin/host/sysfs.h"
 #include "policy/alloc.h"
 
 #define DEFAULT_SAMPLES 2000

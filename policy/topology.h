@@ -2,7 +2,7 @@
 /*
  * The node's hardware topology as the allocation policy sees it.
  *
- * Pure data plus a builder: plugin/sysfs.c reads sysfs (I/O) and feeds the builder
+ * Pure data plus a builder: plugin/host/sysfs.c reads sysfs (I/O) and feeds the builder
  * (no I/O), tests build synthetic machines in code the same way.
  *
  * Domains (packages, dies, clusters, L2 and L3 caches, cores, NUMA nodes) are stored

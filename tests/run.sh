@@ -38,8 +38,8 @@ for variant in rel asan; do
 	done
 done
 # The policy property test again with a fresh random seed (it prints the seed to replay).
-props=$B/rel/tests/unit/plugin/test_alloc_props
-[ -x "$props" ] && run_one "unit/rel/plugin/test_alloc_props (random seed)" env TOPOGUARD_SEED=random "$props"
+props=$B/rel/tests/unit/policy/test_alloc_props
+[ -x "$props" ] && run_one "unit/rel/policy/test_alloc_props (random seed)" env TOPOGUARD_SEED=random "$props"
 for t in $(find "$B/rel/tests/integration" -type f -executable -name 'test_*' 2>/dev/null | sort); do
 	run_one "integration/${t##*/}" "$t"
 done

@@ -6,8 +6,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "plugin/cmd.h"
-#include "plugin/config.h"
+#include "plugin/cli/cmd.h"
+#include "plugin/config/config.h"
 
 static void validate_usage(FILE *f)
 {

@@ -12,9 +12,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "plugin/cmd.h"
-#include "plugin/daemon.h"
-#include "plugin/log.h"
+#include "plugin/cli/cmd.h"
+#include "plugin/daemon/daemon.h"
+#include "plugin/obs/log.h"
 
 /* Pre-launched plugins have stdout/stderr on /dev/null: log here unless told otherwise. */
 #define PRELAUNCHED_LOG_FILE "/var/log/topoguard.log"

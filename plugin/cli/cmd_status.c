@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * `topoguard status` and `topoguard explain`: clients of the daemon's status
- * socket (plugin/status.h). The daemon renders JSON; without --json we print it
+ * socket (plugin/obs/status.h). The daemon renders JSON; without --json we print it
  * as a table.
  */
 #include <errno.h>
@@ -12,8 +12,8 @@
 
 #include <json-c/json.h>
 
-#include "plugin/cmd.h"
-#include "plugin/status.h"
+#include "plugin/cli/cmd.h"
+#include "plugin/obs/status.h"
 
 #define DEFAULT_STATUS_SOCKET "/run/topoguard/status.sock"
 

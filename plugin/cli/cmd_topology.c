@@ -14,8 +14,8 @@
 
 #include <json.h>
 
-#include "plugin/cmd.h"
-#include "plugin/sysfs.h"
+#include "plugin/cli/cmd.h"
+#include "plugin/host/sysfs.h"
 
 static const struct {
 	unsigned int bit;

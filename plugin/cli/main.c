@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "plugin/cmd.h"
+#include "plugin/cli/cmd.h"
 
 #ifndef TOPOGUARD_VERSION
 #define TOPOGUARD_VERSION "0.1.0"

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* The key table, value parsing/formatting and the default file. YAML walking: config_yaml.c. */
 #define _GNU_SOURCE
-#include "plugin/config.h"
+#include "plugin/config/config.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "plugin/config_priv.h"
+#include "plugin/config/config_priv.h"
 
 #define US_PER_MS  INT64_C(1000)
 #define US_PER_SEC INT64_C(1000000)

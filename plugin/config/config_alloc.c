@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* config -> policy knobs. Its own file so config.o links without the policy's alloc.o. */
-#include "plugin/config.h"
+#include "plugin/config/config.h"
 
 void config_to_alloc(const struct config *c, struct alloc_config *ret,
 		     const char *ns_buf[CONFIG_LIST_MAX])

@@ -8,7 +8,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "plugin/config.h"
+#include "plugin/config/config.h"
 
 int config_parse_bool(const char *s, bool *ret);
 int config_parse_int(const char *s, int64_t *ret);

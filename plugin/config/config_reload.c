@@ -2,9 +2,9 @@
 /* Applying a changed configuration file to the running daemon's config. */
 #include <errno.h>
 
-#include "plugin/config.h"
-#include "plugin/log.h"
-#include "plugin/metrics.h"
+#include "plugin/config/config.h"
+#include "plugin/obs/log.h"
+#include "plugin/obs/metrics.h"
 
 static void config_reload_log_errors(const char *name, const struct config_errors *errs)
 {

@@ -16,8 +16,8 @@
 #include <unistd.h>
 #include <yaml.h>
 
-#include "plugin/config.h"
-#include "plugin/config_priv.h"
+#include "plugin/config/config.h"
+#include "plugin/config/config_priv.h"
 
 #define CONFIG_KEY_PATH_MAX 128
 #define CONFIG_MAX_ERRORS   100

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #define _GNU_SOURCE
-#include "plugin/watch.h"
+#include "plugin/config/watch.h"
 
 #include <errno.h>
 #include <libgen.h>
@@ -14,8 +14,8 @@
 #include <sys/timerfd.h>
 #include <unistd.h>
 
-#include "plugin/config.h"
-#include "plugin/log.h"
+#include "plugin/config/config.h"
+#include "plugin/obs/log.h"
 
 #define WATCH_MASK                                                                          \
 	(IN_CREATE | IN_MOVED_TO | IN_MOVED_FROM | IN_DELETE | IN_CLOSE_WRITE | IN_ATTRIB | \

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-#include "plugin/annotations.h"
+#include "plugin/daemon/annotations.h"
 
 #include <errno.h>
 #include <stdio.h>

@@ -7,7 +7,7 @@
  *     outside any handler); a failed one is retried with backoff, and a newer
  *     decision for the same container replaces the one waiting;
  *   - evictions set the NRI eviction field of that request and, with
- *     kubernetes.enabled, go to the Eviction API through plugin/kube.c (which
+ *     kubernetes.enabled, go to the Eviction API through plugin/kube/kube.c (which
  *     honours PodDisruptionBudgets); without API access they are recommendations.
  *   - shields (move the neighbours off a latency-sensitive container) are carried
  *     out on the allocation (alloc_shield / alloc_unshield) and the new cpusets go
@@ -25,12 +25,12 @@
 #include <json-c/json.h>
 
 #include "bpf/usage.h"
-#include "plugin/annotations.h"
-#include "plugin/daemon.h"
-#include "plugin/daemon_control_priv.h"
-#include "plugin/kube.h"
-#include "plugin/log.h"
-#include "plugin/metrics.h"
+#include "plugin/daemon/annotations.h"
+#include "plugin/daemon/daemon.h"
+#include "plugin/daemon/control_priv.h"
+#include "plugin/kube/kube.h"
+#include "plugin/obs/log.h"
+#include "plugin/obs/metrics.h"
 #include "policy/control.h"
 
 uint64_t dc_mono_ns(void)

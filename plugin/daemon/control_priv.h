@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * Internals shared by plugin/daemon_control.c (samples, quotas, evictions) and
- * plugin/daemon_pool.c (shields and the shared pool's load). Not an API. The
+ * Internals shared by plugin/daemon/control.c (samples, quotas, evictions) and
+ * plugin/daemon/pool.c (shields and the shared pool's load). Not an API. The
  * struct daemon_control is owned by struct daemon (daemon_control_start/free);
  * everything here runs on the daemon's loop thread.
  */
@@ -11,8 +11,8 @@
 
 #include <json-c/json.h>
 
-#include "plugin/daemon.h"
-#include "plugin/metrics.h"
+#include "plugin/daemon/daemon.h"
+#include "plugin/obs/metrics.h"
 #include "policy/control.h"
 
 #define DC_ACTIONS_MAX	   64

@@ -15,13 +15,13 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "plugin/daemon.h"
-#include "plugin/httpd.h"
-#include "plugin/log.h"
-#include "plugin/metrics.h"
-#include "plugin/status.h"
-#include "plugin/sysfs.h"
-#include "plugin/watch.h"
+#include "plugin/daemon/daemon.h"
+#include "plugin/obs/httpd.h"
+#include "plugin/obs/log.h"
+#include "plugin/obs/metrics.h"
+#include "plugin/obs/status.h"
+#include "plugin/host/sysfs.h"
+#include "plugin/config/watch.h"
 
 int daemon_new_alloc(struct daemon *d, struct alloc_state **ret)
 {

@@ -17,8 +17,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "plugin/config.h"
-#include "plugin/model.h"
+#include "plugin/config/config.h"
+#include "plugin/daemon/model.h"
 #include "plugin/nri/stub.h"
 #include "policy/alloc.h"
 #include "policy/topology.h"
@@ -47,7 +47,7 @@ void daemon_free(struct daemon *d);
 int daemon_run(struct daemon *d);
 void daemon_stop(struct daemon *d); /* async-signal-safe */
 
-/* ---- internal, shared by plugin/daemon*.c and plugin/handlers.c ---- */
+/* ---- internal, shared by plugin/daemon*.c and plugin/daemon/handlers.c ---- */
 
 struct metrics;
 struct httpd;
@@ -79,7 +79,7 @@ struct daemon {
 
 #define DAEMON_CPULIST_MAX (CPUSET_MAX * 6)
 
-/* Handlers (plugin/handlers.c). */
+/* Handlers (plugin/daemon/handlers.c). */
 extern const struct nri_stub_handlers daemon_handlers;
 
 /* Build the policy state for the current config and topology (empty). */
@@ -97,9 +97,9 @@ void daemon_result_to_resources(struct daemon *d, const struct alloc_result *r, 
 				struct nri_resources *res);
 /* Apply a newly read config (hot reload). 0 applied or unchanged, <0 refused. */
 int daemon_apply_config(struct daemon *d, const struct config *c, const char *origin);
-/* Status socket answers (plugin/daemon_status.c). */
+/* Status socket answers (plugin/daemon/render.c). */
 int daemon_render_status(const char *request, char **ret_json, void *ud);
-/* Live usage (plugin/daemon_live.c); every function is a no-op while it is off. */
+/* Live usage (plugin/daemon/live.c); every function is a no-op while it is off. */
 int daemon_live_start(struct daemon *d);
 int daemon_live_attach(struct daemon *d); /* the sampling timer, once the stub exists */
 void daemon_live_free(struct daemon *d);
@@ -112,7 +112,7 @@ void daemon_live_resync(struct daemon *d, struct model *old);
 struct json_object *daemon_live_json(struct daemon *d, const char *id);
 const char *daemon_live_backend(const struct daemon *d);
 struct usage *daemon_live_usage(struct daemon *d); /* NULL while off */
-/* The closed loop (plugin/daemon_control.c), driven by the live usage timer. */
+/* The closed loop (plugin/daemon/control.c), driven by the live usage timer. */
 struct daemon_control;
 int daemon_control_start(struct daemon *d);
 void daemon_control_free(struct daemon *d); /* NULL-safe in d->control */

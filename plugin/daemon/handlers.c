@@ -14,10 +14,10 @@
 #include <string.h>
 #include <time.h>
 
-#include "plugin/annotations.h"
-#include "plugin/daemon.h"
-#include "plugin/log.h"
-#include "plugin/metrics.h"
+#include "plugin/daemon/annotations.h"
+#include "plugin/daemon/daemon.h"
+#include "plugin/obs/log.h"
+#include "plugin/obs/metrics.h"
 #include "policy/qos.h"
 
 static double now_seconds(void)

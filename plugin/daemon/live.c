@@ -19,10 +19,10 @@
 #include <stdio.h>
 
 #include "bpf/usage.h"
-#include "plugin/cgroups.h"
-#include "plugin/daemon.h"
-#include "plugin/log.h"
-#include "plugin/metrics.h"
+#include "plugin/host/cgroups.h"
+#include "plugin/daemon/daemon.h"
+#include "plugin/obs/log.h"
+#include "plugin/obs/metrics.h"
 
 enum live_metric {
 	LM_CPU,

@@ -1,13 +1,13 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* Pods and containers store. NRI -> model conversion: model_nri.c. */
-#include "plugin/model.h"
+#include "plugin/daemon/model.h"
 
 #include <errno.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "plugin/model_priv.h"
+#include "plugin/daemon/model_priv.h"
 
 /* ---- open-addressing table: string key (borrowed from the object) -> object ---- */
 

@@ -6,8 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "plugin/model.h"
-#include "plugin/model_priv.h"
+#include "plugin/daemon/model.h"
+#include "plugin/daemon/model_priv.h"
 
 #define K8S_POD_NAME	   "io.kubernetes.pod.name"
 #define K8S_POD_NAMESPACE  "io.kubernetes.pod.namespace"

@@ -4,7 +4,7 @@
 
 #include <stddef.h>
 
-#include "plugin/model.h"
+#include "plugin/daemon/model.h"
 
 struct table_slot {
 	const char *key; /* NULL: empty; points into the object stored as val */

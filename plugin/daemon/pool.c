@@ -11,8 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "plugin/daemon_control_priv.h"
-#include "plugin/log.h"
+#include "plugin/daemon/control_priv.h"
+#include "plugin/obs/log.h"
 
 void dc_log_pool(struct daemon_control *dc)
 {

@@ -10,8 +10,8 @@
 
 #include <json-c/json.h>
 
-#include "plugin/annotations.h"
-#include "plugin/daemon.h"
+#include "plugin/daemon/annotations.h"
+#include "plugin/daemon/daemon.h"
 
 static void add_str(json_object *o, const char *key, const char *v)
 {

@@ -8,7 +8,7 @@
 #include <string.h>
 
 #include "bpf/usage.h"
-#include "plugin/cgroups.h"
+#include "plugin/host/cgroups.h"
 
 #define SLICE_SUFFIX  ".slice"
 #define UNIT_NAME_MAX 256 /* systemd's limit; also bounds the expansion below */

@@ -18,7 +18,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "plugin/sysfs.h"
+#include "plugin/host/sysfs.h"
 
 /* sysfs files are at most a page; 64 KiB covers 64 KiB pages (arm64, ppc64). */
 #define SYSFS_FILE_MAX	(64 * 1024)

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * Buffer parsers for single sysfs values (declared in plugin/sysfs.h). Kept apart
+ * Buffer parsers for single sysfs values (declared in plugin/host/sysfs.h). Kept apart
  * from the reader so they stay pure and can be tested and fuzzed without a tree.
  */
 #include <errno.h>
@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "plugin/sysfs.h"
+#include "plugin/host/sysfs.h"
 
 /* Copy the trimmed value into tmp (size n) as a C string. */
 static int trim_copy(const char *buf, size_t len, char *tmp, size_t n)

@@ -6,7 +6,7 @@
  * appends to the queue and collects results under the mutex.
  */
 #define _GNU_SOURCE
-#include "plugin/kube.h"
+#include "plugin/kube/kube.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-#include "plugin/httpd.h"
+#include "plugin/obs/httpd.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -10,7 +10,7 @@
 #include <sys/socket.h>
 #include <microhttpd.h>
 
-#include "plugin/log.h"
+#include "plugin/obs/log.h"
 
 #define HTTPD_CONN_LIMIT   32
 #define HTTPD_CONN_TIMEOUT 10 /* seconds; Prometheus' default scrape timeout */

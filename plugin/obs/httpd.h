@@ -12,7 +12,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "plugin/metrics.h"
+#include "plugin/obs/metrics.h"
 
 struct httpd;
 

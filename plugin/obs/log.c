@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-#include "plugin/log.h"
+#include "plugin/obs/log.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* The registry and its text rendering. topoguard's own families: metrics_tg.c. */
 #define _GNU_SOURCE
-#include "plugin/metrics.h"
+#include "plugin/obs/metrics.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -11,7 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "plugin/metrics_priv.h"
+#include "plugin/obs/metrics_priv.h"
 
 #define HIST_BUCKETS_MAX 32
 

@@ -4,7 +4,7 @@
 
 #include <pthread.h>
 
-#include "plugin/metrics.h"
+#include "plugin/obs/metrics.h"
 
 struct metrics_tg {
 	struct metrics_family *pool_capacity, *pool_assigned, *pool_free, *pool_containers;

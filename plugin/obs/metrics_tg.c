@@ -3,8 +3,8 @@
 #include <errno.h>
 #include <stdlib.h>
 
-#include "plugin/metrics.h"
-#include "plugin/metrics_priv.h"
+#include "plugin/obs/metrics.h"
+#include "plugin/obs/metrics_priv.h"
 
 #ifndef TOPOGUARD_VERSION
 #define TOPOGUARD_VERSION "0.1.0"

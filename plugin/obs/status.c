@@ -15,7 +15,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#include "plugin/status.h"
+#include "plugin/obs/status.h"
 
 struct status_server {
 	int fd;

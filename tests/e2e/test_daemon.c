@@ -24,7 +24,7 @@
 
 #include <cmocka.h>
 
-#include "plugin/status.h"
+#include "plugin/obs/status.h"
 #include "policy/cpuset.h"
 #include "tests/lib/e2e_run.h"
 

@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "plugin/annotations.h"
+#include "plugin/daemon/annotations.h"
 
 #define MAX_KV 64
 

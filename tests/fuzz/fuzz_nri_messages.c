@@ -35,8 +35,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "plugin/daemon.h"
-#include "plugin/log.h"
+#include "plugin/daemon/daemon.h"
+#include "plugin/obs/log.h"
 #include "plugin/nri/trunk.h"
 #include "proto/nri.pb-c.h"
 

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * libFuzzer target: the sysfs value parsers of plugin/sysfs.h. Byte 0 picks the
+ * libFuzzer target: the sysfs value parsers of plugin/host/sysfs.h. Byte 0 picks the
  * parser, the rest is the file content (not NUL-terminated, as read() returns it).
  * Anything must be either parsed or refused with -EINVAL; the results must respect
  * the documented ranges.
@@ -13,7 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "plugin/sysfs.h"
+#include "plugin/host/sysfs.h"
 
 #define MAX_DIST 64
 

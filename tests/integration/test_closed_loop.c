@@ -39,7 +39,7 @@
 
 #include <cmocka.h>
 
-#include "plugin/status.h"
+#include "plugin/obs/status.h"
 #include "policy/cpuset.h"
 #include "tests/integration/closed_loop_rig.h"
 #include "tests/integration/kube_server.h"

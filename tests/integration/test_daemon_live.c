@@ -23,7 +23,7 @@
 
 #include <cmocka.h>
 
-#include "plugin/status.h"
+#include "plugin/obs/status.h"
 #include "tests/lib/e2e.h"
 
 static const char *const ctrls[] = {"cpu", "cpuacct", "memory"};

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* Unit tests for plugin/cmd_topology.c: exit codes, human and JSON output on fixtures. */
+/* Unit tests for plugin/cli/cmd_topology.c: exit codes, human and JSON output on fixtures. */
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -14,7 +14,7 @@
 #include <cmocka.h>
 #include <json.h>
 
-#include "plugin/cmd.h"
+#include "plugin/cli/cmd.h"
 
 static char fixtures[4096];
 static char out[1 << 20];

@@ -11,10 +11,9 @@
 
 #include <cmocka.h>
 
-#include "plugin/cmd.h"
-#include "plugin/config.h"
-#include "plugin/log.h"
-#include "plugin/metrics.h"
+#include "plugin/config/config.h"
+#include "plugin/obs/log.h"
+#include "plugin/obs/metrics.h"
 
 static int parse(const char *text, struct config *c, struct config_errors *e)
 {
@@ -371,29 +370,6 @@ static void test_config_to_alloc_maps_every_knob(void **state)
 	assert_false(a.pin_mems);
 }
 
-static void test_cmd_validate_config_exit_codes(void **state)
-{
-	char good[] = "/tmp/test_config_XXXXXX", bad[] = "/tmp/test_config_XXXXXX";
-	int fg = mkstemp(good), fb = mkstemp(bad);
-	char *argv_good[] = {(char *)"validate-config", (char *)"-q", good, NULL};
-	char *argv_bad[] = {(char *)"validate-config", bad, NULL};
-	char *argv_none[] = {(char *)"validate-config", NULL};
-	char *argv_help[] = {(char *)"validate-config", (char *)"--help", NULL};
-
-	(void)state;
-	assert_true(fg >= 0 && fb >= 0);
-	assert_int_equal(write(fg, "log: {level: warn}\n", 19), 19);
-	assert_int_equal(write(fb, "log: {level: loud}\n", 19), 19);
-	assert_int_equal(cmd_validate_config(3, argv_good), 0);
-	assert_int_equal(cmd_validate_config(2, argv_bad), 1);
-	assert_int_equal(cmd_validate_config(1, argv_none), 2);
-	assert_int_equal(cmd_validate_config(2, argv_help), 0);
-	close(fg);
-	close(fb);
-	unlink(good);
-	unlink(bad);
-}
-
 static void test_config_keys_table_is_sane(void **state)
 {
 	size_t n;
@@ -428,7 +404,6 @@ int main(void)
 		cmocka_unit_test(test_config_reload_counts_results),
 		cmocka_unit_test(test_config_to_alloc_defaults_match_policy),
 		cmocka_unit_test(test_config_to_alloc_maps_every_knob),
-		cmocka_unit_test(test_cmd_validate_config_exit_codes),
 		cmocka_unit_test(test_config_keys_table_is_sane),
 	};
 

@@ -21,10 +21,10 @@
 
 #include <cmocka.h>
 
-#include "plugin/config.h"
-#include "plugin/log.h"
-#include "plugin/metrics.h"
-#include "plugin/watch.h"
+#include "plugin/config/config.h"
+#include "plugin/obs/log.h"
+#include "plugin/obs/metrics.h"
+#include "plugin/config/watch.h"
 
 struct fixture {
 	char dir[64];

@@ -10,7 +10,7 @@
 
 #include <cmocka.h>
 
-#include "plugin/annotations.h"
+#include "plugin/daemon/annotations.h"
 
 struct reports {
 	int n;

@@ -10,7 +10,7 @@
 
 #include <cmocka.h>
 
-#include "plugin/model.h"
+#include "plugin/daemon/model.h"
 
 typedef Nri__Pkg__Api__V1alpha1__PodSandbox__LabelsEntry PodLabel;
 typedef Nri__Pkg__Api__V1alpha1__Container__LabelsEntry CtrLabel;

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * Unit tests for plugin/sysfs.c against the real-machine fixtures in
+ * Unit tests for plugin/host/sysfs.c against the real-machine fixtures in
  * tests/fixtures/sysfs (see its README.md for each row asserted here) and against
  * damaged copies of them made in a temp dir.
  */
@@ -18,7 +18,7 @@
 
 #include <cmocka.h>
 
-#include "plugin/sysfs.h"
+#include "plugin/host/sysfs.h"
 
 static char fixtures[4096];
 

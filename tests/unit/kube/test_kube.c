@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * plugin/kube.c against a local HTTPS API stand-in (tests/integration/kube_server.h):
+ * plugin/kube/kube.c against a local HTTPS API stand-in (tests/integration/kube_server.h):
  * self-signed CA made with the openssl CLI at test time, bearer token checked,
  * 429 then 201 for the PodDisruptionBudget retry.
  */
@@ -17,7 +17,7 @@
 #include <cmocka.h>
 #include <json-c/json.h>
 
-#include "plugin/kube.h"
+#include "plugin/kube/kube.h"
 #include "tests/integration/kube_server.h"
 
 #define MS 1000000ull

@@ -13,7 +13,7 @@
 
 #include <cmocka.h>
 
-#include "plugin/log.h"
+#include "plugin/obs/log.h"
 
 /* Everything written to the pipe so far (non-blocking read). */
 static size_t drain(int fd, char *buf, size_t size)

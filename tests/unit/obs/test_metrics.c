@@ -15,8 +15,8 @@
 #include <cmocka.h>
 #include <curl/curl.h>
 
-#include "plugin/httpd.h"
-#include "plugin/metrics.h"
+#include "plugin/obs/httpd.h"
+#include "plugin/obs/metrics.h"
 
 #define L(...) ((const char *const[]){__VA_ARGS__})
 

@@ -26,7 +26,7 @@
 
 #include <cmocka.h>
 
-#include "plugin/sysfs.h"
+#include "plugin/host/sysfs.h"
 #include "policy/alloc.h"
 
 #if defined(__SANITIZE_ADDRESS__)
@@ -166,7 +166,7 @@ static bool changes_has(const struct world *w, const char *id)
 	return false;
 }
 
-#include "tests/unit/plugin/test_alloc_props_shield.h"
+#include "tests/unit/policy/test_alloc_props_shield.h"
 
 static void check_one(struct world *w, size_t i, const struct alloc_stats *st, struct cpuset *seen,
 		      struct cpuset *shields, unsigned int *deps)

@@ -1,9 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * Tests for plugin/cgroups.c: NRI cgroups_path -> cgroup path for both cgroup
- * drivers, and registration through it on a fake tree (no root needed). Lives
- * here because tests/unit/plugin links the whole daemon anyway and belongs to
- * the plugin owners; this file only needs plugin/cgroups.o and libtgbpf.
+ * Tests for plugin/host/cgroups.c: NRI cgroups_path -> cgroup path for both cgroup
+ * drivers, and registration through it on a fake tree (no root needed).
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -20,7 +18,7 @@
 #include <cmocka.h>
 
 #include "bpf/usage.h"
-#include "plugin/cgroups.h"
+#include "plugin/host/cgroups.h"
 
 static void expect_resolve(const char *in, enum cgroups_driver d, const char *want)
 {

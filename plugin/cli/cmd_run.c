@@ -14,6 +14,7 @@
 
 #include "plugin/cli/cmd.h"
 #include "plugin/daemon/daemon.h"
+#include "plugin/nri/stub.h"
 #include "plugin/obs/log.h"
 
 /* Pre-launched plugins have stdout/stderr on /dev/null: log here unless told otherwise. */

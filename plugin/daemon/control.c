@@ -26,20 +26,13 @@
 
 #include "bpf/usage.h"
 #include "plugin/daemon/annotations.h"
-#include "plugin/daemon/daemon.h"
-#include "plugin/daemon/control_priv.h"
+#include "plugin/daemon/control.h"
+#include "plugin/daemon/control_state.h"
+#include "plugin/daemon/live.h"
 #include "plugin/kube/kube.h"
 #include "plugin/obs/log.h"
 #include "plugin/obs/metrics.h"
 #include "policy/control.h"
-
-uint64_t dc_mono_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
 
 static void control_config_from(const struct config *c, struct control_config *ret)
 {
@@ -278,22 +271,6 @@ static void read_node(struct control_node *n)
 
 /* ---- execution ----------------------------------------------------------------- */
 
-void dc_count(struct daemon_control *dc, enum control_kind k, const char *result)
-{
-	const char *v[2] = {control_kind_name(k), result};
-
-	if (dc->m_actions)
-		metrics_add(dc->m_actions, v, 1);
-}
-
-void dc_observe_reaction(struct daemon_control *dc, const char *kind, uint64_t since, uint64_t now)
-{
-	const char *v[1] = {kind};
-
-	if (dc->m_reaction && since && now >= since)
-		metrics_observe(dc->m_reaction, v, (double)(now - since) / 1e9);
-}
-
 static void pod_names(struct daemon *d, const char *id, const char **ns, const char **pod,
 		      const char **name)
 {
@@ -417,7 +394,7 @@ static void updates_done(struct nri_stub *s, int code, void *ud)
 {
 	struct dc_done *x = ud;
 	struct daemon_control *dc = x->d->control;
-	uint64_t now = dc_mono_ns();
+	uint64_t now = daemon_now_ns();
 
 	(void)s;
 	for (size_t i = 0; dc && i < dc->n_w; i++) {

@@ -15,65 +15,17 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "plugin/daemon/daemon.h"
+#include "plugin/daemon/control.h"
+#include "plugin/daemon/handlers.h"
+#include "plugin/daemon/live.h"
+#include "plugin/daemon/render.h"
+#include "plugin/daemon/state.h"
 #include "plugin/obs/httpd.h"
 #include "plugin/obs/log.h"
 #include "plugin/obs/metrics.h"
 #include "plugin/obs/status.h"
 #include "plugin/host/sysfs.h"
 #include "plugin/config/watch.h"
-
-int daemon_new_alloc(struct daemon *d, struct alloc_state **ret)
-{
-	const char *ns[CONFIG_LIST_MAX];
-	struct alloc_config ac;
-	char reason[256] = "";
-	int r;
-
-	config_to_alloc(&d->cfg, &ac, ns);
-	r = alloc_config_validate(d->topo, &ac, reason, sizeof(reason));
-	if (r < 0)
-		return log_error_errno(r, "the configuration does not fit this node: %s", reason);
-	return alloc_state_new(d->topo, &ac, ret);
-}
-
-void daemon_update_pool_metrics(struct daemon *d)
-{
-	struct alloc_stats st;
-
-	if (!d->metrics || !d->alloc)
-		return;
-	alloc_stats_get(d->alloc, &st);
-	for (int p = 0; p < ALLOC_POOL_COUNT; p++)
-		metrics_tg_pool(d->metrics, alloc_pool_name(p), st.pool[p].capacity,
-				st.pool[p].assigned, st.pool[p].free, st.pool[p].containers);
-}
-
-static void changes_sent(struct nri_stub *s, int code, void *ud)
-{
-	(void)s;
-	(void)ud;
-	if (code != 0)
-		log_warn("unsolicited update failed: code=%d", code);
-}
-
-int daemon_send_changes(struct daemon *d, const char *why)
-{
-	struct nri_reply *upd;
-	int r, n;
-
-	if (d->changes.n == 0)
-		return 0;
-	upd = nri_stub_new_updates(d->stub);
-	if (!upd)
-		return log_warn_errno(-ENOTCONN, "cannot send updates (%s): not connected", why);
-	n = daemon_add_change_updates(d, upd);
-	r = nri_stub_update_containers(d->stub, upd, changes_sent, d);
-	if (r < 0)
-		return log_warn_errno(r, "cannot queue unsolicited updates (%s)", why);
-	log_info("unsolicited updates queued: reason=%s containers=%d", why, n);
-	return 0;
-}
 
 static void log_restart_only(const struct config *old, const struct config *new)
 {
@@ -86,7 +38,7 @@ static void log_restart_only(const struct config *old, const struct config *new)
 				 diff[i]->path);
 }
 
-int daemon_apply_config(struct daemon *d, const struct config *c, const char *origin)
+static int apply_config(struct daemon *d, const struct config *c, const char *origin)
 {
 	struct config next = d->cfg;
 	const char *ns[CONFIG_LIST_MAX];
@@ -139,7 +91,7 @@ static void on_config_changed(struct nri_stub *s, int fd, short revents, void *u
 		metrics_tg_config_reload(d->metrics, "refused", (unsigned int)errs.n);
 		log_warn("keeping the configuration in force");
 	} else {
-		daemon_apply_config(d, &c, d->config_path);
+		apply_config(d, &c, d->config_path);
 	}
 	config_errors_done(&errs);
 }
@@ -184,6 +136,27 @@ static void on_close(struct nri_stub *s, void *ud)
 	metrics_tg_ready(d->metrics, false);
 	metrics_tg_nri_reconnects(d->metrics, nri_stub_reconnects(d->stub) + 1);
 	log_warn("runtime connection closed%s", d->opt.reconnect ? ", reconnecting" : "");
+}
+
+/* The live usage timer: sample, then let the closed loop act on the sample. */
+static void on_live_tick(struct nri_stub *s, void *ud)
+{
+	struct daemon *d = ud;
+
+	(void)s;
+	if (daemon_live_sample(d) < 0)
+		return;
+	daemon_control_tick(d, daemon_now_ns());
+}
+
+static int attach_live(struct daemon *d)
+{
+	unsigned int ms;
+
+	if (!d->live)
+		return 0;
+	ms = (unsigned int)(d->cfg.live_sampling_interval_us / 1000);
+	return nri_stub_add_timer(d->stub, ms ? ms : 100, on_live_tick, d);
 }
 
 static int load_config(struct daemon *d)
@@ -285,9 +258,11 @@ static int daemon_init(struct daemon *d, const struct daemon_options *o)
 		r = start_services(d);
 	if (r >= 0 && daemon_live_start(d) < 0)
 		log_warn("continuing without live usage");
+	if (r >= 0 && d->live && daemon_control_start(d) < 0)
+		log_warn("closed loop disabled: out of memory");
 	if (r >= 0)
 		r = make_stub(d);
-	if (r >= 0 && daemon_live_attach(d) < 0)
+	if (r >= 0 && attach_live(d) < 0)
 		log_warn("live usage will not be sampled");
 	return r;
 }
@@ -317,6 +292,7 @@ void daemon_free(struct daemon *d)
 	status_server_free(d->status);
 	httpd_free(d->httpd);
 	metrics_free(d->metrics);
+	daemon_control_free(d);
 	daemon_live_free(d);
 	alloc_changes_done(&d->changes);
 	alloc_state_free(d->alloc);

@@ -12,33 +12,18 @@
 #include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
-#include <time.h>
 
 #include "plugin/daemon/annotations.h"
-#include "plugin/daemon/daemon.h"
+#include "plugin/daemon/handlers.h"
+#include "plugin/daemon/live.h"
+#include "plugin/daemon/state.h"
 #include "plugin/obs/log.h"
 #include "plugin/obs/metrics.h"
 #include "policy/qos.h"
 
 static double now_seconds(void)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static void qos_input_from_model(const struct model_resources *r, struct qos_input *in)
-{
-	memset(in, 0, sizeof(*in));
-	in->has_shares = r->has_shares;
-	in->shares = r->shares;
-	in->has_quota = r->has_quota;
-	in->quota = r->quota;
-	in->has_period = r->has_period;
-	in->period = r->period;
-	in->has_mem_limit = r->has_mem_limit;
-	in->mem_limit = r->mem_limit;
+	return (double)daemon_now_ns() / 1e9;
 }
 
 static void qos_input_from_nri(const NriLinuxResources *r, struct qos_input *in)
@@ -62,35 +47,6 @@ static void qos_input_from_nri(const NriLinuxResources *r, struct qos_input *in)
 		in->has_mem_limit = true;
 		in->mem_limit = r->memory->limit->value;
 	}
-}
-
-static const char *cgroup_hint(const struct model_pod *pod, const struct model_container *c)
-{
-	if (pod && pod->cgroup_parent && *pod->cgroup_parent)
-		return pod->cgroup_parent;
-	return c->cgroups_path;
-}
-
-static int classify(const struct model_pod *pod, const struct model_container *c,
-		    const struct qos_input *base, struct qos_info *ret)
-{
-	struct qos_input in = *base;
-
-	in.cgroup_parent = cgroup_hint(pod, c);
-	return qos_classify(&in, ret);
-}
-
-enum qos_class daemon_container_qos(const struct daemon *d, const struct model_pod *pod,
-				    const struct model_container *c)
-{
-	struct qos_input in;
-	struct qos_info qi;
-
-	(void)d;
-	qos_input_from_model(&c->resources, &in);
-	if (classify(pod, c, &in, &qi) < 0)
-		return QOS_BURSTABLE;
-	return qi.cls;
 }
 
 struct refusal_ctx {
@@ -184,81 +140,6 @@ static void build_request(struct daemon *d, const struct model_pod *pod,
 	prefs_to_request(d, pod, c, ap, req);
 }
 
-void daemon_result_to_resources(struct daemon *d, const struct alloc_result *r, bool full,
-				struct nri_resources *res)
-{
-	memset(res, 0, sizeof(*res));
-	if (cpuset_format(&r->cpus, d->scratch_cpus, DAEMON_CPULIST_MAX) > 0)
-		res->cpus = d->scratch_cpus;
-	if (d->cfg.memory_pin_mems &&
-	    cpuset_format(&r->mems, d->scratch_mems, DAEMON_CPULIST_MAX) > 0)
-		res->mems = d->scratch_mems;
-	if (!full)
-		return;
-	res->has_shares = r->shares > 0;
-	res->shares = r->shares;
-	res->has_quota = true;
-	res->quota = r->quota;
-	res->has_period = r->period > 0;
-	res->period = r->period;
-}
-
-static void publish_container(struct daemon *d, const struct model_pod *pod,
-			      const struct model_container *c, enum qos_class cls)
-{
-	struct alloc_result r;
-
-	if (!d->metrics || alloc_get(d->alloc, c->id, &r) < 0)
-		return;
-	if (cpuset_format(&r.cpus, d->scratch_info, DAEMON_CPULIST_MAX) < 0)
-		return;
-	metrics_tg_container_set(d->metrics, pod ? pod->namespace : "", pod ? pod->name : "",
-				 c->name, qos_class_name(cls), alloc_pool_name(r.pool),
-				 d->scratch_info);
-}
-
-void daemon_publish_container(struct daemon *d, const char *id)
-{
-	struct model_container *c = model_container_by_id(d->model, id);
-	struct model_pod *pod;
-
-	if (!c)
-		return;
-	pod = model_container_pod(d->model, c);
-	publish_container(d, pod, c, daemon_container_qos(d, pod, c));
-}
-
-int daemon_add_change_updates(struct daemon *d, struct nri_reply *reply)
-{
-	struct cpuset last_cpus, last_mems;
-	struct nri_resources res;
-	bool have = false;
-	int n = 0;
-
-	for (size_t i = 0; i < d->changes.n; i++) {
-		struct alloc_result r;
-
-		if (alloc_get(d->alloc, d->changes.ids[i], &r) < 0)
-			continue;
-		/* shared containers all get the same sets: format each distinct one once */
-		if (!have || !cpuset_equal(&r.cpus, &last_cpus) ||
-		    !cpuset_equal(&r.mems, &last_mems)) {
-			daemon_result_to_resources(d, &r, false, &res);
-			last_cpus = r.cpus;
-			last_mems = r.mems;
-			have = true;
-		}
-		if (nri_reply_update(reply, d->changes.ids[i], &res, false) < 0)
-			log_warn("cannot queue update of container %s", d->changes.ids[i]);
-		else
-			n++;
-	}
-	/* their topoguard_container_info is refreshed by the daemon's 1 s timer: a series
-	 * update per moved container would make every create O(containers^2) */
-	d->info_dirty = d->info_dirty || d->changes.n > 0;
-	return n;
-}
-
 /* Place c; on -ENOSPC fall back to the shared pool rather than fail the pod. */
 static int place(struct daemon *d, struct alloc_request *req, bool update, struct alloc_result *r)
 {
@@ -347,8 +228,8 @@ static int restore_entry(struct daemon *d, const struct model_container *c,
 	struct qos_input in;
 	struct qos_info qi;
 
-	qos_input_from_model(&c->resources, &in);
-	if (classify(pod, c, &in, &qi) < 0)
+	daemon_qos_input(&c->resources, &in);
+	if (daemon_classify(pod, c, &in, &qi) < 0)
 		return -EINVAL;
 	parse_prefs(d, pod, c, &ap);
 	memset(e, 0, sizeof(*e));
@@ -492,9 +373,9 @@ static int on_create_container(struct nri_stub *s, const NriPodSandbox *npod,
 		metrics_tg_request(d->metrics, "CreateContainer", false);
 		return 0;
 	}
-	qos_input_from_model(&c->resources, &in);
+	daemon_qos_input(&c->resources, &in);
 	parse_prefs(d, pod, c, &ap);
-	if (ap.value[ANNOTATIONS_CPU_PRESERVE] == 1 || classify(pod, c, &in, &qi) < 0) {
+	if (ap.value[ANNOTATIONS_CPU_PRESERVE] == 1 || daemon_classify(pod, c, &in, &qi) < 0) {
 		log_info("create: leaving container %s alone (cpu.preserve or unknown QoS)", c->id);
 		metrics_tg_request(d->metrics, "CreateContainer", true);
 		return 0;
@@ -509,7 +390,7 @@ static int on_create_container(struct nri_stub *s, const NriPodSandbox *npod,
 	daemon_add_change_updates(d, reply);
 	metrics_tg_decision(d->metrics, "CreateContainer", now_seconds() - t0);
 	metrics_tg_request(d->metrics, "CreateContainer", true);
-	publish_container(d, pod, c, qi.cls);
+	daemon_publish_info(d, pod, c, qi.cls);
 	daemon_update_pool_metrics(d);
 	log_info("create: container=%s pod=%s/%s qos=%s pool=%s cpus=%s others=%zu", c->id,
 		 pod->namespace, pod->name, qos_class_name(qi.cls), alloc_pool_name(r.pool),
@@ -540,7 +421,7 @@ static int on_update_container(struct nri_stub *s, const NriPodSandbox *npod,
 		return 0;
 	qos_input_from_nri(res, &in);
 	parse_prefs(d, pod, c, &ap);
-	if (ap.value[ANNOTATIONS_CPU_PRESERVE] == 1 || classify(pod, c, &in, &qi) < 0)
+	if (ap.value[ANNOTATIONS_CPU_PRESERVE] == 1 || daemon_classify(pod, c, &in, &qi) < 0)
 		return 0;
 	build_request(d, pod, c, &qi, &ap, &req);
 	alloc_changes_reset(&d->changes);
@@ -556,7 +437,7 @@ static int on_update_container(struct nri_stub *s, const NriPodSandbox *npod,
 	daemon_live_exclusive_changed(d, c->id);
 	metrics_tg_decision(d->metrics, "UpdateContainer", now_seconds() - t0);
 	metrics_tg_request(d->metrics, "UpdateContainer", true);
-	publish_container(d, pod, c, qi.cls);
+	daemon_publish_info(d, pod, c, qi.cls);
 	daemon_update_pool_metrics(d);
 	log_info("update: container=%s pool=%s others=%zu", c->id, alloc_pool_name(r.pool),
 		 d->changes.n);

@@ -11,7 +11,6 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include <bpf/libbpf.h>
 #include <json-c/json.h>
@@ -20,7 +19,7 @@
 
 #include "bpf/usage.h"
 #include "plugin/host/cgroups.h"
-#include "plugin/daemon/daemon.h"
+#include "plugin/daemon/live.h"
 #include "plugin/obs/log.h"
 #include "plugin/obs/metrics.h"
 
@@ -66,14 +65,6 @@ struct daemon_live {
 	struct metrics_family *fam[LM_COUNT];
 	struct metrics_family *overhead;
 };
-
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
 
 static int register_families(struct daemon_live *l, struct metrics *m)
 {
@@ -135,8 +126,6 @@ int daemon_live_start(struct daemon *d)
 	if (d->metrics && register_families(l, d->metrics) < 0)
 		log_warn("live usage metrics unavailable");
 	d->live = l;
-	if (daemon_control_start(d) < 0)
-		log_warn("closed loop disabled: out of memory");
 	return 0;
 }
 
@@ -144,7 +133,6 @@ void daemon_live_free(struct daemon *d)
 {
 	if (!d->live)
 		return;
-	daemon_control_free(d);
 	usage_free(d->live->usage);
 	free(d->live);
 	d->live = NULL;
@@ -229,34 +217,22 @@ static int publish_one(struct model_container *c, void *ud)
 	return 0;
 }
 
-static void on_tick(struct nri_stub *s, void *ud)
+int daemon_live_sample(struct daemon *d)
 {
-	struct daemon *d = ud;
 	struct usage_overhead ov;
 	const char *backend[1];
 	int r;
 
-	(void)s;
-	r = usage_collect(d->live->usage, now_ns());
-	if (r < 0) {
-		log_debug_errno(r, "live usage: collect failed");
-		return;
-	}
+	if (!d->live)
+		return -ENODEV;
+	r = usage_collect(d->live->usage, daemon_now_ns());
+	if (r < 0)
+		return log_debug_errno(r, "live usage: collect failed");
 	model_foreach_container(d->model, NULL, publish_one, d);
-	daemon_control_tick(d, now_ns());
 	backend[0] = usage_backend(d->live->usage) == USAGE_BACKEND_BPF ? "bpf" : "poll";
 	if (d->live->overhead && usage_overhead(d->live->usage, &ov) == 0)
 		metrics_set(d->live->overhead, backend, ov.available ? ov.ns_per_event : 0);
-}
-
-int daemon_live_attach(struct daemon *d)
-{
-	unsigned int ms;
-
-	if (!d->live)
-		return 0;
-	ms = (unsigned int)(d->cfg.live_sampling_interval_us / 1000);
-	return nri_stub_add_timer(d->stub, ms ? ms : 100, on_tick, d);
+	return 0;
 }
 
 static int track_one(struct model_container *c, void *ud)

@@ -113,51 +113,6 @@ void table_done(struct table *t)
 	memset(t, 0, sizeof(*t));
 }
 
-/* ---- objects ---- */
-
-void model_kv_free(struct model_kv *kv, size_t n)
-{
-	for (size_t i = 0; kv && i < n; i++) {
-		free(kv[i].key);
-		free(kv[i].value);
-	}
-	free(kv);
-}
-
-void model_resources_done(struct model_resources *r)
-{
-	free(r->cpus);
-	free(r->mems);
-	memset(r, 0, sizeof(*r));
-}
-
-void model_pod_done(struct model_pod *p)
-{
-	free(p->id);
-	free(p->name);
-	free(p->namespace);
-	free(p->uid);
-	free(p->ns_name);
-	model_kv_free(p->labels, p->n_labels);
-	model_kv_free(p->annotations, p->n_annotations);
-	free(p->cgroup_parent);
-	free(p->cgroups_path);
-	model_resources_done(&p->resources);
-	model_resources_done(&p->overhead);
-	memset(p, 0, sizeof(*p));
-}
-
-void model_container_done(struct model_container *c)
-{
-	free(c->id);
-	free(c->pod_id);
-	free(c->name);
-	model_kv_free(c->annotations, c->n_annotations);
-	free(c->cgroups_path);
-	model_resources_done(&c->resources);
-	memset(c, 0, sizeof(*c));
-}
-
 int model_new(struct model **ret)
 {
 	struct model *m = calloc(1, sizeof(*m));
@@ -414,14 +369,6 @@ int model_foreach_container(const struct model *m, const char *pod_id,
 			return r;
 	}
 	return 0;
-}
-
-const char *model_kv_get(const struct model_kv *kv, size_t n, const char *key)
-{
-	for (size_t i = 0; kv && i < n; i++)
-		if (!strcmp(kv[i].key, key))
-			return kv[i].value;
-	return NULL;
 }
 
 const char *model_state_name(enum model_state s)

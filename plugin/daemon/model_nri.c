@@ -1,5 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* NRI PodSandbox / Container -> model objects (copies; the NRI objects are borrowed). */
+/*
+ * The model's objects: built from NRI PodSandbox / Container (copies; the NRI objects
+ * are borrowed), looked into and freed. model.c keeps them in its tables and uses
+ * this file; this file uses nothing of model.c.
+ */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <stdio.h>
@@ -14,6 +18,57 @@
 #define K8S_POD_UID	   "io.kubernetes.pod.uid"
 #define K8S_CONTAINER_NAME "io.kubernetes.container.name"
 #define K8S_CONTAINER_TYPE "io.kubernetes.cri.container-type"
+
+void model_kv_free(struct model_kv *kv, size_t n)
+{
+	for (size_t i = 0; kv && i < n; i++) {
+		free(kv[i].key);
+		free(kv[i].value);
+	}
+	free(kv);
+}
+
+void model_resources_done(struct model_resources *r)
+{
+	free(r->cpus);
+	free(r->mems);
+	memset(r, 0, sizeof(*r));
+}
+
+void model_pod_done(struct model_pod *p)
+{
+	free(p->id);
+	free(p->name);
+	free(p->namespace);
+	free(p->uid);
+	free(p->ns_name);
+	model_kv_free(p->labels, p->n_labels);
+	model_kv_free(p->annotations, p->n_annotations);
+	free(p->cgroup_parent);
+	free(p->cgroups_path);
+	model_resources_done(&p->resources);
+	model_resources_done(&p->overhead);
+	memset(p, 0, sizeof(*p));
+}
+
+void model_container_done(struct model_container *c)
+{
+	free(c->id);
+	free(c->pod_id);
+	free(c->name);
+	model_kv_free(c->annotations, c->n_annotations);
+	free(c->cgroups_path);
+	model_resources_done(&c->resources);
+	memset(c, 0, sizeof(*c));
+}
+
+const char *model_kv_get(const struct model_kv *kv, size_t n, const char *key)
+{
+	for (size_t i = 0; kv && i < n; i++)
+		if (!strcmp(kv[i].key, key))
+			return kv[i].value;
+	return NULL;
+}
 
 /* Both generated map-entry types have this shape; copied field by field, never cast. */
 #define COPY_KV(dst, n_dst, src, n_src)                                                            \

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* Internals shared by plugin/model*.c only. */
+/* Internals shared by plugin/daemon/model*.c only. */
 #pragma once
 
 #include <stddef.h>

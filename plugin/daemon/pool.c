@@ -11,7 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "plugin/daemon/control_priv.h"
+#include "plugin/daemon/control_state.h"
 #include "plugin/obs/log.h"
 
 void dc_log_pool(struct daemon_control *dc)
@@ -107,7 +107,7 @@ static void cpusets_done(struct nri_stub *s, int code, void *ud)
 {
 	struct dc_done *x = ud;
 	struct daemon_control *dc = x->d->control;
-	uint64_t now = dc_mono_ns();
+	uint64_t now = daemon_now_ns();
 
 	(void)s;
 	if (dc && x->gen == dc->cpuset_gen) {

@@ -11,7 +11,10 @@
 #include <json-c/json.h>
 
 #include "plugin/daemon/annotations.h"
-#include "plugin/daemon/daemon.h"
+#include "plugin/daemon/control.h"
+#include "plugin/daemon/live.h"
+#include "plugin/daemon/render.h"
+#include "plugin/daemon/state.h"
 
 static void add_str(json_object *o, const char *key, const char *v)
 {

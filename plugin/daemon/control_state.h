@@ -11,7 +11,7 @@
 
 #include <json-c/json.h>
 
-#include "plugin/daemon/daemon.h"
+#include "plugin/daemon/state.h"
 #include "plugin/obs/metrics.h"
 #include "policy/control.h"
 
@@ -60,12 +60,26 @@ struct dc_done {
 	uint64_t gen;
 };
 
-/* daemon_control.c */
-uint64_t dc_mono_ns(void);
-void dc_count(struct daemon_control *dc, enum control_kind k, const char *result);
-void dc_observe_reaction(struct daemon_control *dc, const char *kind, uint64_t since, uint64_t now);
+/* Count one action of kind k by its result (topoguard_control_actions_total). */
+static inline void dc_count(struct daemon_control *dc, enum control_kind k, const char *result)
+{
+	const char *v[2] = {control_kind_name(k), result};
 
-/* daemon_pool.c */
+	if (dc->m_actions)
+		metrics_add(dc->m_actions, v, 1);
+}
+
+/* Observe the reaction time from a trigger seen at since (topoguard_control_reaction_seconds). */
+static inline void dc_observe_reaction(struct daemon_control *dc, const char *kind, uint64_t since,
+				       uint64_t now)
+{
+	const char *v[1] = {kind};
+
+	if (dc->m_reaction && since && now >= since)
+		metrics_observe(dc->m_reaction, v, (double)(now - since) / 1e9);
+}
+
+/* pool.c: used by control.c, uses nothing of control.c */
 /* The shared pool's size and how busy its CPUs were since the last tick. */
 void dc_pool_node(struct daemon *d, struct control_node *node);
 void dc_log_pool(struct daemon_control *dc);

@@ -1,0 +1,19 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The closed loop in the daemon (control.c, pool.c): after every live usage
+ * sample, daemon.c calls daemon_control_tick(), which builds the controller's
+ * samples, runs policy/control.h and carries the actions out. Uses live.h and
+ * state.h of the room, never handlers.c or daemon.c. d->control is NULL while off.
+ */
+#pragma once
+
+#include <stdint.h>
+
+#include "plugin/daemon/state.h"
+
+struct json_object;
+
+int daemon_control_start(struct daemon *d);
+void daemon_control_free(struct daemon *d); /* NULL-safe in d->control */
+void daemon_control_tick(struct daemon *d, uint64_t now_ns);
+struct json_object *daemon_control_json(struct daemon *d); /* NULL while off */

@@ -1,0 +1,186 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* The daemon's shared operations (state.h): the bottom of the daemon room. */
+#include <errno.h>
+#include <string.h>
+#include <time.h>
+
+#include "plugin/daemon/state.h"
+#include "plugin/obs/log.h"
+#include "plugin/obs/metrics.h"
+
+uint64_t daemon_now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+int daemon_new_alloc(struct daemon *d, struct alloc_state **ret)
+{
+	const char *ns[CONFIG_LIST_MAX];
+	struct alloc_config ac;
+	char reason[256] = "";
+	int r;
+
+	config_to_alloc(&d->cfg, &ac, ns);
+	r = alloc_config_validate(d->topo, &ac, reason, sizeof(reason));
+	if (r < 0)
+		return log_error_errno(r, "the configuration does not fit this node: %s", reason);
+	return alloc_state_new(d->topo, &ac, ret);
+}
+
+void daemon_update_pool_metrics(struct daemon *d)
+{
+	struct alloc_stats st;
+
+	if (!d->metrics || !d->alloc)
+		return;
+	alloc_stats_get(d->alloc, &st);
+	for (int p = 0; p < ALLOC_POOL_COUNT; p++)
+		metrics_tg_pool(d->metrics, alloc_pool_name(p), st.pool[p].capacity,
+				st.pool[p].assigned, st.pool[p].free, st.pool[p].containers);
+}
+
+static void changes_sent(struct nri_stub *s, int code, void *ud)
+{
+	(void)s;
+	(void)ud;
+	if (code != 0)
+		log_warn("unsolicited update failed: code=%d", code);
+}
+
+int daemon_send_changes(struct daemon *d, const char *why)
+{
+	struct nri_reply *upd;
+	int r, n;
+
+	if (d->changes.n == 0)
+		return 0;
+	upd = nri_stub_new_updates(d->stub);
+	if (!upd)
+		return log_warn_errno(-ENOTCONN, "cannot send updates (%s): not connected", why);
+	n = daemon_add_change_updates(d, upd);
+	r = nri_stub_update_containers(d->stub, upd, changes_sent, d);
+	if (r < 0)
+		return log_warn_errno(r, "cannot queue unsolicited updates (%s)", why);
+	log_info("unsolicited updates queued: reason=%s containers=%d", why, n);
+	return 0;
+}
+
+void daemon_qos_input(const struct model_resources *r, struct qos_input *in)
+{
+	memset(in, 0, sizeof(*in));
+	in->has_shares = r->has_shares;
+	in->shares = r->shares;
+	in->has_quota = r->has_quota;
+	in->quota = r->quota;
+	in->has_period = r->has_period;
+	in->period = r->period;
+	in->has_mem_limit = r->has_mem_limit;
+	in->mem_limit = r->mem_limit;
+}
+
+static const char *cgroup_hint(const struct model_pod *pod, const struct model_container *c)
+{
+	if (pod && pod->cgroup_parent && *pod->cgroup_parent)
+		return pod->cgroup_parent;
+	return c->cgroups_path;
+}
+
+int daemon_classify(const struct model_pod *pod, const struct model_container *c,
+		    const struct qos_input *base, struct qos_info *ret)
+{
+	struct qos_input in = *base;
+
+	in.cgroup_parent = cgroup_hint(pod, c);
+	return qos_classify(&in, ret);
+}
+
+enum qos_class daemon_container_qos(const struct daemon *d, const struct model_pod *pod,
+				    const struct model_container *c)
+{
+	struct qos_input in;
+	struct qos_info qi;
+
+	(void)d;
+	daemon_qos_input(&c->resources, &in);
+	if (daemon_classify(pod, c, &in, &qi) < 0)
+		return QOS_BURSTABLE;
+	return qi.cls;
+}
+
+void daemon_result_to_resources(struct daemon *d, const struct alloc_result *r, bool full,
+				struct nri_resources *res)
+{
+	memset(res, 0, sizeof(*res));
+	if (cpuset_format(&r->cpus, d->scratch_cpus, DAEMON_CPULIST_MAX) > 0)
+		res->cpus = d->scratch_cpus;
+	if (d->cfg.memory_pin_mems &&
+	    cpuset_format(&r->mems, d->scratch_mems, DAEMON_CPULIST_MAX) > 0)
+		res->mems = d->scratch_mems;
+	if (!full)
+		return;
+	res->has_shares = r->shares > 0;
+	res->shares = r->shares;
+	res->has_quota = true;
+	res->quota = r->quota;
+	res->has_period = r->period > 0;
+	res->period = r->period;
+}
+
+void daemon_publish_info(struct daemon *d, const struct model_pod *pod,
+			 const struct model_container *c, enum qos_class cls)
+{
+	struct alloc_result r;
+
+	if (!d->metrics || alloc_get(d->alloc, c->id, &r) < 0)
+		return;
+	if (cpuset_format(&r.cpus, d->scratch_info, DAEMON_CPULIST_MAX) < 0)
+		return;
+	metrics_tg_container_set(d->metrics, pod ? pod->namespace : "", pod ? pod->name : "",
+				 c->name, qos_class_name(cls), alloc_pool_name(r.pool),
+				 d->scratch_info);
+}
+
+void daemon_publish_container(struct daemon *d, const char *id)
+{
+	struct model_container *c = model_container_by_id(d->model, id);
+	struct model_pod *pod;
+
+	if (!c)
+		return;
+	pod = model_container_pod(d->model, c);
+	daemon_publish_info(d, pod, c, daemon_container_qos(d, pod, c));
+}
+
+int daemon_add_change_updates(struct daemon *d, struct nri_reply *reply)
+{
+	struct cpuset last_cpus, last_mems;
+	struct nri_resources res;
+	bool have = false;
+	int n = 0;
+
+	for (size_t i = 0; i < d->changes.n; i++) {
+		struct alloc_result r;
+
+		if (alloc_get(d->alloc, d->changes.ids[i], &r) < 0)
+			continue;
+		/* shared containers all get the same sets: format each distinct one once */
+		if (!have || !cpuset_equal(&r.cpus, &last_cpus) ||
+		    !cpuset_equal(&r.mems, &last_mems)) {
+			daemon_result_to_resources(d, &r, false, &res);
+			last_cpus = r.cpus;
+			last_mems = r.mems;
+			have = true;
+		}
+		if (nri_reply_update(reply, d->changes.ids[i], &res, false) < 0)
+			log_warn("cannot queue update of container %s", d->changes.ids[i]);
+		else
+			n++;
+	}
+	/* their topoguard_container_info is refreshed by the daemon's 1 s timer: a series
+	 * update per moved container would make every create O(containers^2) */
+	d->info_dirty = d->info_dirty || d->changes.n > 0;
+	return n;
+}

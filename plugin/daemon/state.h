@@ -1,0 +1,83 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The daemon's state (struct daemon) and the operations every part of the daemon
+ * shares: building the policy state, classifying a modelled container, turning an
+ * allocation into NRI resources, sending moved cpusets, publishing pool and
+ * container metrics.
+ *
+ * This is the bottom of the daemon room: state.c calls nothing else of the room,
+ * and handlers.c, live.c, control.c, pool.c, render.c and daemon.c build on it.
+ * Everything here runs on the loop thread. Pointers returned into the daemon's
+ * scratch buffers are valid until the next call that formats into them.
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "plugin/config/config.h"
+#include "plugin/daemon/daemon.h"
+#include "plugin/daemon/model.h"
+#include "plugin/nri/stub.h"
+#include "policy/alloc.h"
+#include "policy/qos.h"
+#include "policy/topology.h"
+
+#define DAEMON_EXCLUSIVE_ANNOTATION "topoguard.io/exclusive-cpus"
+
+struct metrics;
+struct httpd;
+struct status_server;
+struct watch;
+struct daemon_live;
+struct daemon_control;
+
+struct daemon {
+	struct daemon_options opt;
+	char *config_path;
+	struct config cfg;
+	struct topology *topo;
+	struct alloc_state *alloc;
+	struct model *model;
+	struct metrics *metrics;
+	struct httpd *httpd;
+	struct status_server *status;
+	struct watch *watch;
+	struct nri_stub *stub;
+	struct daemon_live *live;	/* NULL when live usage is off */
+	struct daemon_control *control; /* the closed loop; NULL when live usage is off */
+	struct alloc_changes changes;	/* scratch, reset per operation */
+	/* cpulist buffers, DAEMON_CPULIST_MAX each: replies use cpus/mems, metrics info */
+	char *scratch_cpus, *scratch_mems, *scratch_info;
+	bool synchronized;
+	bool info_dirty; /* some topoguard_container_info series are stale */
+};
+
+#define DAEMON_CPULIST_MAX (CPUSET_MAX * 6)
+
+/* CLOCK_MONOTONIC in nanoseconds: the one clock of the loop's timers and samples. */
+uint64_t daemon_now_ns(void);
+/* Build the policy state for the current config and topology (empty). */
+int daemon_new_alloc(struct daemon *d, struct alloc_state **ret);
+/* The QoS classifier's input from a modelled container's resources. */
+void daemon_qos_input(const struct model_resources *r, struct qos_input *in);
+/* Classify c from base plus the kubelet's cgroup parent of its pod (or its own path). */
+int daemon_classify(const struct model_pod *pod, const struct model_container *c,
+		    const struct qos_input *base, struct qos_info *ret);
+/* The QoS of a modelled container, recomputed from its resources. */
+enum qos_class daemon_container_qos(const struct daemon *d, const struct model_pod *pod,
+				    const struct model_container *c);
+/* Fill res (cpus/mems strings point into the daemon's scratch buffers) from r. */
+void daemon_result_to_resources(struct daemon *d, const struct alloc_result *r, bool full,
+				struct nri_resources *res);
+/* Set topoguard_container_info of c, whose QoS class is cls. */
+void daemon_publish_info(struct daemon *d, const struct model_pod *pod,
+			 const struct model_container *c, enum qos_class cls);
+/* Refresh topoguard_container_info of one container (after its cpuset moved). */
+void daemon_publish_container(struct daemon *d, const char *id);
+/* Publish pool gauges after any change. */
+void daemon_update_pool_metrics(struct daemon *d);
+/* Append an update (cpuset.cpus/mems) per container of d->changes; returns how many. */
+int daemon_add_change_updates(struct daemon *d, struct nri_reply *reply);
+/* Send cpusets of d->changes as one unsolicited UpdateContainers. */
+int daemon_send_changes(struct daemon *d, const char *why);

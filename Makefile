@@ -201,6 +201,8 @@ LINT_SRCS = $(shell git ls-files --cached --others --exclude-standard '*.c' '*.h
 lint:
 	@clang-format --dry-run --Werror $(LINT_SRCS)
 	@echo "lint: clang-format clean ($(words $(LINT_SRCS)) files)"
+	@bash scripts/check-layout.sh
+	@bash scripts/check-layout.sh --self-test >/dev/null
 
 clean:
 	rm -rf $(B)

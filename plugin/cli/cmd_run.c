@@ -72,6 +72,7 @@ static const struct option run_opts[] = {
 	{"name", required_argument, NULL, 'n'},
 	{"idx", required_argument, NULL, 'i'},
 	{"sysfs-root", required_argument, NULL, OPT_SYSFS},
+	{"cgroup-root", required_argument, NULL, OPT_CGROUP},
 	{"status-socket", required_argument, NULL, OPT_STATUS},
 	{"metrics-address", required_argument, NULL, OPT_METRICS},
 	{"log-file", required_argument, NULL, OPT_LOGFILE},

@@ -15,6 +15,7 @@
 #include <json.h>
 
 #include "plugin/cli/cmd.h"
+#include "tests/lib/capture.h"
 
 static char fixtures[4096];
 static char out[1 << 20];
@@ -32,50 +33,19 @@ static int find_fixtures(void)
 	return -ENOENT;
 }
 
-/* Point fd at a fresh temp file; returns the saved original fd. */
-static int redirect(int fd, FILE *f, FILE **tmp)
-{
-	int saved;
-
-	fflush(f);
-	*tmp = tmpfile();
-	assert_non_null(*tmp);
-	saved = dup(fd);
-	assert_true(saved >= 0);
-	assert_true(dup2(fileno(*tmp), fd) >= 0);
-	return saved;
-}
-
-static void restore(int fd, FILE *f, int saved, FILE *tmp, char *buf, size_t size)
-{
-	size_t n;
-
-	fflush(f);
-	assert_true(dup2(saved, fd) >= 0);
-	close(saved);
-	rewind(tmp);
-	n = fread(buf, 1, size - 1, tmp);
-	buf[n] = '\0';
-	fclose(tmp);
-}
-
 /* Run "topology ARGS..." (NULL-terminated) capturing stdout and stderr. */
 static int run(const char *arg, ...)
 {
 	char *argv[8] = {(char *)"topology"};
-	int argc = 1, so, se, rc;
-	FILE *to, *te;
+	int argc = 1, rc;
 	va_list ap;
 
 	va_start(ap, arg);
 	for (const char *a = arg; a && argc < 7; a = va_arg(ap, const char *))
 		argv[argc++] = (char *)a;
 	va_end(ap);
-	so = redirect(STDOUT_FILENO, stdout, &to);
-	se = redirect(STDERR_FILENO, stderr, &te);
-	rc = cmd_topology(argc, argv);
-	restore(STDERR_FILENO, stderr, se, te, err, sizeof(err));
-	restore(STDOUT_FILENO, stdout, so, to, out, sizeof(out));
+	rc = capture_cmd(cmd_topology, argc, argv, out, sizeof(out), err, sizeof(err));
+	assert_true(rc >= 0);
 	return rc;
 }
 

@@ -324,6 +324,19 @@ static void want_drop(struct daemon_control *dc, struct dc_want *w)
 	*w = dc->w[--dc->n_w];
 }
 
+/* Remember the closed loop's quota on the model, so that every later update of the
+ * container (a move, a resync) carries it instead of the policy's. */
+static void set_ctl_quota(struct daemon *d, const struct control_action *a)
+{
+	struct model_container *c = model_container_by_id(d->model, a->id);
+	bool restore = a->kind == CONTROL_RESTORE;
+
+	if (!c)
+		return;
+	c->ctl_quota = restore ? 0 : a->quota;
+	c->ctl_period = restore ? 0 : a->period;
+}
+
 static void do_quota(struct daemon *d, const struct control_action *a, uint64_t now)
 {
 	struct daemon_control *dc = d->control;
@@ -353,6 +366,7 @@ static void do_quota(struct daemon *d, const struct control_action *a, uint64_t 
 	w->attempts = 0;
 	w->next_try = now;
 	dc->n_kind[a->kind]++;
+	set_ctl_quota(d, a);
 	publish_throttle(d, a);
 }
 

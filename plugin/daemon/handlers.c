@@ -342,7 +342,7 @@ static void adjust_created(struct daemon *d, const struct alloc_result *r, enum 
 {
 	struct nri_resources res;
 
-	daemon_result_to_resources(d, r, true, &res);
+	daemon_result_to_resources(d, NULL, r, &res);
 	if (mem_preserve)
 		res.mems = NULL;
 	if (nri_reply_adjust(reply, &res) < 0)
@@ -430,7 +430,7 @@ static int on_update_container(struct nri_stub *s, const NriPodSandbox *npod,
 		return 0;
 	}
 	daemon_add_change_updates(d, reply);
-	daemon_result_to_resources(d, &r, true, &out);
+	daemon_result_to_resources(d, c->id, &r, &out);
 	if (ap.value[ANNOTATIONS_MEM_PRESERVE] == 1)
 		out.mems = NULL;
 	nri_reply_update(reply, c->id, &out, false);

@@ -62,6 +62,10 @@ struct model_container {
 	struct model_resources resources;
 	uint32_t pid;
 	int32_t exit_code;
+	/* The closed loop's CFS quota for it (ctl_quota 0: none, the policy's applies).
+	 * Kept when the container is put again. */
+	int64_t ctl_quota;
+	uint64_t ctl_period;
 };
 
 struct model;

@@ -110,7 +110,26 @@ enum qos_class daemon_container_qos(const struct daemon *d, const struct model_p
 	return qi.cls;
 }
 
-void daemon_result_to_resources(struct daemon *d, const struct alloc_result *r, bool full,
+/* Shares, quota and period of r; a quota the closed loop imposes on id wins. */
+static void cpu_limits(const struct daemon *d, const char *id, const struct alloc_result *r,
+		       struct nri_resources *res)
+{
+	const struct model_container *c = id ? model_container_by_id(d->model, id) : NULL;
+
+	res->has_shares = r->shares > 0;
+	res->shares = r->shares;
+	res->has_quota = true;
+	res->quota = r->quota;
+	res->has_period = r->period > 0;
+	res->period = r->period;
+	if (c && c->ctl_quota) {
+		res->quota = c->ctl_quota;
+		res->has_period = c->ctl_period > 0;
+		res->period = c->ctl_period;
+	}
+}
+
+void daemon_result_to_resources(struct daemon *d, const char *id, const struct alloc_result *r,
 				struct nri_resources *res)
 {
 	memset(res, 0, sizeof(*res));
@@ -119,14 +138,7 @@ void daemon_result_to_resources(struct daemon *d, const struct alloc_result *r, 
 	if (d->cfg.memory_pin_mems &&
 	    cpuset_format(&r->mems, d->scratch_mems, DAEMON_CPULIST_MAX) > 0)
 		res->mems = d->scratch_mems;
-	if (!full)
-		return;
-	res->has_shares = r->shares > 0;
-	res->shares = r->shares;
-	res->has_quota = true;
-	res->quota = r->quota;
-	res->has_period = r->period > 0;
-	res->period = r->period;
+	cpu_limits(d, id, r, res);
 }
 
 void daemon_publish_info(struct daemon *d, const struct model_pod *pod,
@@ -162,20 +174,25 @@ int daemon_add_change_updates(struct daemon *d, struct nri_reply *reply)
 	int n = 0;
 
 	for (size_t i = 0; i < d->changes.n; i++) {
+		const char *id = d->changes.ids[i];
 		struct alloc_result r;
 
-		if (alloc_get(d->alloc, d->changes.ids[i], &r) < 0)
+		if (alloc_get(d->alloc, id, &r) < 0)
 			continue;
 		/* shared containers all get the same sets: format each distinct one once */
 		if (!have || !cpuset_equal(&r.cpus, &last_cpus) ||
 		    !cpuset_equal(&r.mems, &last_mems)) {
-			daemon_result_to_resources(d, &r, false, &res);
+			daemon_result_to_resources(d, id, &r, &res);
 			last_cpus = r.cpus;
 			last_mems = r.mems;
 			have = true;
 		}
-		if (nri_reply_update(reply, d->changes.ids[i], &res, false) < 0)
-			log_warn("cannot queue update of container %s", d->changes.ids[i]);
+		/* every update carries the whole CPU side: a move that left the quota to the
+		 * runtime kept a stale one (unlimited on the shared pool, or capped on
+		 * exclusive CPUs) */
+		cpu_limits(d, id, &r, &res);
+		if (nri_reply_update(reply, id, &res, false) < 0)
+			log_warn("cannot queue update of container %s", id);
 		else
 			n++;
 	}

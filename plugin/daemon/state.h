@@ -67,8 +67,12 @@ int daemon_classify(const struct model_pod *pod, const struct model_container *c
 /* The QoS of a modelled container, recomputed from its resources. */
 enum qos_class daemon_container_qos(const struct daemon *d, const struct model_pod *pod,
 				    const struct model_container *c);
-/* Fill res (cpus/mems strings point into the daemon's scratch buffers) from r. */
-void daemon_result_to_resources(struct daemon *d, const struct alloc_result *r, bool full,
+/*
+ * Fill res from r: cpus, mems (strings in the daemon's scratch buffers), shares,
+ * quota and period, all of them; a quota the closed loop imposes on container id
+ * (NULL: none) replaces the policy's.
+ */
+void daemon_result_to_resources(struct daemon *d, const char *id, const struct alloc_result *r,
 				struct nri_resources *res);
 /* Set topoguard_container_info of c, whose QoS class is cls. */
 void daemon_publish_info(struct daemon *d, const struct model_pod *pod,
@@ -77,7 +81,7 @@ void daemon_publish_info(struct daemon *d, const struct model_pod *pod,
 void daemon_publish_container(struct daemon *d, const char *id);
 /* Publish pool gauges after any change. */
 void daemon_update_pool_metrics(struct daemon *d);
-/* Append an update (cpuset.cpus/mems) per container of d->changes; returns how many. */
+/* Append an update (the whole CPU side) per container of d->changes; returns how many. */
 int daemon_add_change_updates(struct daemon *d, struct nri_reply *reply);
 /* Send cpusets of d->changes as one unsolicited UpdateContainers. */
 int daemon_send_changes(struct daemon *d, const char *why);

@@ -291,6 +291,33 @@ static void test_daemon_resync_after_runtime_and_daemon_restart(void **state)
 	json_object_put(rep);
 }
 
+/*
+ * A restore after a restart sends each moved container its whole CPU side: the
+ * runtime still reports e0's creation-time quota (200000), and an update carrying
+ * only cpus would leave that cap on its exclusive CPUs.
+ */
+static void test_daemon_restore_sends_full_cpu_resources(void **state)
+{
+	struct e2e_run *r = *state;
+	json_object *rep;
+	pid_t sim;
+
+	sim = start_sim(r,
+			"existing pod g0 default/db qos=guaranteed\n"
+			"existing create e0 pod=g0 name=db cpu-request=2000 cpu-limit=2000 "
+			"annotation topoguard.io/exclusive-cpus=4,76\n"
+			"existing pod b0 default/web qos=burstable\n"
+			"existing create w0 pod=b0 name=nginx cpu-request=500 cpu-limit=1000\n"
+			"sleep 300\n"
+			"expect-cpus e0 4,76\n"
+			"expect-quota e0 -1\n"
+			"expect-quota w0 100000 100000\n",
+			NULL);
+	start_daemon(r, false);
+	rep = finish_sim(r, sim);
+	json_object_put(rep);
+}
+
 static void swap_config(struct e2e_run *r, const char *text, int gen)
 {
 	assert_int_equal(e2e_run_swap_config(r, text, strlen(text), gen), 0);
@@ -341,6 +368,10 @@ static void test_daemon_hot_reload_good_and_bad(void **state)
 	assert_int_equal(cpuset_count(&w1), 142);
 	e1 = cpus_of(rep, "e1");
 	assert_true(cpuset_equal(&w1, &e1));
+	/* the move carries the quota of its limit: it was unlimited on exclusive CPUs */
+	assert_int_equal(
+		json_object_get_int64(e2e_jget(e2e_report_container(rep, "e1"), "cpu_quota")),
+		200000);
 	json_object_put(rep);
 	st = status(r, "status");
 	assert_string_equal(e2e_jstr(status_container(st, "e1"), "pool"), "shared");
@@ -452,6 +483,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_daemon_v090_statechange, e2e_run_setup,
 						e2e_run_teardown),
 		cmocka_unit_test_setup_teardown(test_daemon_resync_after_runtime_and_daemon_restart,
+						e2e_run_setup, e2e_run_teardown),
+		cmocka_unit_test_setup_teardown(test_daemon_restore_sends_full_cpu_resources,
 						e2e_run_setup, e2e_run_teardown),
 		cmocka_unit_test_setup_teardown(test_daemon_hot_reload_good_and_bad, e2e_run_setup,
 						e2e_run_teardown),

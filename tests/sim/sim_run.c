@@ -465,6 +465,30 @@ static int cmd_expect_mem_limit(struct run_ctx *c)
 	return 0;
 }
 
+/* expect-quota <ctr> <quota|-> [period]: the CFS quota (-1 unlimited; - unset). */
+static int cmd_expect_quota(struct run_ctx *c)
+{
+	struct sim_ctr *k;
+	long long want = 0, period = 0;
+	bool unset;
+
+	if (c->l->argc < 3 || !(k = ctr_any(&c->s->model, c->l->argv[1])))
+		return -EINVAL;
+	unset = !strcmp(c->l->argv[2], "-");
+	if ((!unset && parse_ll(c->l->argv[2], &want) < 0) ||
+	    (c->l->argc > 3 && parse_ll(c->l->argv[3], &period) < 0))
+		return -EINVAL;
+	if (unset ? k->res.has_quota
+		  : !k->res.has_quota || k->res.quota != want ||
+			    (period && (!k->res.has_period || (long long)k->res.period != period)))
+		expect_fail(c, "%s: want quota %s period %lld, have %lld period %lld", k->id,
+			    c->l->argv[2], period, k->res.has_quota ? (long long)k->res.quota : 0,
+			    k->res.has_period ? (long long)k->res.period : 0);
+	else
+		c->s->expect_passed++;
+	return 0;
+}
+
 static int cmd_expect_annotation(struct run_ctx *c)
 {
 	struct sim_ctr *k;
@@ -565,6 +589,7 @@ static const struct {
 	{"expect-cpus", cmd_expect_cpus},
 	{"expect-mems", cmd_expect_mems},
 	{"expect-mem-limit", cmd_expect_mem_limit},
+	{"expect-quota", cmd_expect_quota},
 	{"expect-annotation", cmd_expect_annotation},
 	{"expect-failed", cmd_expect_failed},
 	{"expect-events", cmd_expect_events},

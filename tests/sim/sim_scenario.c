@@ -30,6 +30,7 @@ static const char *const verbs[] = {
 	"expect-events",
 	"expect-connected",
 	"expect-mem-limit",
+	"expect-quota",
 	"expect-annotation",
 	"update-pod",
 	"expect-state",

@@ -6,6 +6,7 @@
  */
 #include <errno.h>
 #include <getopt.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,6 +34,21 @@ static long long jint(json_object *o, const char *key)
 	if (!json_object_object_get_ex(o, key, &v) || !v)
 		return 0;
 	return json_object_get_int64(v);
+}
+
+static bool jbool(json_object *o, const char *key)
+{
+	json_object *v;
+
+	return json_object_object_get_ex(o, key, &v) && v && json_object_get_boolean(v);
+}
+
+static void print_runtime(json_object *root)
+{
+	printf("runtime: %s %s (NRI %s)%s\n\n",
+	       *jstr(root, "runtime") ? jstr(root, "runtime") : "-", jstr(root, "runtime_version"),
+	       *jstr(root, "nri_version") ? jstr(root, "nri_version") : "unknown",
+	       jbool(root, "connected") ? "" : ", not connected");
 }
 
 static void print_pools(json_object *root)
@@ -88,6 +104,7 @@ static int print_answer(const char *answer, int json, int explain)
 	else if (explain)
 		printf("%s\n", jstr(root, "explanation"));
 	else {
+		print_runtime(root);
 		print_pools(root);
 		print_containers(root);
 	}

@@ -103,6 +103,8 @@ static json_object *render_status(struct daemon *d)
 
 	add_str(root, "plugin", d->stub ? nri_stub_name(d->stub) : "");
 	add_str(root, "runtime", d->stub ? nri_stub_runtime_name(d->stub) : "");
+	add_str(root, "runtime_version", d->stub ? nri_stub_runtime_version(d->stub) : "");
+	add_str(root, "nri_version", d->stub ? nri_stub_nri_version(d->stub) : "");
 	json_object_object_add(root, "connected",
 			       json_object_new_boolean(d->stub && nri_stub_is_connected(d->stub)));
 	json_object_object_add(root, "synchronized", json_object_new_boolean(d->synchronized));

@@ -91,6 +91,24 @@ static json_object *status(struct e2e_run *r, const char *req)
 	return o;
 }
 
+/* The status answer once it contains needle (the daemon has caught up), NULL after 5 s. */
+static json_object *wait_status(struct e2e_run *r, const char *needle)
+{
+	for (int i = 0; i < 250; i++) {
+		char *answer = NULL;
+		json_object *o = NULL;
+
+		if (status_client_request(r->status, "status", 1000, &answer) == 0 &&
+		    strstr(answer, needle))
+			o = json_tokener_parse(answer);
+		free(answer);
+		if (o)
+			return o;
+		usleep(20000);
+	}
+	return NULL;
+}
+
 static json_object *status_container(json_object *st, const char *id)
 {
 	json_object *arr = e2e_jget(st, "containers");
@@ -299,7 +317,7 @@ static void test_daemon_resync_after_runtime_and_daemon_restart(void **state)
 static void test_daemon_restore_sends_full_cpu_resources(void **state)
 {
 	struct e2e_run *r = *state;
-	json_object *rep;
+	json_object *rep, *st = NULL;
 	pid_t sim;
 
 	sim = start_sim(r,
@@ -314,6 +332,13 @@ static void test_daemon_restore_sends_full_cpu_resources(void **state)
 			"expect-quota w0 100000 100000\n",
 			NULL);
 	start_daemon(r, false);
+	/* status names the runtime, its version and the NRI version it speaks */
+	st = wait_status(r, "\"synchronized\":true");
+	assert_non_null(st);
+	assert_string_equal(e2e_jstr(st, "runtime"), "nri-sim");
+	assert_string_equal(e2e_jstr(st, "runtime_version"), "v0.1.0");
+	assert_string_equal(e2e_jstr(st, "nri_version"), "v0.12.2");
+	json_object_put(st);
 	rep = finish_sim(r, sim);
 	json_object_put(rep);
 }
@@ -348,16 +373,7 @@ static void test_daemon_hot_reload_good_and_bad(void **state)
 			"wait-updates 1 8000\n",
 			NULL);
 	start_daemon(r, true);
-	for (int i = 0; i < 250; i++) {
-		char *answer = NULL;
-		bool ready = status_client_request(r->status, "status", 1000, &answer) == 0 &&
-			     strstr(answer, "\"w1\"");
-
-		free(answer);
-		if (ready)
-			break;
-		usleep(20000);
-	}
+	json_object_put(wait_status(r, "\"w1\""));
 	/* exclusive pinning off: the engine joins the shared pool, w1 widens */
 	swap_config(r, "reserved:\n  cpus: \"0,72\"\npinning:\n  exclusive: false\n", 2);
 	wait_metric(r, "topoguard_config_reloads_total{result=\"applied\"}", 1);

@@ -140,30 +140,29 @@ static void build_request(struct daemon *d, const struct model_pod *pod,
 	prefs_to_request(d, pod, c, ap, req);
 }
 
-/* Place c; on -ENOSPC fall back to the shared pool rather than fail the pod. */
-static int place(struct daemon *d, struct alloc_request *req, bool update, struct alloc_result *r)
+/*
+ * Place c; on -ENOSPC fall back to the shared pool rather than fail the pod. A
+ * resize that does not fit is the exception: it keeps what the container has and
+ * returns -ENOSPC with the policy's reason, so that the update is refused.
+ */
+static int place(struct daemon *d, struct alloc_request *req, bool update, struct alloc_result *r,
+		 char *reason, size_t len)
 {
-	char reason[256] = "";
 	int ret;
 
-	ret = update ? alloc_update(d->alloc, req, r, &d->changes, reason, sizeof(reason))
-		     : alloc_create(d->alloc, req, r, &d->changes, reason, sizeof(reason));
+	ret = update ? alloc_update(d->alloc, req, r, &d->changes, reason, len)
+		     : alloc_create(d->alloc, req, r, &d->changes, reason, len);
 	if (ret == -ENOENT && update)
-		ret = alloc_create(d->alloc, req, r, &d->changes, reason, sizeof(reason));
-	if (ret == -ENOSPC && update && alloc_get(d->alloc, req->id, r) == 0) {
-		/* a resize that does not fit keeps what the container has */
-		log_warn(
-			"resize does not fit, keeping the current CPUs: container=%s reason=\"%s\"",
-			req->id, reason);
-		return 0;
-	}
+		ret = alloc_create(d->alloc, req, r, &d->changes, reason, len);
+	if (ret == -ENOSPC && update && alloc_get(d->alloc, req->id, r) == 0)
+		return -ENOSPC;
 	if (ret == -ENOSPC && !req->prefs.shared_only) {
 		log_warn("no room for exclusive CPUs, using the shared pool: container=%s "
 			 "reason=\"%s\"",
 			 req->id, reason);
 		req->prefs.shared_only = true;
 		req->prefs.isolated = false;
-		ret = alloc_create(d->alloc, req, r, &d->changes, reason, sizeof(reason));
+		ret = alloc_create(d->alloc, req, r, &d->changes, reason, len);
 	}
 	if (ret == -EEXIST)
 		ret = alloc_get(d->alloc, req->id, r);
@@ -364,6 +363,7 @@ static int on_create_container(struct nri_stub *s, const NriPodSandbox *npod,
 	struct alloc_result r;
 	struct qos_input in;
 	struct qos_info qi;
+	char reason[256] = "";
 	double t0 = now_seconds();
 
 	(void)s;
@@ -382,7 +382,7 @@ static int on_create_container(struct nri_stub *s, const NriPodSandbox *npod,
 	}
 	build_request(d, pod, c, &qi, &ap, &req);
 	alloc_changes_reset(&d->changes);
-	if (place(d, &req, false, &r) < 0) {
+	if (place(d, &req, false, &r, reason, sizeof(reason)) < 0) {
 		metrics_tg_request(d->metrics, "CreateContainer", false);
 		return 0;
 	}
@@ -400,6 +400,29 @@ static int on_create_container(struct nri_stub *s, const NriPodSandbox *npod,
 	return 0;
 }
 
+/*
+ * A resize that does not fit: the container keeps its CPUs and the runtime is told
+ * the update failed, so that the kubelet does not believe it was applied (in-place
+ * resize reports it and retries; docs/policy.md "Resizes").
+ */
+static int refuse_resize(struct daemon *d, const struct model_container *c,
+			 const struct alloc_result *r, const char *reason, struct nri_reply *reply)
+{
+	const char *cpus = cpuset_format(&r->cpus, d->scratch_cpus, DAEMON_CPULIST_MAX) >= 0
+				   ? d->scratch_cpus
+				   : "?";
+
+	log_warn("resize refused, the container keeps its CPUs: container=%s cpus=%s "
+		 "reason=\"%s\"",
+		 c->id, cpus, reason);
+	nri_reply_set_error(reply,
+			    "topoguard: the resize of container %s does not fit (%s); "
+			    "it keeps CPUs %s",
+			    c->id, reason, cpus);
+	metrics_tg_request(d->metrics, "UpdateContainer", false);
+	return -ENOSPC;
+}
+
 static int on_update_container(struct nri_stub *s, const NriPodSandbox *npod,
 			       const NriContainer *nctr, const NriLinuxResources *res,
 			       struct nri_reply *reply, void *ud)
@@ -413,7 +436,9 @@ static int on_update_container(struct nri_stub *s, const NriPodSandbox *npod,
 	struct nri_resources out;
 	struct qos_input in;
 	struct qos_info qi;
+	char reason[256] = "";
 	double t0 = now_seconds();
+	int rc;
 
 	(void)s;
 	if (model_pod_put(d->model, npod, &pod) < 0 ||
@@ -425,7 +450,10 @@ static int on_update_container(struct nri_stub *s, const NriPodSandbox *npod,
 		return 0;
 	build_request(d, pod, c, &qi, &ap, &req);
 	alloc_changes_reset(&d->changes);
-	if (place(d, &req, true, &r) < 0) {
+	rc = place(d, &req, true, &r, reason, sizeof(reason));
+	if (rc == -ENOSPC)
+		return refuse_resize(d, c, &r, reason, reply);
+	if (rc < 0) {
 		metrics_tg_request(d->metrics, "UpdateContainer", false);
 		return 0;
 	}

@@ -343,6 +343,51 @@ static void test_daemon_restore_sends_full_cpu_resources(void **state)
 	json_object_put(rep);
 }
 
+/* The message of the only request of method that failed, "" if none did. */
+static const char *failed_message(json_object *rep, const char *method)
+{
+	json_object *reqs = e2e_jget(rep, "requests");
+
+	for (size_t i = 0; i < json_object_array_length(reqs); i++) {
+		json_object *q = json_object_array_get_idx(reqs, i);
+
+		if (!strcmp(e2e_jstr(q, "method"), method) && strcmp(e2e_jstr(q, "outcome"), "ok"))
+			return e2e_jstr(q, "message");
+	}
+	return "";
+}
+
+/*
+ * In-place resize: one that fits is applied; one that does not is refused with an
+ * error (the kubelet must not believe it happened) and the container keeps its CPUs.
+ */
+static void test_daemon_resize_that_does_not_fit_is_refused(void **state)
+{
+	struct e2e_run *r = *state;
+	json_object *rep;
+	struct cpuset e1;
+	pid_t sim;
+
+	sim = start_sim(r,
+			"pod g1 default/trading qos=guaranteed\n"
+			"create e1 pod=g1 name=engine cpu-request=4000 cpu-limit=4000 "
+			"mem-limit=1073741824 exclusive\n"
+			"start e1\n"
+			"update e1 cpu-request=6000 cpu-limit=6000 mem-limit=1073741824\n"
+			"update e1 cpu-request=200000 cpu-limit=200000 mem-limit=1073741824\n"
+			"expect-quota e1 -1\n",
+			NULL);
+	start_daemon(r, false);
+	rep = finish_sim(r, sim);
+	assert_int_equal(e2e_count_requests(rep, "UpdateContainer", "ok"), 1);
+	assert_int_equal(e2e_count_requests(rep, "UpdateContainer", "error"), 1);
+	assert_non_null(strstr(failed_message(rep, "UpdateContainer"), "does not fit"));
+	e1 = cpus_of(rep, "e1");
+	assert_int_equal(cpuset_count(&e1), 6);
+	json_object_put(rep);
+	assert_true(e2e_file_count(r->log, "resize refused") == 1);
+}
+
 static void swap_config(struct e2e_run *r, const char *text, int gen)
 {
 	assert_int_equal(e2e_run_swap_config(r, text, strlen(text), gen), 0);
@@ -501,6 +546,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_daemon_resync_after_runtime_and_daemon_restart,
 						e2e_run_setup, e2e_run_teardown),
 		cmocka_unit_test_setup_teardown(test_daemon_restore_sends_full_cpu_resources,
+						e2e_run_setup, e2e_run_teardown),
+		cmocka_unit_test_setup_teardown(test_daemon_resize_that_does_not_fit_is_refused,
 						e2e_run_setup, e2e_run_teardown),
 		cmocka_unit_test_setup_teardown(test_daemon_hot_reload_good_and_bad, e2e_run_setup,
 						e2e_run_teardown),

@@ -176,25 +176,67 @@ static int load_config(struct daemon *d)
 	return 0;
 }
 
-static int start_services(struct daemon *d)
+static int start_metrics_server(struct daemon *d)
 {
 	const char *maddr =
 		d->opt.metrics_address ? d->opt.metrics_address : d->cfg.metrics_address;
+	int r;
+
+	if (!*maddr || !strcmp(maddr, "none"))
+		return 0;
+	r = httpd_start(maddr, d->metrics, &d->httpd);
+	if (r < 0)
+		return log_error_errno(r, "cannot serve metrics on %s", maddr);
+	log_info("metrics: address=%s port=%u", maddr, httpd_port(d->httpd));
+	return 0;
+}
+
+static int start_status_server(struct daemon *d)
+{
 	const char *ssock = d->opt.status_socket ? d->opt.status_socket : d->cfg.status_socket;
+	int r;
+
+	if (!*ssock)
+		return 0;
+	r = status_server_new(ssock, daemon_render_status, d, &d->status);
+	if (r < 0)
+		return log_error_errno(r, "cannot open status socket %s", ssock);
+	if (d->stub)
+		nri_stub_add_fd(d->stub, status_server_fd(d->status), POLLIN, on_status_client, d);
+	return 0;
+}
+
+/*
+ * The metrics endpoint and the status socket. A pre-launched plugin without a
+ * config file gets its config in Configure (it replaces the defaults whole), so
+ * they start then, on the addresses that config names, rather than on defaults
+ * that the runtime's config would have had to move (docs/deploy.md).
+ */
+static int start_servers(struct daemon *d)
+{
+	int r = start_metrics_server(d);
+
+	if (r >= 0)
+		r = start_status_server(d);
+	d->servers_started = true;
+	return r;
+}
+
+static bool servers_wait_for_configure(const struct daemon *d)
+{
+	return getenv("NRI_PLUGIN_SOCKET") && !d->config_path;
+}
+
+static int start_services(struct daemon *d)
+{
 	int r = metrics_new(&d->metrics);
 
 	if (r < 0)
 		return r;
-	if (*maddr && strcmp(maddr, "none")) {
-		r = httpd_start(maddr, d->metrics, &d->httpd);
+	if (!servers_wait_for_configure(d)) {
+		r = start_servers(d);
 		if (r < 0)
-			return log_error_errno(r, "cannot serve metrics on %s", maddr);
-		log_info("metrics: address=%s port=%u", maddr, httpd_port(d->httpd));
-	}
-	if (*ssock) {
-		r = status_server_new(ssock, daemon_render_status, d, &d->status);
-		if (r < 0)
-			return log_error_errno(r, "cannot open status socket %s", ssock);
+			return r;
 	}
 	if (d->config_path) {
 		r = watch_new(d->config_path, 0, &d->watch);
@@ -204,8 +246,54 @@ static int start_services(struct daemon *d)
 	return 0;
 }
 
+/* A pre-launched plugin's config arrives here; it replaces the defaults whole. */
+static void configure_from_payload(struct daemon *d, const char *config)
+{
+	struct config_errors errs = {};
+	struct alloc_state *fresh = NULL;
+	struct config c, old = d->cfg;
+
+	if (config_parse("nri-config", config, strlen(config), &c, &errs) < 0) {
+		for (size_t i = 0; i < errs.n; i++)
+			log_error("%s", errs.msg[i]);
+		metrics_tg_config_reload(d->metrics, "refused", (unsigned int)errs.n);
+		log_warn("keeping the built-in defaults");
+		config_errors_done(&errs);
+		return;
+	}
+	d->cfg = c;
+	if (daemon_new_alloc(d, &fresh) < 0) {
+		d->cfg = old;
+		metrics_tg_config_reload(d->metrics, "refused", 1);
+		return;
+	}
+	alloc_state_free(d->alloc);
+	d->alloc = fresh;
+	log_set_level((enum log_level)d->cfg.log_level);
+	metrics_tg_config_reload(d->metrics, "applied", 0);
+	log_info("config applied: origin=nri-config");
+}
+
+static int on_configure(struct nri_stub *s, const char *config, const char *runtime_name,
+			const char *runtime_version, void *ud, uint32_t *ret_events)
+{
+	struct daemon *d = ud;
+
+	log_info("configured by runtime: runtime=%s version=%s nri=%s", runtime_name,
+		 runtime_version, nri_stub_nri_version(s));
+	*ret_events = 0;
+	if (config && *config && !d->config_path)
+		configure_from_payload(d, config);
+	/* a failure here is loud in the log, but no reason to refuse the runtime */
+	if (!d->servers_started && start_servers(d) < 0)
+		log_error("pre-launched: the runtime config's metrics.address or status.socket "
+			  "cannot be used; continuing without it");
+	return 0;
+}
+
 static int make_stub(struct daemon *d)
 {
+	struct nri_stub_handlers h;
 	struct nri_stub_options o;
 	int r;
 
@@ -219,7 +307,10 @@ static int make_stub(struct daemon *d)
 	o.socket_path = d->opt.socket_path;
 	o.reconnect = d->opt.reconnect;
 	o.on_close = on_close;
-	r = nri_stub_new(&daemon_handlers, &o, d, &d->stub);
+	/* Configure is the daemon's business (config, servers); the rest are handlers.c's */
+	h = daemon_handlers;
+	h.configure = on_configure;
+	r = nri_stub_new(&h, &o, d, &d->stub);
 	if (r < 0)
 		return log_error_errno(r, "cannot create the NRI plugin stub");
 	if (d->status)

@@ -171,47 +171,6 @@ static int place(struct daemon *d, struct alloc_request *req, bool update, struc
 	return ret;
 }
 
-/* A pre-launched plugin's config arrives here; it replaces the defaults whole. */
-static void configure_from_payload(struct daemon *d, const char *config)
-{
-	struct config_errors errs = {};
-	struct alloc_state *fresh = NULL;
-	struct config c, old = d->cfg;
-
-	if (config_parse("nri-config", config, strlen(config), &c, &errs) < 0) {
-		for (size_t i = 0; i < errs.n; i++)
-			log_error("%s", errs.msg[i]);
-		metrics_tg_config_reload(d->metrics, "refused", (unsigned int)errs.n);
-		log_warn("keeping the built-in defaults");
-		config_errors_done(&errs);
-		return;
-	}
-	d->cfg = c;
-	if (daemon_new_alloc(d, &fresh) < 0) {
-		d->cfg = old;
-		metrics_tg_config_reload(d->metrics, "refused", 1);
-		return;
-	}
-	alloc_state_free(d->alloc);
-	d->alloc = fresh;
-	log_set_level((enum log_level)d->cfg.log_level);
-	metrics_tg_config_reload(d->metrics, "applied", 0);
-	log_info("config applied: origin=nri-config");
-}
-
-static int on_configure(struct nri_stub *s, const char *config, const char *runtime_name,
-			const char *runtime_version, void *ud, uint32_t *ret_events)
-{
-	struct daemon *d = ud;
-
-	log_info("configured by runtime: runtime=%s version=%s nri=%s", runtime_name,
-		 runtime_version, nri_stub_nri_version(s));
-	*ret_events = 0;
-	if (config && *config && !d->config_path)
-		configure_from_payload(d, config);
-	return 0;
-}
-
 static bool container_is_live(const struct model_container *c)
 {
 	return !c->sandbox && c->state != MODEL_STATE_STOPPED && c->state != MODEL_STATE_EXITED;
@@ -570,7 +529,6 @@ static int on_remove_pod(struct nri_stub *s, const NriPodSandbox *pod, void *ud)
 }
 
 const struct nri_stub_handlers daemon_handlers = {
-	.configure = on_configure,
 	.synchronize = on_synchronize,
 	.run_pod_sandbox = on_run_pod,
 	.update_pod_sandbox = on_update_pod,

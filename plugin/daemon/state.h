@@ -50,7 +50,8 @@ struct daemon {
 	/* cpulist buffers, DAEMON_CPULIST_MAX each: replies use cpus/mems, metrics info */
 	char *scratch_cpus, *scratch_mems, *scratch_info;
 	bool synchronized;
-	bool info_dirty; /* some topoguard_container_info series are stale */
+	bool servers_started; /* metrics endpoint and status socket (daemon.c) */
+	bool info_dirty;      /* some topoguard_container_info series are stale */
 };
 
 #define DAEMON_CPULIST_MAX (CPUSET_MAX * 6)

@@ -492,48 +492,84 @@ static void test_daemon_annotations_aliases_and_refusals(void **state)
 	assert_true(metric(r, "topoguard_annotations_refused_total") >= 3);
 }
 
-static void test_daemon_prelaunched_config_payload(void **state)
+/*
+ * nri-sim launching topoguard as the runtime does (fd 3, empty environment): a wrapper
+ * adds run_args; plugin_config is the runtime's config for it.
+ */
+static pid_t start_prelaunched(struct e2e_run *r, const char *run_args, const char *plugin_config,
+			       const char *scenario)
 {
-	struct e2e_run *r = *state;
 	char wrapper[256], fixture[256], text[1024], cfg[256], scen[256], *bin;
-	const char *args[16];
-	json_object *rep;
+	const char *args[] = {"--launch", wrapper,    "--plugin-config", cfg, "--scenario",
+			      scen,	  "--report", r->report,	 NULL};
 	pid_t sim;
 
 	e2e_src_path(&r->e, fixture, sizeof(fixture), FIXTURE);
 	e2e_path(&r->e, wrapper, sizeof(wrapper), "90-topoguard");
-	/* the runtime passes no arguments and an empty environment: a wrapper adds ours */
-	snprintf(text, sizeof(text),
-		 "#!/bin/sh\nexec %s run --sysfs-root %s --log-file %s "
-		 "--status-socket '' --metrics-address none\n",
-		 (bin = realpath(r->e.topoguard, NULL)) ? bin : r->e.topoguard, fixture, r->log);
+	snprintf(text, sizeof(text), "#!/bin/sh\nexec %s run --sysfs-root %s --log-file %s %s\n",
+		 (bin = realpath(r->e.topoguard, NULL)) ? bin : r->e.topoguard, fixture, r->log,
+		 run_args);
 	free(bin);
 	assert_int_equal(e2e_write(&r->e, "90-topoguard", text), 0);
 	assert_int_equal(chmod(wrapper, 0755), 0);
-	assert_int_equal(
-		e2e_write(&r->e, "90-topoguard.conf", "reserved:\n  cpus: \"0-1,72-73\"\n"), 0);
-	assert_int_equal(e2e_write(&r->e, "scenario.scn",
-				   "pod s0 kube-system/dns qos=burstable\n"
-				   "create d1 pod=s0 name=coredns cpu-request=100\n"
-				   "expect-cpus d1 0-1,72-73\n"),
-			 0);
+	assert_int_equal(e2e_write(&r->e, "90-topoguard.conf", plugin_config), 0);
+	assert_int_equal(e2e_write(&r->e, "scenario.scn", scenario), 0);
 	e2e_path(&r->e, cfg, sizeof(cfg), "90-topoguard.conf");
 	e2e_path(&r->e, scen, sizeof(scen), "scenario.scn");
-	args[0] = "--launch";
-	args[1] = wrapper;
-	args[2] = "--plugin-config";
-	args[3] = cfg;
-	args[4] = "--scenario";
-	args[5] = scen;
-	args[6] = "--report";
-	args[7] = r->report;
-	args[8] = NULL;
 	sim = e2e_spawn(r->e.sim, args, NULL);
+	assert_true(sim > 0);
+	return sim;
+}
+
+static void test_daemon_prelaunched_config_payload(void **state)
+{
+	struct e2e_run *r = *state;
+	json_object *rep;
+	pid_t sim;
+
+	sim = start_prelaunched(r, "--status-socket '' --metrics-address none",
+				"reserved:\n  cpus: \"0-1,72-73\"\n",
+				"pod s0 kube-system/dns qos=burstable\n"
+				"create d1 pod=s0 name=coredns cpu-request=100\n"
+				"expect-cpus d1 0-1,72-73\n");
 	rep = finish_sim(r, sim);
 	assert_string_equal(e2e_jstr(e2e_jget(rep, "plugin"), "name"), "topoguard");
 	assert_string_equal(e2e_jstr(e2e_jget(rep, "plugin"), "idx"), "90");
 	json_object_put(rep);
 	assert_true(e2e_file_count(r->log, "origin=nri-config") >= 1);
+}
+
+/*
+ * Pre-launched, the metrics endpoint and the status socket come from the runtime's
+ * config for the plugin: they are opened once Configure brings it, where it says.
+ */
+static void test_daemon_prelaunched_servers_from_runtime_config(void **state)
+{
+	struct e2e_run *r = *state;
+	char cfg[768], url[64], *body = NULL, *answer = NULL;
+	pid_t sim;
+
+	snprintf(cfg, sizeof(cfg), "metrics:\n  address: \"127.0.0.1:%d\"\nstatus:\n  socket: %s\n",
+		 r->port, r->status);
+	sim = start_prelaunched(r, "", cfg,
+				"pod s0 default/web qos=burstable\n"
+				"create w1 pod=s0 name=nginx cpu-request=100\n"
+				"sleep 4000\n");
+	snprintf(url, sizeof(url), "http://127.0.0.1:%d/metrics", r->port);
+	for (int i = 0; i < 300 && !answer; i++) {
+		if (status_client_request(r->status, "status", 1000, &answer) < 0) {
+			free(answer);
+			answer = NULL;
+			usleep(10000);
+		}
+	}
+	assert_non_null(answer);
+	assert_int_equal(e2e_http_get(url, &body), 200);
+	assert_non_null(strstr(answer, "\"w1\""));
+	assert_non_null(strstr(body, "topoguard_"));
+	free(answer);
+	free(body);
+	json_object_put(finish_sim(r, sim));
 }
 
 int main(void)
@@ -554,6 +590,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_daemon_annotations_aliases_and_refusals,
 						e2e_run_setup, e2e_run_teardown),
 		cmocka_unit_test_setup_teardown(test_daemon_prelaunched_config_payload,
+						e2e_run_setup, e2e_run_teardown),
+		cmocka_unit_test_setup_teardown(test_daemon_prelaunched_servers_from_runtime_config,
 						e2e_run_setup, e2e_run_teardown),
 	};
 

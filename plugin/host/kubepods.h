@@ -1,0 +1,45 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * What runs on the node, read from the kubelet's container cgroups: each container
+ * cgroup under the kubepods root with its cpuset and CPU limits, as the kernel holds
+ * them. Used to rebuild topoguard's state when the runtime sends no Synchronize.
+ *
+ * Both kubelet cgroup drivers and both hierarchies:
+ *   cgroupfs  kubepods[/burstable|/besteffort]/pod<uid>/<container id>
+ *   systemd   kubepods.slice[/kubepods-<qos>.slice]/kubepods[-<qos>]-pod<uid_>.slice/
+ *             <runtime>-<container id>.scope   (cri-containerd-, crio-, docker-; not
+ *             crio-conmon-)
+ *   v2        one tree under the cgroup root (cpuset.cpus, cpu.max, cpu.weight)
+ *   v1        cpuset/ for the cpuset, cpu,cpuacct/ (or cpu/) for quota and shares
+ * The QoS class comes from the path (no QoS level = Guaranteed), as the kubelet lays
+ * it out. The root is injectable (--cgroup-root), so tests build fake trees.
+ *
+ * Ownership: *ret is a malloc'd array owned by the caller (kubepods_free()); it is
+ * left NULL/0 on failure.
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "policy/qos.h"
+
+#define KUBEPODS_MAX 65536 /* containers read at most; the rest are ignored */
+
+struct kubepods_ctr {
+	char *id, *pod_uid; /* pod_uid with dashes */
+	enum qos_class qos;
+	char *cpus;	 /* cpuset.cpus ("" if the cpuset controller is not there) */
+	int64_t quota;	 /* -1 unlimited, 0 unknown */
+	uint64_t period; /* 0 unknown */
+	uint64_t shares; /* cpu.shares, or cpu.weight converted back; 0 unknown */
+	bool has_procs;	 /* some process is in it (cgroup.procs not empty) */
+};
+
+/*
+ * Scan the kubepods tree under cgroup_root (NULL: /sys/fs/cgroup). 0 with
+ * *ret_n >= 0, -ENOENT when no kubepods tree exists there, or -errno.
+ */
+int kubepods_scan(const char *cgroup_root, struct kubepods_ctr **ret, size_t *ret_n);
+void kubepods_free(struct kubepods_ctr *c, size_t n);

@@ -645,6 +645,16 @@ int alloc_get(const struct alloc_state *s, const char *id, struct alloc_result *
 	return 0;
 }
 
+int alloc_get_request(const struct alloc_state *s, const char *id, struct alloc_request *ret)
+{
+	const struct alloc_entry *e = alloc_find(s, id);
+
+	if (!e || !ret)
+		return -ENOENT;
+	*ret = e->req;
+	return 0;
+}
+
 /* ---- changes ------------------------------------------------------------------------ */
 
 void alloc_changes_reset(struct alloc_changes *c)

@@ -176,6 +176,9 @@ int alloc_release(struct alloc_state *s, const char *id, struct alloc_changes *c
 
 /* The current assignment of id; -ENOENT if unknown. */
 int alloc_get(const struct alloc_state *s, const char *id, struct alloc_result *ret);
+/* The request id holds (after any fallback: shared_only set). Its strings belong to
+ * the state and live while id is allocated. -ENOENT if unknown. */
+int alloc_get_request(const struct alloc_state *s, const char *id, struct alloc_request *ret);
 
 /*
  * Why id got its CPUs, one line ("exclusive 4-5: 2 whole cores in L3 #1 (node 0),

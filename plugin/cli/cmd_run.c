@@ -49,6 +49,8 @@ static void usage(FILE *f)
 		"      --status-socket PATH   status socket (default from config; \"\" disables)\n"
 		"      --metrics-address A    metrics listen address (default from config;\n"
 		"                             \"none\" disables)\n"
+		"      --checkpoint FILE      where assignments are kept for a restart without\n"
+		"                             Synchronize (default from config; \"\" disables)\n"
 		"      --log-file FILE        log here instead of stderr\n"
 		"      --log-level LEVEL      debug|info|warn|error (overrides the config)\n"
 		"      --no-reconnect         exit when the runtime disconnects\n"
@@ -63,7 +65,8 @@ enum {
 	OPT_METRICS,
 	OPT_LOGFILE,
 	OPT_LOGLEVEL,
-	OPT_NORECONNECT
+	OPT_NORECONNECT,
+	OPT_CHECKPOINT,
 };
 
 static const struct option run_opts[] = {
@@ -75,6 +78,7 @@ static const struct option run_opts[] = {
 	{"cgroup-root", required_argument, NULL, OPT_CGROUP},
 	{"status-socket", required_argument, NULL, OPT_STATUS},
 	{"metrics-address", required_argument, NULL, OPT_METRICS},
+	{"checkpoint", required_argument, NULL, OPT_CHECKPOINT},
 	{"log-file", required_argument, NULL, OPT_LOGFILE},
 	{"log-level", required_argument, NULL, OPT_LOGLEVEL},
 	{"no-reconnect", no_argument, NULL, OPT_NORECONNECT},
@@ -118,6 +122,9 @@ static int parse_args(int argc, char **argv, struct run_args *a)
 			break;
 		case OPT_METRICS:
 			a->o.metrics_address = optarg;
+			break;
+		case OPT_CHECKPOINT:
+			a->o.checkpoint_path = optarg;
 			break;
 		case OPT_LOGFILE:
 			a->log_file = optarg;

@@ -45,10 +45,10 @@ static bool jbool(json_object *o, const char *key)
 
 static void print_runtime(json_object *root)
 {
-	printf("runtime: %s %s (NRI %s)%s\n\n",
+	printf("runtime: %s %s (NRI %s)%s\nstate:   from %s\n\n",
 	       *jstr(root, "runtime") ? jstr(root, "runtime") : "-", jstr(root, "runtime_version"),
 	       *jstr(root, "nri_version") ? jstr(root, "nri_version") : "unknown",
-	       jbool(root, "connected") ? "" : ", not connected");
+	       jbool(root, "connected") ? "" : ", not connected", jstr(root, "state_source"));
 }
 
 static void print_pools(json_object *root)

@@ -151,6 +151,8 @@ static const struct config_key keys[] = {
 	     "HOST:PORT of /metrics, /healthz, /readyz; \":9464\" = all addresses; \"\" = off"),
 	KSTR("status.socket", status_socket, "/run/topoguard/status.sock", false,
 	     "unix socket of 'topoguard status' and 'topoguard explain'"),
+	KSTR("state.checkpoint", checkpoint_path, "/run/topoguard/checkpoint.json", false,
+	     "where topoguard keeps its assignments, to restart without a Synchronize; \"\" = off"),
 };
 
 const struct config_key *config_keys(size_t *ret_n)

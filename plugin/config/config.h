@@ -106,6 +106,7 @@ struct config {
 	int log_level; /* enum log_level */
 	char metrics_address[CONFIG_ADDR_MAX];
 	char status_socket[CONFIG_PATH_MAX];
+	char checkpoint_path[CONFIG_PATH_MAX]; /* "" = no checkpoint */
 };
 
 enum config_type {

@@ -301,6 +301,9 @@ static void ctx_cross_check(struct parse_ctx *x)
 	if (n && !config_address_is_valid(c->metrics_address))
 		ctx_error(x, n, "metrics.address: '%s': expected :PORT, IPV4:PORT or [IPV6]:PORT",
 			  c->metrics_address);
+	n = ctx_where(x, "state.checkpoint");
+	if (n && c->checkpoint_path[0] && c->checkpoint_path[0] != '/')
+		ctx_error(x, n, "state.checkpoint: expected an absolute path or \"\"");
 	n = ctx_where(x, "status.socket");
 	if (n && (c->status_socket[0] != '/' || strlen(c->status_socket) >= 108))
 		ctx_error(x, n, "status.socket: expected an absolute path shorter than 108 bytes");

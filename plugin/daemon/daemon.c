@@ -19,6 +19,7 @@
 #include "plugin/daemon/handlers.h"
 #include "plugin/daemon/live.h"
 #include "plugin/daemon/render.h"
+#include "plugin/daemon/restore.h"
 #include "plugin/daemon/state.h"
 #include "plugin/obs/httpd.h"
 #include "plugin/obs/log.h"
@@ -125,6 +126,15 @@ static void on_info_tick(struct nri_stub *s, void *ud)
 		return;
 	d->info_dirty = false;
 	model_foreach_container(d->model, NULL, publish_one, d);
+}
+
+static void on_checkpoint_tick(struct nri_stub *s, void *ud)
+{
+	struct daemon *d = ud;
+
+	(void)s;
+	if (d->checkpoint_dirty && d->state_known)
+		daemon_checkpoint_save(d);
 }
 
 static void on_close(struct nri_stub *s, void *ud)
@@ -284,6 +294,12 @@ static int on_configure(struct nri_stub *s, const char *config, const char *runt
 	*ret_events = 0;
 	if (config && *config && !d->config_path)
 		configure_from_payload(d, config);
+	/* NRI before v0.7 sends a pre-launched plugin no Synchronize: learn from the node */
+	if (!nri_stub_expects_synchronize(s) && !d->state_known) {
+		d->node_restore_tried = true;
+		daemon_restore_from_node(d, "the runtime sends no Synchronize to a pre-launched "
+					    "plugin before NRI v0.7");
+	}
 	/* a failure here is loud in the log, but no reason to refuse the runtime */
 	if (!d->servers_started && start_servers(d) < 0)
 		log_error("pre-launched: the runtime config's metrics.address or status.socket "
@@ -319,6 +335,8 @@ static int make_stub(struct daemon *d)
 		nri_stub_add_fd(d->stub, watch_fd(d->watch), POLLIN, on_config_changed, d);
 	if (d->metrics)
 		nri_stub_add_timer(d->stub, 1000, on_info_tick, d);
+	if (*daemon_checkpoint_path(d))
+		nri_stub_add_timer(d->stub, DAEMON_CHECKPOINT_MS, on_checkpoint_tick, d);
 	return 0;
 }
 
@@ -378,6 +396,8 @@ void daemon_free(struct daemon *d)
 {
 	if (!d)
 		return;
+	if (d->checkpoint_dirty && d->state_known && d->alloc)
+		daemon_checkpoint_save(d);
 	nri_stub_free(d->stub);
 	watch_free(d->watch);
 	status_server_free(d->status);

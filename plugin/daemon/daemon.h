@@ -33,7 +33,8 @@ struct daemon_options {
 	const char *sysfs_root;	     /* NULL: /sys */
 	const char *status_socket;   /* NULL: from the config; "" disables */
 	const char *metrics_address; /* NULL: from the config; "" or "none" disables */
-	const char *cgroup_root;     /* NULL: /sys/fs/cgroup (live usage) */
+	const char *cgroup_root;     /* NULL: /sys/fs/cgroup (live usage, node restore) */
+	const char *checkpoint_path; /* NULL: from the config; "" disables */
 	bool reconnect;		     /* external mode: redial after the runtime goes away */
 };
 

@@ -16,6 +16,7 @@
 #include "plugin/daemon/annotations.h"
 #include "plugin/daemon/handlers.h"
 #include "plugin/daemon/live.h"
+#include "plugin/daemon/restore.h"
 #include "plugin/daemon/state.h"
 #include "plugin/obs/log.h"
 #include "plugin/obs/metrics.h"
@@ -138,6 +139,17 @@ static void build_request(struct daemon *d, const struct model_pod *pod,
 	req->cpu_limit_mcpu = qi->limit_mcpu;
 	req->mem_limit = qi->mem_limit;
 	prefs_to_request(d, pod, c, ap, req);
+}
+
+/* While what runs is unknown, an exclusive CPU could already be someone's. */
+static void guard_unknown_state(struct daemon *d, struct alloc_request *req)
+{
+	if (d->state_known || req->prefs.shared_only)
+		return;
+	req->prefs.shared_only = true;
+	req->prefs.isolated = false;
+	log_warn("no Synchronize and no node restore yet: container %s runs on the shared pool",
+		 req->id);
 }
 
 /*
@@ -283,6 +295,8 @@ static int on_synchronize(struct nri_stub *s, NriPodSandbox *const *pods, size_t
 	log_info("synchronized: pods=%zu containers=%zu restored=%zu updates=%zu", n_pods, n_ctrs,
 		 sc.n, d->changes.n);
 	d->synchronized = true;
+	d->state_known = true;
+	d->state_source = "synchronize";
 	metrics_tg_decision(d->metrics, "Synchronize", now_seconds() - t0);
 	metrics_tg_request(d->metrics, "Synchronize", true);
 	daemon_update_pool_metrics(d);
@@ -326,6 +340,10 @@ static int on_create_container(struct nri_stub *s, const NriPodSandbox *npod,
 	double t0 = now_seconds();
 
 	(void)s;
+	if (!d->state_known && !d->node_restore_tried) {
+		d->node_restore_tried = true;
+		daemon_restore_from_node(d, "a container event before any Synchronize");
+	}
 	if (model_pod_put(d->model, npod, &pod) < 0 ||
 	    model_container_put(d->model, npod, nctr, &c) < 0) {
 		log_error("create: cannot record container %s", nctr ? nctr->id : "(none)");
@@ -340,6 +358,7 @@ static int on_create_container(struct nri_stub *s, const NriPodSandbox *npod,
 		return 0;
 	}
 	build_request(d, pod, c, &qi, &ap, &req);
+	guard_unknown_state(d, &req);
 	alloc_changes_reset(&d->changes);
 	if (place(d, &req, false, &r, reason, sizeof(reason)) < 0) {
 		metrics_tg_request(d->metrics, "CreateContainer", false);
@@ -408,6 +427,7 @@ static int on_update_container(struct nri_stub *s, const NriPodSandbox *npod,
 	if (ap.value[ANNOTATIONS_CPU_PRESERVE] == 1 || daemon_classify(pod, c, &in, &qi) < 0)
 		return 0;
 	build_request(d, pod, c, &qi, &ap, &req);
+	guard_unknown_state(d, &req);
 	alloc_changes_reset(&d->changes);
 	rc = place(d, &req, true, &r, reason, sizeof(reason));
 	if (rc == -ENOSPC)

@@ -108,6 +108,7 @@ static json_object *render_status(struct daemon *d)
 	json_object_object_add(root, "connected",
 			       json_object_new_boolean(d->stub && nri_stub_is_connected(d->stub)));
 	json_object_object_add(root, "synchronized", json_object_new_boolean(d->synchronized));
+	add_str(root, "state_source", d->state_known ? d->state_source : "unknown");
 	add_str(root, "live_usage", daemon_live_backend(d));
 	if (d->control)
 		json_object_object_add(root, "closed_loop", daemon_control_json(d));

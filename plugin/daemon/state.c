@@ -16,6 +16,11 @@ uint64_t daemon_now_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
+const char *daemon_checkpoint_path(const struct daemon *d)
+{
+	return d->opt.checkpoint_path ? d->opt.checkpoint_path : d->cfg.checkpoint_path;
+}
+
 int daemon_new_alloc(struct daemon *d, struct alloc_state **ret)
 {
 	const char *ns[CONFIG_LIST_MAX];
@@ -34,6 +39,7 @@ void daemon_update_pool_metrics(struct daemon *d)
 {
 	struct alloc_stats st;
 
+	d->checkpoint_dirty = true;
 	if (!d->metrics || !d->alloc)
 		return;
 	alloc_stats_get(d->alloc, &st);

@@ -51,11 +51,19 @@ struct daemon {
 	char *scratch_cpus, *scratch_mems, *scratch_info;
 	bool synchronized;
 	bool servers_started; /* metrics endpoint and status socket (daemon.c) */
-	bool info_dirty;      /* some topoguard_container_info series are stale */
+	/* Where the allocation came from: no exclusive CPU is handed out until it is known
+	 * (a Synchronize, or a restore from the node; restore.h). */
+	bool state_known;
+	bool node_restore_tried;
+	const char *state_source; /* "synchronize", "checkpoint+cgroups", ... (static) */
+	bool checkpoint_dirty;	  /* the allocation changed since the last checkpoint */
+	bool info_dirty;	  /* some topoguard_container_info series are stale */
 };
 
 #define DAEMON_CPULIST_MAX (CPUSET_MAX * 6)
 
+/* The checkpoint file: --checkpoint, else state.checkpoint; "" = none. */
+const char *daemon_checkpoint_path(const struct daemon *d);
 /* CLOCK_MONOTONIC in nanoseconds: the one clock of the loop's timers and samples. */
 uint64_t daemon_now_ns(void);
 /* Build the policy state for the current config and topology (empty). */
@@ -80,7 +88,7 @@ void daemon_publish_info(struct daemon *d, const struct model_pod *pod,
 			 const struct model_container *c, enum qos_class cls);
 /* Refresh topoguard_container_info of one container (after its cpuset moved). */
 void daemon_publish_container(struct daemon *d, const char *id);
-/* Publish pool gauges after any change. */
+/* After any change of the allocation: publish the pool gauges; the checkpoint is due. */
 void daemon_update_pool_metrics(struct daemon *d);
 /* Append an update (the whole CPU side) per container of d->changes; returns how many. */
 int daemon_add_change_updates(struct daemon *d, struct nri_reply *reply);

@@ -118,6 +118,20 @@ static int fsync_dir_of(const char *path)
 	return r;
 }
 
+/* The checkpoint's directory, made (one level, 0700) if it is missing. */
+static int make_dir_of(const char *path)
+{
+	char *copy = strdup(path);
+	int r = 0;
+
+	if (!copy)
+		return -ENOMEM;
+	if (mkdir(dirname(copy), 0700) < 0 && errno != EEXIST)
+		r = -errno;
+	free(copy);
+	return r;
+}
+
 int checkpoint_write(const char *path, const struct checkpoint *c)
 {
 	char tmp[4096], *text;
@@ -125,6 +139,9 @@ int checkpoint_write(const char *path, const struct checkpoint *c)
 
 	if (!path || !*path || !c || snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= (int)sizeof(tmp))
 		return -EINVAL;
+	r = make_dir_of(path);
+	if (r < 0)
+		return r;
 	text = render(c);
 	if (!text)
 		return -ENOMEM;

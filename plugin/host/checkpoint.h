@@ -36,7 +36,8 @@ struct checkpoint {
 	size_t n;
 };
 
-/* Atomically replace path with c. 0 or -errno (the old file stays on failure). */
+/* Atomically replace path with c, making its directory (0700) if missing. 0 or -errno
+ * (the old file stays on failure). */
 int checkpoint_write(const char *path, const struct checkpoint *c);
 /*
  * Read path: 0, -ENOENT (none), -EBADMSG (unparsable, wrong version, checksum

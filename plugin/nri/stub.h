@@ -192,7 +192,15 @@ const char *nri_stub_idx(const struct nri_stub *s);
 const char *nri_stub_runtime_name(const struct nri_stub *s);
 const char *nri_stub_runtime_version(const struct nri_stub *s);
 const char *nri_stub_nri_version(const struct nri_stub *s); /* reported or inferred (doc §10) */
-uint32_t nri_stub_events(const struct nri_stub *s);	    /* the mask sent in Configure */
+/*
+ * Whether the runtime will send Synchronize after Configure: always to an external
+ * plugin; to a pre-launched one only from NRI v0.7.0 (doc §10.1). An unknown version
+ * counts as older. Valid once Configure arrived.
+ */
+bool nri_stub_expects_synchronize(const struct nri_stub *s);
+/* The rule above for a pre-launched plugin, on an NRI version string ("v0.6.1"). */
+bool nri_version_syncs_prelaunched(const char *nri_version);
+uint32_t nri_stub_events(const struct nri_stub *s); /* the mask sent in Configure */
 unsigned int nri_stub_request_timeout_ms(const struct nri_stub *s);
 unsigned int nri_stub_registration_timeout_ms(const struct nri_stub *s);
 uint64_t nri_stub_reconnects(const struct nri_stub *s);

@@ -143,6 +143,11 @@ const char *nri_stub_runtime_version(const struct nri_stub *s)
 	return s ? s->runtime_version : NULL;
 }
 
+bool nri_stub_expects_synchronize(const struct nri_stub *s)
+{
+	return s && (!s->prelaunched || nri_version_syncs_prelaunched(s->nri_version));
+}
+
 const char *nri_stub_nri_version(const struct nri_stub *s)
 {
 	return s ? s->nri_version : NULL;

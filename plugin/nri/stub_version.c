@@ -121,3 +121,10 @@ uint32_t stub_version_mask(const char *v)
 		return STUB_MASK_PRE_0_10;
 	return STUB_MASK_ALL;
 }
+
+bool nri_version_syncs_prelaunched(const char *v)
+{
+	long parts[3];
+
+	return parse_semver(v, parts) == 0 && stub_version_cmp(v, "v0.7.0") >= 0;
+}

@@ -497,12 +497,17 @@ static void test_daemon_annotations_aliases_and_refusals(void **state)
  * adds run_args; plugin_config is the runtime's config for it.
  */
 static pid_t start_prelaunched(struct e2e_run *r, const char *run_args, const char *plugin_config,
-			       const char *scenario)
+			       const char *scenario, const char *const *extra)
 {
 	char wrapper[256], fixture[256], text[1024], cfg[256], scen[256], *bin;
-	const char *args[] = {"--launch", wrapper,    "--plugin-config", cfg, "--scenario",
-			      scen,	  "--report", r->report,	 NULL};
+	const char *args[24] = {"--launch",   wrapper, "--plugin-config", cfg,
+				"--scenario", scen,    "--report",	  r->report};
+	size_t n = 8;
 	pid_t sim;
+
+	for (; extra && *extra && n < 23; extra++)
+		args[n++] = *extra;
+	args[n] = NULL;
 
 	e2e_src_path(&r->e, fixture, sizeof(fixture), FIXTURE);
 	e2e_path(&r->e, wrapper, sizeof(wrapper), "90-topoguard");
@@ -531,7 +536,8 @@ static void test_daemon_prelaunched_config_payload(void **state)
 				"reserved:\n  cpus: \"0-1,72-73\"\n",
 				"pod s0 kube-system/dns qos=burstable\n"
 				"create d1 pod=s0 name=coredns cpu-request=100\n"
-				"expect-cpus d1 0-1,72-73\n");
+				"expect-cpus d1 0-1,72-73\n",
+				NULL);
 	rep = finish_sim(r, sim);
 	assert_string_equal(e2e_jstr(e2e_jget(rep, "plugin"), "name"), "topoguard");
 	assert_string_equal(e2e_jstr(e2e_jget(rep, "plugin"), "idx"), "90");
@@ -554,14 +560,16 @@ static void test_daemon_prelaunched_servers_from_runtime_config(void **state)
 	sim = start_prelaunched(r, "", cfg,
 				"pod s0 default/web qos=burstable\n"
 				"create w1 pod=s0 name=nginx cpu-request=100\n"
-				"sleep 4000\n");
+				"sleep 4000\n",
+				NULL);
 	snprintf(url, sizeof(url), "http://127.0.0.1:%d/metrics", r->port);
-	for (int i = 0; i < 300 && !answer; i++) {
-		if (status_client_request(r->status, "status", 1000, &answer) < 0) {
-			free(answer);
-			answer = NULL;
+	/* the status socket answers once Configure came, and knows w1 once it was created */
+	for (int i = 0; i < 300 && !(answer && strstr(answer, "\"w1\"")); i++) {
+		free(answer);
+		answer = NULL;
+		if (status_client_request(r->status, "status", 1000, &answer) < 0 ||
+		    !strstr(answer, "\"w1\""))
 			usleep(10000);
-		}
 	}
 	assert_non_null(answer);
 	assert_int_equal(e2e_http_get(url, &body), 200);
@@ -570,6 +578,49 @@ static void test_daemon_prelaunched_servers_from_runtime_config(void **state)
 	free(answer);
 	free(body);
 	json_object_put(finish_sim(r, sim));
+}
+
+/*
+ * containerd 1.7.20 (NRI v0.6.1) restarts with pods running and launches topoguard
+ * again without a Synchronize: the checkpoint tells it that e1 holds its exclusive
+ * CPUs, so e2 gets others (--check-exclusive) and shared containers keep off both.
+ */
+static void test_daemon_prelaunched_old_nri_restart_uses_the_checkpoint(void **state)
+{
+	struct e2e_run *r = *state;
+	const char *extra[] = {"--nri-version", "v0.6.1", "--check-exclusive", NULL};
+	struct cpuset e1, e2, w1;
+	json_object *rep;
+	char cfg[512];
+	pid_t sim;
+
+	snprintf(cfg, sizeof(cfg), "state:\n  checkpoint: %s\n", r->checkpoint);
+	sim = start_prelaunched(r, "--status-socket '' --metrics-address none", cfg,
+				"pod g1 default/trading qos=guaranteed\n"
+				"create e1 pod=g1 name=engine cpu-request=4000 cpu-limit=4000 "
+				"mem-limit=1073741824 exclusive\n"
+				"start e1\n"
+				"pod b1 default/web qos=burstable\n"
+				"create w1 pod=b1 name=nginx cpu-request=500\n"
+				"start w1\n"
+				"sleep 800\n"
+				"restart\n"
+				"create e2 pod=g1 name=second cpu-request=4000 cpu-limit=4000 "
+				"mem-limit=1073741824 exclusive\n"
+				"start e2\n",
+				extra);
+	rep = finish_sim(r, sim);
+	e1 = cpus_of(rep, "e1");
+	e2 = cpus_of(rep, "e2");
+	w1 = cpus_of(rep, "w1");
+	assert_int_equal(cpuset_count(&e1), 4);
+	assert_int_equal(cpuset_count(&e2), 4);
+	assert_false(cpuset_intersects(&e1, &e2));
+	assert_false(cpuset_intersects(&e1, &w1));
+	assert_false(cpuset_intersects(&e2, &w1));
+	assert_int_equal(e2e_count_requests(rep, "Synchronize", NULL), 0);
+	json_object_put(rep);
+	assert_int_equal(e2e_file_count(r->log, "source=checkpoint"), 1);
 }
 
 int main(void)
@@ -593,6 +644,9 @@ int main(void)
 						e2e_run_setup, e2e_run_teardown),
 		cmocka_unit_test_setup_teardown(test_daemon_prelaunched_servers_from_runtime_config,
 						e2e_run_setup, e2e_run_teardown),
+		cmocka_unit_test_setup_teardown(
+			test_daemon_prelaunched_old_nri_restart_uses_the_checkpoint, e2e_run_setup,
+			e2e_run_teardown),
 	};
 
 	if (access(getenv("NRI_SIM_BIN") ? getenv("NRI_SIM_BIN") : "build/rel/nri-sim", X_OK)) {

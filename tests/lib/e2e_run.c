@@ -24,6 +24,7 @@ int e2e_run_setup(void **state)
 	e2e_path(&r->e, r->report, sizeof(r->report), "report.json");
 	e2e_path(&r->e, r->config, sizeof(r->config), "config.yaml");
 	e2e_path(&r->e, r->scenario, sizeof(r->scenario), "scenario.scn");
+	e2e_path(&r->e, r->checkpoint, sizeof(r->checkpoint), "checkpoint.json");
 	r->port = e2e_free_port();
 	*state = r;
 	return 0;
@@ -69,13 +70,10 @@ pid_t e2e_run_daemon(struct e2e_run *r, const char *sysfs, const char *const *pr
 {
 	char maddr[64];
 	const char *args[64];
-	const char *fixed[] = {"run",	  "--socket",
-			       r->sock,	  "--sysfs-root",
-			       sysfs,	  "--status-socket",
-			       r->status, "--metrics-address",
-			       maddr,	  "--log-file",
-			       r->log,	  "--log-level",
-			       "debug",	  NULL};
+	const char *fixed[] = {"run",	"--socket",	   r->sock,	  "--sysfs-root",
+			       sysfs,	"--status-socket", r->status,	  "--metrics-address",
+			       maddr,	"--log-file",	   r->log,	  "--log-level",
+			       "debug", "--checkpoint",	   r->checkpoint, NULL};
 	size_t n = 0;
 	bool via;
 

@@ -20,6 +20,7 @@
 struct e2e_run {
 	struct e2e e;
 	char sock[256], status[256], log[256], report[256], config[256], scenario[256];
+	char checkpoint[256];
 	int port; /* metrics port on 127.0.0.1 */
 	pid_t daemon;
 };

@@ -129,7 +129,7 @@ struct sim_opts {
 	const char *listen_path;
 	const char *launch_path, *launch_name, *plugin_config_path, *plugin_stderr;
 	const char *scenario_path, *report_path;
-	const char *nri_version; /* "v0.9.0" or "v0.12.2" */
+	const char *nri_version; /* "v0.6.1", "v0.9.0" or "v0.12.2" */
 	unsigned int registration_timeout_ms, request_timeout_ms, accept_timeout_ms;
 	size_t sync_chunk;
 	bool systemd, honor_evictions, check_exclusive;
@@ -147,6 +147,8 @@ struct sim {
 	struct sim_opts o;
 	struct sim_model model;
 	bool v012; /* NRI v0.12.2 behaviour (dedicated RPCs, NRI_version) */
+	bool v06;  /* NRI v0.6.1 (containerd 1.7.20): as v0.9.0, and a launched plugin
+		    * gets no Synchronize (the adaptation's launch path had none before v0.7) */
 	char *plugin_config;
 
 	int listen_fd;

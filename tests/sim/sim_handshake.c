@@ -45,8 +45,9 @@ static int configure(struct sim *s)
 	int r;
 
 	m.config = s->o.launch_path && s->plugin_config ? s->plugin_config : (char *)"";
-	m.runtime_name = (char *)SIM_RUNTIME_NAME;
-	m.runtime_version = (char *)SIM_RUNTIME_VERSION;
+	/* v0.6.1 is what containerd 1.7.20 ships: say so, the plugin infers the version */
+	m.runtime_name = (char *)(s->v06 ? "containerd" : SIM_RUNTIME_NAME);
+	m.runtime_version = (char *)(s->v06 ? "v1.7.20" : SIM_RUNTIME_VERSION);
 	m.registration_timeout = s->o.registration_timeout_ms;
 	m.request_timeout = s->o.request_timeout_ms;
 	m.nri_version = (char *)(s->v012 ? "v0.12.2" : "");
@@ -195,7 +196,7 @@ int sim_handshake(struct sim *s)
 
 	if (r == 0)
 		r = configure(s);
-	if (r == 0)
+	if (r == 0 && !(s->v06 && s->o.launch_path))
 		r = synchronize(s);
 	if (r == 0) {
 		json_object *o = json_object_new_object();

@@ -17,7 +17,8 @@ static void usage(FILE *f)
 {
 	fputs("usage: nri-sim (--listen SOCKET | --launch PATH [--launch-name NN-name]\n"
 	      "                [--plugin-config FILE] [--plugin-stderr FILE])\n"
-	      "               [--scenario FILE|-] [--report FILE] [--nri-version v0.9.0|v0.12.2]\n"
+	      "               [--scenario FILE|-] [--report FILE] [--nri-version "
+	      "v0.6.1|v0.9.0|v0.12.2]\n"
 	      "               [--registration-timeout MS] [--request-timeout MS]\n"
 	      "               [--accept-timeout MS] [--sync-chunk N]\n"
 	      "               [--cgroup-driver cgroupfs|systemd] [--honor-evictions]\n"
@@ -137,7 +138,8 @@ static int parse_one(int c, const char *v, struct sim_opts *o)
 		return 0;
 	case O_NRI_VERSION:
 		o->nri_version = v;
-		return strcmp(v, "v0.9.0") && strcmp(v, "v0.12.2") ? -EINVAL : 0;
+		return strcmp(v, "v0.6.1") && strcmp(v, "v0.9.0") && strcmp(v, "v0.12.2") ? -EINVAL
+											  : 0;
 	case O_CGROUP:
 		o->systemd = !strcmp(v, "systemd");
 		return o->systemd || !strcmp(v, "cgroupfs") ? 0 : -EINVAL;

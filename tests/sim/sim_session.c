@@ -135,7 +135,8 @@ int sim_init(struct sim *s, const struct sim_opts *o)
 	int r = 0;
 
 	*s = (struct sim){.o = *o, .listen_fd = -1, .child = -1};
-	s->v012 = strcmp(o->nri_version, "v0.9.0") != 0;
+	s->v012 = !strcmp(o->nri_version, "v0.12.2");
+	s->v06 = !strcmp(o->nri_version, "v0.6.1");
 	s->model.systemd = o->systemd;
 	if (o->report_real_cgroups && !o->systemd)
 		s->model.real_cgroups = o->apply_cgroups;

@@ -211,7 +211,7 @@ static void test_checkpoint_failed_write_keeps_the_old_file(void **state)
 	assert_string_equal(out.e[0].id, "c1");
 	checkpoint_done(&out);
 	rmdir(tmp);
-	assert_int_equal(checkpoint_write("/nonexistent-dir/x.json", &in), -ENOENT);
+	assert_int_equal(checkpoint_write("/nonexistent-dir/sub/x.json", &in), -ENOENT);
 	assert_int_equal(checkpoint_write("", &in), -EINVAL);
 }
 

@@ -380,6 +380,20 @@ static void test_configure_mask_versions(void **state)
 	}
 }
 
+/* NRI before v0.7.0 never synchronizes a pre-launched plugin; unknown counts as old. */
+static void test_version_syncs_prelaunched(void **state)
+{
+	(void)state;
+	assert_false(nri_version_syncs_prelaunched("v0.3.0"));
+	assert_false(nri_version_syncs_prelaunched("v0.6.1"));
+	assert_true(nri_version_syncs_prelaunched("v0.7.0"));
+	assert_true(nri_version_syncs_prelaunched("v0.8.0"));
+	assert_true(nri_version_syncs_prelaunched("v0.12.2"));
+	assert_false(nri_version_syncs_prelaunched("unknown"));
+	assert_false(nri_version_syncs_prelaunched(""));
+	assert_false(nri_version_syncs_prelaunched(NULL));
+}
+
 static void script_configure_rejected(struct rt *rt)
 {
 	struct rt_result res;
@@ -713,6 +727,7 @@ int main(void)
 		cmocka_unit_test(test_nri_stub_new_invalid),
 		cmocka_unit_test(test_nri_stub_new_identity_from_env),
 		cmocka_unit_test(test_configure_mask_versions),
+		cmocka_unit_test(test_version_syncs_prelaunched),
 		cmocka_unit_test(test_configure_mask_not_subset),
 		cmocka_unit_test(test_synchronize_more_chunks),
 		cmocka_unit_test(test_serve_unknown_method_code12),

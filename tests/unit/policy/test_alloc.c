@@ -373,6 +373,27 @@ static void test_alloc_release_idempotent(void **state)
 	assert_int_equal(alloc_count(f->s), 0);
 }
 
+/* The request a container holds is the one it was placed with, namespace included. */
+static void test_alloc_get_request(void **state)
+{
+	struct fx *f = *state;
+	struct alloc_request r = req("g", "prod", QOS_GUARANTEED, 2000), got;
+
+	fx_state(f);
+	r.prefs.hide_hyperthreads = 1;
+	create_ok(f, &r);
+	assert_int_equal(alloc_get_request(f->s, "g", &got), 0);
+	assert_string_equal(got.id, "g");
+	assert_string_equal(got.pod_namespace, "prod");
+	assert_int_equal(got.qos, QOS_GUARANTEED);
+	assert_int_equal(got.cpu_request_mcpu, 2000);
+	assert_int_equal(got.prefs.hide_hyperthreads, 1);
+	assert_int_equal(alloc_get_request(f->s, "never", &got), -ENOENT);
+	assert_int_equal(alloc_get_request(f->s, "g", NULL), -ENOENT);
+	alloc_release(f->s, "g", NULL);
+	assert_int_equal(alloc_get_request(f->s, "g", &got), -ENOENT);
+}
+
 static void test_alloc_restore_keeps_valid_and_fixes_conflicts(void **state)
 {
 	struct fx *f = *state;
@@ -591,6 +612,7 @@ int main(void)
 		T(test_alloc_update_to_shared_and_back),
 		T(test_alloc_update_enospc_keeps_old),
 		T(test_alloc_release_idempotent),
+		T(test_alloc_get_request),
 		T(test_alloc_restore_keeps_valid_and_fixes_conflicts),
 		T(test_alloc_restore_rejects_duplicates),
 		T(test_alloc_restore_round_trip),

@@ -287,12 +287,15 @@ static void ctr_stop(struct sim *s, struct sim_pod *p, struct sim_ctr *k)
 	k->state = STATE(STOPPED);
 }
 
-static void ctr_remove(struct sim *s, struct sim_pod *p, struct sim_ctr *k)
+/* no_stop: RemoveContainer straight away, as runtimes that skip StopContainer do. */
+static void ctr_remove(struct sim *s, struct sim_pod *p, struct sim_ctr *k, bool no_stop)
 {
 	bool failed;
 
-	ctr_stop(s, p, k);
+	if (!no_stop)
+		ctr_stop(s, p, k);
 	sim_event(s, NRI_EV_REMOVE_CONTAINER, p, k, NULL, &failed);
+	k->state = STATE(STOPPED);
 	k->removed = true;
 }
 
@@ -314,7 +317,7 @@ static int cmd_remove(struct run_ctx *c)
 
 	if (ctr_and_pod(c, &k, &p) < 0)
 		return -EINVAL;
-	ctr_remove(c->s, p, k);
+	ctr_remove(c->s, p, k, flag(c->l, "no-stop"));
 	return 0;
 }
 
@@ -337,7 +340,7 @@ static int cmd_pod_end(struct run_ctx *c, bool remove)
 		return 0;
 	for (size_t i = 0; i < m->n_ctrs; i++) {
 		if (!m->ctrs[i]->removed && !strcmp(m->ctrs[i]->pod_id, p->id))
-			ctr_remove(c->s, p, m->ctrs[i]);
+			ctr_remove(c->s, p, m->ctrs[i], false);
 	}
 	sim_event(c->s, NRI_EV_REMOVE_POD_SANDBOX, p, NULL, NULL, &failed);
 	p->removed = true;

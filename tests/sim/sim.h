@@ -60,6 +60,9 @@ struct sim_ctr {
 	struct sim_res res; /* effective resources, as the runtime applied them */
 	int state;	    /* PB ContainerState */
 	bool exclusive, failed, removed;
+	bool exited;	     /* its process ended on its own (`exit`) */
+	int32_t exit_code;   /* when exited */
+	int64_t finished_at; /* when exited, ns since the epoch */
 	uint32_t pid;
 };
 

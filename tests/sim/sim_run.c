@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "tests/sim/sim.h"
 
@@ -321,6 +322,32 @@ static int cmd_remove(struct run_ctx *c)
 	return 0;
 }
 
+/*
+ * The container's process ends on its own: the runtime records the exit and tells the
+ * plugins with StopContainer (doc §6.4), the container already stopped and carrying its
+ * exit code and finish time, as containerd reports a task exit.
+ */
+static int cmd_exit(struct run_ctx *c)
+{
+	const char *code = opt(c->l, "code");
+	struct timespec now;
+	long long v = 0;
+	struct sim_ctr *k;
+	struct sim_pod *p;
+	bool failed;
+
+	if (ctr_and_pod(c, &k, &p) < 0 || k->removed || k->state != STATE(RUNNING) ||
+	    (code && (parse_ll(code, &v) < 0 || v < INT32_MIN || v > INT32_MAX)))
+		return -EINVAL;
+	k->state = STATE(STOPPED);
+	k->exited = true;
+	k->exit_code = (int32_t)v;
+	clock_gettime(CLOCK_REALTIME, &now);
+	k->finished_at = (int64_t)now.tv_sec * 1000000000 + now.tv_nsec;
+	sim_event(c->s, NRI_EV_STOP_CONTAINER, p, k, NULL, &failed);
+	return 0;
+}
+
 static int cmd_pod_end(struct run_ctx *c, bool remove)
 {
 	struct sim_pod *p = c->l->argc >= 2 ? sim_model_pod(&c->s->model, c->l->argv[1]) : NULL;
@@ -559,6 +586,7 @@ static const struct {
 	{"update", cmd_update},
 	{"stop", cmd_stop},
 	{"remove", cmd_remove},
+	{"exit", cmd_exit},
 	{"stop-pod", cmd_stop_pod},
 	{"remove-pod", cmd_remove_pod},
 	{"update-pod", cmd_update_pod},

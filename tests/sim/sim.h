@@ -136,8 +136,9 @@ struct sim_opts {
 	unsigned int registration_timeout_ms, request_timeout_ms, accept_timeout_ms;
 	size_t sync_chunk;
 	bool systemd, honor_evictions, check_exclusive;
-	const char *apply_cgroups; /* --apply-cgroups NAME */
-	bool report_real_cgroups;  /* --report-real-cgroups */
+	const char *exclusive_annotation; /* --exclusive-annotation KEY (implies the check) */
+	const char *apply_cgroups;	  /* --apply-cgroups NAME */
+	bool report_real_cgroups;	  /* --report-real-cgroups */
 };
 
 struct sim_deferred {

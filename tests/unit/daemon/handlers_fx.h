@@ -453,6 +453,20 @@ static double hx_metric(struct hx *h, const char *series)
 	return v;
 }
 
+/* How many sample lines of the daemon's /metrics text start with prefix. */
+static int hx_series(struct hx *h, const char *prefix)
+{
+	char *text = NULL, *p;
+	size_t len = 0;
+	int n = 0;
+
+	assert_int_equal(metrics_render(h->d->metrics, &text, &len), 0);
+	for (p = text; p && *p; p = strchr(p, '\n') ? strchr(p, '\n') + 1 : NULL)
+		n += !strncmp(p, prefix, strlen(prefix));
+	free(text);
+	return n;
+}
+
 /* Guaranteed: request = limit, with a memory limit. */
 #define GUARANTEED(m) ((struct hx_res){.req_m = (m), .lim_m = (m), .mem = HX_GIB})
 

@@ -354,6 +354,33 @@ static void test_pod_namespace_label_wins(void **state)
 	assert_set(&s, "0"); /* kube-system runs on the reserved CPUs */
 }
 
+/* The info series is published under the label's namespace: stop and remove must drop
+ * that one, not a series named after the NRI field that was never published. */
+static void test_stop_and_remove_forget_info_under_label_namespace(void **state)
+{
+	static const char series[] =
+		"topoguard_container_info{namespace=\"kube-system\",pod=\"proxy\"";
+	struct hx *h = *state;
+	NriPodSandbox *pod = hx_pod(h, &(struct hx_pod_spec){.id = "ps",
+							     .ns = "default",
+							     .name = "proxy",
+							     .label_ns = "kube-system"});
+	NriContainer *k1 = ctr_of(h, pod, "k1", (struct hx_res){.req_m = 100});
+	NriContainer *k2 = ctr_of(h, pod, "k2", (struct hx_res){.req_m = 100});
+	struct view v;
+
+	hx_create(h, pod, k1, &v);
+	view_done(&v);
+	hx_create(h, pod, k2, &v);
+	view_done(&v);
+	assert_int_equal(hx_series(h, series), 2);
+	hx_stop(h, pod, k1, &v);
+	view_done(&v);
+	assert_int_equal(hx_series(h, series), 1);
+	hx_remove(h, pod, k2); /* no stop seen */
+	assert_int_equal(hx_series(h, series), 0);
+}
+
 int main(void)
 {
 #define T(f) cmocka_unit_test_setup_teardown(f, hx_setup, hx_teardown)
@@ -369,6 +396,7 @@ int main(void)
 		T(test_annotations_disabled_ignores_them),
 		T(test_synchronize_failed_restore_counts_error),
 		T(test_pod_namespace_label_wins),
+		T(test_stop_and_remove_forget_info_under_label_namespace),
 	};
 #undef T
 

@@ -340,16 +340,21 @@ static int make_stub(struct daemon *d)
 	return 0;
 }
 
+static int alloc_scratch(struct daemon *d)
+{
+	d->scratch_cpus = malloc(DAEMON_CPULIST_MAX);
+	d->scratch_mems = malloc(DAEMON_CPULIST_MAX);
+	d->scratch_info = malloc(DAEMON_CPULIST_MAX);
+	return d->scratch_cpus && d->scratch_mems && d->scratch_info ? 0 : -ENOMEM;
+}
+
 static int daemon_init(struct daemon *d, const struct daemon_options *o)
 {
 	const char *root = o->sysfs_root ? o->sysfs_root : SYSFS_DEFAULT_ROOT;
 	int r;
 
 	d->opt = *o;
-	d->scratch_cpus = malloc(DAEMON_CPULIST_MAX);
-	d->scratch_mems = malloc(DAEMON_CPULIST_MAX);
-	d->scratch_info = malloc(DAEMON_CPULIST_MAX);
-	if (!d->scratch_cpus || !d->scratch_mems || !d->scratch_info)
+	if (alloc_scratch(d) < 0)
 		return -ENOMEM;
 	if (o->config_path && !(d->config_path = strdup(o->config_path)))
 		return -ENOMEM;
@@ -385,6 +390,31 @@ int daemon_new(const struct daemon_options *o, struct daemon **ret)
 		return -ENOMEM;
 	r = daemon_init(d, o);
 	if (r < 0) {
+		daemon_free(d);
+		return r;
+	}
+	*ret = d;
+	return 0;
+}
+
+int daemon_new_offline(const struct config *cfg, struct topology *topo, struct daemon **ret)
+{
+	struct daemon *d = calloc(1, sizeof(*d));
+	int r;
+
+	if (!d)
+		return -ENOMEM;
+	d->cfg = *cfg;
+	d->topo = topo;
+	r = alloc_scratch(d);
+	if (r >= 0)
+		r = model_new(&d->model);
+	if (r >= 0)
+		r = daemon_new_alloc(d, &d->alloc);
+	if (r >= 0)
+		r = metrics_new(&d->metrics);
+	if (r < 0) {
+		d->topo = NULL; /* still the caller's */
 		daemon_free(d);
 		return r;
 	}

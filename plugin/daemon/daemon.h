@@ -39,8 +39,17 @@ struct daemon_options {
 };
 
 struct daemon;
+struct config;
+struct topology;
 
 int daemon_new(const struct daemon_options *o, struct daemon **ret);
+/*
+ * The handlers' test seam: a daemon with config cfg (copied), the topology topo (the
+ * daemon owns it on success; on failure it stays the caller's) and a metrics registry,
+ * but no stub, no services and no live usage. Drive it through daemon_handlers
+ * (handlers.h); free it with daemon_free().
+ */
+int daemon_new_offline(const struct config *cfg, struct topology *topo, struct daemon **ret);
 void daemon_free(struct daemon *d);
 /* Run until daemon_stop() (or, without reconnect, until the runtime disconnects). */
 int daemon_run(struct daemon *d);

@@ -451,12 +451,23 @@ static int on_update_container(struct nri_stub *s, const NriPodSandbox *npod,
 	return 0;
 }
 
+/*
+ * Drop the topoguard_container_info series of ctr under the names it was published
+ * with: the model's (labels before NRI fields, daemon_publish_info). Only a container
+ * the model never saw falls back to the request's fields.
+ */
 static void forget_container(struct daemon *d, const NriPodSandbox *pod, const NriContainer *ctr)
 {
+	const struct model_container *c = model_container_by_id(d->model, ctr->id);
+	const struct model_pod *mp = c ? model_container_pod(d->model, c) : NULL;
 	const char *ns = pod && *pod->namespace_ ? pod->namespace_ : "";
 	const char *pn = pod ? pod->name : "";
 
-	metrics_tg_container_remove(d->metrics, ns, pn, ctr->name);
+	if (c)
+		metrics_tg_container_remove(d->metrics, mp ? mp->namespace : "", mp ? mp->name : "",
+					    c->name);
+	else
+		metrics_tg_container_remove(d->metrics, ns, pn, ctr->name);
 }
 
 static int on_stop_container(struct nri_stub *s, const NriPodSandbox *pod, const NriContainer *ctr,
@@ -492,8 +503,8 @@ static int on_remove_container(struct nri_stub *s, const NriPodSandbox *pod,
 	if (alloc_release(d->alloc, ctr->id, &d->changes) > 0 && d->changes.n > 0)
 		daemon_send_changes(d, "remove");
 	daemon_live_untrack(d, ctr->id);
+	forget_container(d, pod, ctr); /* while the model still knows its names */
 	model_container_remove(d->model, ctr->id);
-	forget_container(d, pod, ctr);
 	daemon_update_pool_metrics(d);
 	return 0;
 }

@@ -60,6 +60,9 @@ struct sim_ctr {
 	struct sim_res res; /* effective resources, as the runtime applied them */
 	int state;	    /* PB ContainerState */
 	bool exclusive, failed, removed;
+	bool exited;	     /* its process ended on its own (`exit`) */
+	int32_t exit_code;   /* when exited */
+	int64_t finished_at; /* when exited, ns since the epoch */
 	uint32_t pid;
 };
 
@@ -133,8 +136,9 @@ struct sim_opts {
 	unsigned int registration_timeout_ms, request_timeout_ms, accept_timeout_ms;
 	size_t sync_chunk;
 	bool systemd, honor_evictions, check_exclusive;
-	const char *apply_cgroups; /* --apply-cgroups NAME */
-	bool report_real_cgroups;  /* --report-real-cgroups */
+	const char *exclusive_annotation; /* --exclusive-annotation KEY (implies the check) */
+	const char *apply_cgroups;	  /* --apply-cgroups NAME */
+	bool report_real_cgroups;	  /* --report-real-cgroups */
 };
 
 struct sim_deferred {

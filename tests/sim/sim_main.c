@@ -22,7 +22,8 @@ static void usage(FILE *f)
 	      "               [--registration-timeout MS] [--request-timeout MS]\n"
 	      "               [--accept-timeout MS] [--sync-chunk N]\n"
 	      "               [--cgroup-driver cgroupfs|systemd] [--honor-evictions]\n"
-	      "               [--check-exclusive] [--apply-cgroups NAME [--report-real-cgroups]]\n"
+	      "               [--check-exclusive] [--exclusive-annotation KEY]\n"
+	      "               [--apply-cgroups NAME [--report-real-cgroups]]\n"
 	      "See docs/simulator.md.\n",
 	      f);
 }
@@ -56,6 +57,7 @@ enum {
 	O_CGROUP,
 	O_HONOR,
 	O_EXCL,
+	O_EXCL_ANN,
 	O_APPLY_CG,
 	O_REPORT_REAL,
 	O_HELP,
@@ -77,6 +79,7 @@ static const struct option long_opts[] = {
 	{"cgroup-driver", required_argument, NULL, O_CGROUP},
 	{"honor-evictions", no_argument, NULL, O_HONOR},
 	{"check-exclusive", no_argument, NULL, O_EXCL},
+	{"exclusive-annotation", required_argument, NULL, O_EXCL_ANN},
 	{"apply-cgroups", required_argument, NULL, O_APPLY_CG},
 	{"report-real-cgroups", no_argument, NULL, O_REPORT_REAL},
 	{"help", no_argument, NULL, O_HELP},
@@ -130,6 +133,10 @@ static int parse_one(int c, const char *v, struct sim_opts *o)
 	case O_EXCL:
 		o->check_exclusive = true;
 		return 0;
+	case O_EXCL_ANN:
+		o->check_exclusive = true;
+		o->exclusive_annotation = v;
+		return *v ? 0 : -EINVAL;
 	case O_APPLY_CG:
 		o->apply_cgroups = v;
 		return 0;

@@ -371,6 +371,10 @@ PB(Container) *
 	pb->name = c->name;
 	pb->state = c->state;
 	pb->pid = c->pid;
+	if (c->exited) { /* what containerd reports for a task that ended on its own */
+		pb->finished_at = c->finished_at;
+		pb->exit_code = c->exit_code;
+	}
 	pb->labels = (PB(Container__LabelsEntry) **)kvs_build(
 		a, &c->labels, &PBD(container__labels_entry), &pb->n_labels);
 	pb->annotations = (PB(Container__AnnotationsEntry) **)kvs_build(

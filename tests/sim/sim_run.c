@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "tests/sim/sim.h"
 
@@ -287,12 +288,15 @@ static void ctr_stop(struct sim *s, struct sim_pod *p, struct sim_ctr *k)
 	k->state = STATE(STOPPED);
 }
 
-static void ctr_remove(struct sim *s, struct sim_pod *p, struct sim_ctr *k)
+/* no_stop: RemoveContainer straight away, as runtimes that skip StopContainer do. */
+static void ctr_remove(struct sim *s, struct sim_pod *p, struct sim_ctr *k, bool no_stop)
 {
 	bool failed;
 
-	ctr_stop(s, p, k);
+	if (!no_stop)
+		ctr_stop(s, p, k);
 	sim_event(s, NRI_EV_REMOVE_CONTAINER, p, k, NULL, &failed);
+	k->state = STATE(STOPPED);
 	k->removed = true;
 }
 
@@ -314,7 +318,33 @@ static int cmd_remove(struct run_ctx *c)
 
 	if (ctr_and_pod(c, &k, &p) < 0)
 		return -EINVAL;
-	ctr_remove(c->s, p, k);
+	ctr_remove(c->s, p, k, flag(c->l, "no-stop"));
+	return 0;
+}
+
+/*
+ * The container's process ends on its own: the runtime records the exit and tells the
+ * plugins with StopContainer (doc §6.4), the container already stopped and carrying its
+ * exit code and finish time, as containerd reports a task exit.
+ */
+static int cmd_exit(struct run_ctx *c)
+{
+	const char *code = opt(c->l, "code");
+	struct timespec now;
+	long long v = 0;
+	struct sim_ctr *k;
+	struct sim_pod *p;
+	bool failed;
+
+	if (ctr_and_pod(c, &k, &p) < 0 || k->removed || k->state != STATE(RUNNING) ||
+	    (code && (parse_ll(code, &v) < 0 || v < INT32_MIN || v > INT32_MAX)))
+		return -EINVAL;
+	k->state = STATE(STOPPED);
+	k->exited = true;
+	k->exit_code = (int32_t)v;
+	clock_gettime(CLOCK_REALTIME, &now);
+	k->finished_at = (int64_t)now.tv_sec * 1000000000 + now.tv_nsec;
+	sim_event(c->s, NRI_EV_STOP_CONTAINER, p, k, NULL, &failed);
 	return 0;
 }
 
@@ -337,7 +367,7 @@ static int cmd_pod_end(struct run_ctx *c, bool remove)
 		return 0;
 	for (size_t i = 0; i < m->n_ctrs; i++) {
 		if (!m->ctrs[i]->removed && !strcmp(m->ctrs[i]->pod_id, p->id))
-			ctr_remove(c->s, p, m->ctrs[i]);
+			ctr_remove(c->s, p, m->ctrs[i], false);
 	}
 	sim_event(c->s, NRI_EV_REMOVE_POD_SANDBOX, p, NULL, NULL, &failed);
 	p->removed = true;
@@ -580,6 +610,7 @@ static const struct {
 	{"update", cmd_update},
 	{"stop", cmd_stop},
 	{"remove", cmd_remove},
+	{"exit", cmd_exit},
 	{"stop-pod", cmd_stop_pod},
 	{"remove-pod", cmd_remove_pod},
 	{"update-pod", cmd_update_pod},
@@ -647,12 +678,18 @@ int sim_run_scenario(struct sim *s, const struct sim_scenario *sc)
 	return 0;
 }
 
-static bool cpus_overlap(const struct sim_ctr *a, const struct sim_ctr *b)
+/* A cpulist into bits; an unset (empty) one is every CPU when unset_is_all. */
+static int cpus_bits(const char *list, bool unset_is_all, uint64_t bits[SIM_MAX_CPUS / 64])
 {
-	uint64_t x[SIM_MAX_CPUS / 64], y[SIM_MAX_CPUS / 64];
+	if (unset_is_all && (!list || !*list)) {
+		memset(bits, 0xff, SIM_MAX_CPUS / 8);
+		return 0;
+	}
+	return sim_cpulist_parse(list, bits);
+}
 
-	if (sim_cpulist_parse(a->res.cpus, x) < 0 || sim_cpulist_parse(b->res.cpus, y) < 0)
-		return true;
+static bool bits_overlap(const uint64_t *x, const uint64_t *y)
+{
 	for (size_t i = 0; i < SIM_MAX_CPUS / 64; i++) {
 		if (x[i] & y[i])
 			return true;
@@ -660,29 +697,92 @@ static bool cpus_overlap(const struct sim_ctr *a, const struct sim_ctr *b)
 	return false;
 }
 
+static bool cpus_overlap(const struct sim_ctr *a, const struct sim_ctr *b)
+{
+	uint64_t x[SIM_MAX_CPUS / 64], y[SIM_MAX_CPUS / 64];
+
+	if (sim_cpulist_parse(a->res.cpus, x) < 0 || sim_cpulist_parse(b->res.cpus, y) < 0)
+		return true;
+	return bits_overlap(x, y);
+}
+
+/* Still running on its CPUs: not removed, not failed, not stopped (or exited). */
+static bool ctr_live(const struct sim_ctr *c)
+{
+	return !c->removed && !c->failed && c->state != STATE(STOPPED);
+}
+
+static void exclusive_fail(struct sim *s, const struct sim_ctr *a, const struct sim_ctr *b,
+			   const char *owned)
+{
+	char msg[512];
+
+	if (a == b)
+		snprintf(msg, sizeof(msg), "%s: the exclusive CPUs \"%s\" are not a cpulist", a->id,
+			 owned);
+	else if (owned)
+		snprintf(msg, sizeof(msg), "exclusive CPUs %s of %s are in the cpuset of %s (%s)",
+			 owned, a->id, b->id, b->res.cpus && *b->res.cpus ? b->res.cpus : "unset");
+	else
+		snprintf(msg, sizeof(msg), "exclusive containers %s (%s) and %s (%s) share CPUs",
+			 a->id, a->res.cpus ? a->res.cpus : "", b->id,
+			 b->res.cpus ? b->res.cpus : "");
+	fprintf(stderr, "nri-sim: FAIL %s\n", msg);
+	s->expect_failed++;
+	json_object_array_add(s->expect_failures, json_object_new_string(msg));
+}
+
+/*
+ * With --exclusive-annotation KEY: what a container owns is what its KEY annotation
+ * (set by the plugin's adjustment) lists, or, for a marked container without it, its
+ * whole cpuset. No other live container may run there; an unset cpuset (the
+ * runtime's default) runs everywhere and so overlaps everything.
+ */
+static void check_owned(struct sim *s, const char *key)
+{
+	const struct sim_model *m = &s->model;
+	uint64_t own[SIM_MAX_CPUS / 64], other[SIM_MAX_CPUS / 64];
+
+	for (size_t i = 0; i < m->n_ctrs; i++) {
+		const struct sim_ctr *a = m->ctrs[i];
+		const char *claim = sim_kvs_get(&a->annotations, key);
+
+		if (!ctr_live(a) || (!claim && !a->exclusive))
+			continue;
+		if (cpus_bits(claim ? claim : a->res.cpus, false, own) < 0) {
+			exclusive_fail(s, a, a, claim ? claim : a->res.cpus);
+			continue;
+		}
+		for (size_t j = 0; j < m->n_ctrs; j++) {
+			const struct sim_ctr *b = m->ctrs[j];
+
+			if (j == i || !ctr_live(b))
+				continue;
+			if (cpus_bits(b->res.cpus, true, other) < 0 || bits_overlap(own, other))
+				exclusive_fail(s, a, b, claim ? claim : a->res.cpus);
+		}
+	}
+}
+
 /* --check-exclusive: live containers marked "exclusive" must have disjoint cpusets. */
 void sim_check_exclusive(struct sim *s)
 {
 	const struct sim_model *m = &s->model;
-	char msg[512];
 
+	if (s->o.exclusive_annotation) {
+		check_owned(s, s->o.exclusive_annotation);
+		return;
+	}
 	for (size_t i = 0; i < m->n_ctrs; i++) {
 		const struct sim_ctr *a = m->ctrs[i];
 
-		if (a->removed || a->failed || !a->exclusive)
+		if (!ctr_live(a) || !a->exclusive)
 			continue;
 		for (size_t j = i + 1; j < m->n_ctrs; j++) {
 			const struct sim_ctr *b = m->ctrs[j];
 
-			if (b->removed || b->failed || !b->exclusive || !cpus_overlap(a, b))
-				continue;
-			snprintf(msg, sizeof(msg),
-				 "exclusive containers %s (%s) and %s (%s) share CPUs", a->id,
-				 a->res.cpus ? a->res.cpus : "", b->id,
-				 b->res.cpus ? b->res.cpus : "");
-			fprintf(stderr, "nri-sim: FAIL %s\n", msg);
-			s->expect_failed++;
-			json_object_array_add(s->expect_failures, json_object_new_string(msg));
+			if (ctr_live(b) && b->exclusive && cpus_overlap(a, b))
+				exclusive_fail(s, a, b, NULL);
 		}
 	}
 }

@@ -19,6 +19,7 @@ static const char *const verbs[] = {
 	"update",
 	"stop",
 	"remove",
+	"exit",
 	"stop-pod",
 	"remove-pod",
 	"sleep",

@@ -406,6 +406,10 @@ int daemon_new_offline(const struct config *cfg, struct topology *topo, struct d
 		return -ENOMEM;
 	d->cfg = *cfg;
 	d->topo = topo;
+	/* nothing runs that it was not told about, and it keeps no checkpoint */
+	d->state_known = true;
+	d->state_source = "offline";
+	d->opt.checkpoint_path = "";
 	r = alloc_scratch(d);
 	if (r >= 0)
 		r = model_new(&d->model);

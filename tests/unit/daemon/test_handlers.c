@@ -381,6 +381,58 @@ static void test_stop_and_remove_forget_info_under_label_namespace(void **state)
 	assert_int_equal(hx_series(h, series), 0);
 }
 
+/* Before a Synchronize or a node restore, a Guaranteed container gets no exclusive CPU. */
+static void test_unknown_state_gives_no_exclusive_cpus(void **state)
+{
+	struct hx *h = *state;
+	NriPodSandbox *pg = pod_in(h, "pg", "default");
+	NriContainer *g1 = ctr_of(h, pg, "g1", GUARANTEED(2000));
+	struct cpuset s;
+	struct view v;
+
+	h->d->state_known = false;
+	h->d->node_restore_tried = true; /* no node to restore from in a unit test */
+	hx_create(h, pg, g1, &v);
+	s = adj_cpus(&v);
+	assert_set(&s, "0-7");
+	assert_string_equal(adj_annotation(&v, EXCL), "");
+	view_done(&v);
+}
+
+/*
+ * A quota the closed loop imposed stays in every later update of that container: a
+ * shared-pool move carries the throttle, not the policy's quota.
+ */
+static void test_moves_carry_the_closed_loop_quota(void **state)
+{
+	struct hx *h = *state;
+	NriPodSandbox *pw = pod_in(h, "pw", "default"), *pg = pod_in(h, "pg", "default");
+	NriContainer *w1 = ctr_of(h, pw, "w1", (struct hx_res){.req_m = 500, .lim_m = 2000});
+	NriContainer *g1 = ctr_of(h, pg, "g1", GUARANTEED(2000));
+	struct model_container *mc;
+	const PB(LinuxCPU) * cpu;
+	struct view v;
+
+	hx_create(h, pw, w1, &v);
+	view_done(&v);
+	mc = model_container_by_id(h->d->model, "w1");
+	assert_non_null(mc);
+	mc->ctl_quota = 30000; /* as control.c records a throttle */
+	mc->ctl_period = 100000;
+	hx_create(h, pg, g1, &v);
+	cpu = upd_cpu(&v, "w1");
+	assert_non_null(cpu);
+	assert_non_null(cpu->quota);
+	assert_int_equal(cpu->quota->value, 30000);
+	view_done(&v);
+	mc->ctl_quota = 0; /* restored: the policy's quota again */
+	hx_stop(h, pg, g1, &v);
+	cpu = upd_cpu(&v, "w1");
+	assert_non_null(cpu);
+	assert_int_equal(cpu->quota->value, 200000);
+	view_done(&v);
+}
+
 int main(void)
 {
 #define T(f) cmocka_unit_test_setup_teardown(f, hx_setup, hx_teardown)
@@ -397,6 +449,8 @@ int main(void)
 		T(test_synchronize_failed_restore_counts_error),
 		T(test_pod_namespace_label_wins),
 		T(test_stop_and_remove_forget_info_under_label_namespace),
+		T(test_unknown_state_gives_no_exclusive_cpus),
+		T(test_moves_carry_the_closed_loop_quota),
 	};
 #undef T
 

@@ -49,6 +49,7 @@ static int stub_init(struct nri_stub *s, const struct nri_stub_handlers *h,
 	s->o = *o;
 	s->ud = ud;
 	s->wake_fd = -1;
+	s->watch_fd = -1;
 	s->detected = stub_detect_events(h);
 	if (!s->detected)
 		return -EINVAL;
@@ -142,6 +143,7 @@ void nri_stub_free(struct nri_stub *s)
 		close(s->fd_option);
 	if (s->wake_fd >= 0)
 		close(s->wake_fd);
+	stub_watch_disarm(s);
 	free(s->queue);
 	free(s->fds);
 	free(s->timers);
@@ -331,6 +333,16 @@ static void schedule_redial(struct nri_stub *s)
 	s->redial_at_ns = stub_now_ns() + (uint64_t)s->backoff_ms * 1000000ull;
 	s->backoff_ms =
 		s->backoff_ms >= s->o.backoff_max_ms / 2 ? s->o.backoff_max_ms : s->backoff_ms * 2;
+	stub_watch_arm(s);
+}
+
+/* The socket reappeared: dial now; should that fail, the backoff starts afresh. */
+static void watch_turn(struct nri_stub *s, short revents)
+{
+	if (!revents || !stub_watch_seen(s) || s->trunk || !s->redial_at_ns)
+		return;
+	s->redial_at_ns = stub_now_ns();
+	s->backoff_ms = 0;
 }
 
 static void session_lost(struct nri_stub *s, int err)
@@ -364,6 +376,7 @@ void stub_session_configured(struct nri_stub *s)
 		s->reconnects++;
 	s->ever_configured = true;
 	s->backoff_ms = 0;
+	stub_watch_disarm(s);
 }
 
 static void redial_check(struct nri_stub *s)
@@ -435,10 +448,14 @@ static int trunk_turn(struct nri_stub *s, short revents)
 	return 0;
 }
 
-/* One poll() over the wake fd, the trunk and the extra fds, then everything due. */
+/*
+ * One poll() over the wake fd, the trunk (or, while waiting to redial, the socket
+ * watch) and the extra fds, then everything due.
+ */
 static int iterate(struct nri_stub *s, int max_ms)
 {
-	size_t nf = s->n_fds, base = s->trunk ? 2 : 1;
+	bool watching = !s->trunk && s->watch_fd >= 0;
+	size_t nf = s->n_fds, base = s->trunk || watching ? 2 : 1;
 	struct pollfd *p = calloc(nf + 2, sizeof(*p));
 	int r;
 
@@ -448,6 +465,8 @@ static int iterate(struct nri_stub *s, int max_ms)
 	if (s->trunk)
 		p[1] = (struct pollfd){.fd = nri_trunk_fd(s->trunk),
 				       .events = nri_trunk_events(s->trunk)};
+	else if (watching)
+		p[1] = (struct pollfd){.fd = s->watch_fd, .events = POLLIN};
 	for (size_t i = 0; i < nf; i++)
 		p[base + i] = (struct pollfd){.fd = s->fds[i].removed ? -1 : s->fds[i].fd,
 					      .events = s->fds[i].events};
@@ -459,7 +478,9 @@ static int iterate(struct nri_stub *s, int max_ms)
 	}
 	if (p[0].revents)
 		wake_drain(s);
-	if (base == 2)
+	if (base == 2 && watching)
+		watch_turn(s, r > 0 ? p[1].revents : 0);
+	else if (base == 2)
 		trunk_turn(s, r > 0 ? p[1].revents : 0);
 	session_check(s);
 	fds_dispatch(s, p + base, r > 0 ? nf : 0);

@@ -89,6 +89,7 @@ struct nri_stub {
 	bool registered, register_failed, configured, configure_failed, synchronized;
 	uint64_t connect_deadline_ns; /* registration deadline of the current attempt */
 	uint64_t redial_at_ns;	      /* 0: not waiting to redial */
+	int watch_fd;		      /* inotify on the socket's directory while waiting, or -1 */
 	unsigned int backoff_ms;
 	uint64_t reconnects;
 	bool ever_configured, session_counted;
@@ -121,6 +122,11 @@ int stub_reply_pack(const struct nri_reply *r, bool more, uint8_t **ret_buf, siz
 /* stub_serve.c */
 int stub_serve(struct nri_trunk *t, const struct nri_request *req, void *userdata);
 void stub_sync_reset(struct nri_stub *s);
+
+/* stub_watch.c: dial as soon as the runtime's socket reappears */
+void stub_watch_arm(struct nri_stub *s);
+void stub_watch_disarm(struct nri_stub *s);
+bool stub_watch_seen(struct nri_stub *s);
 
 /* stub_version.c */
 /* The runtime's NRI version: reported if usable, else inferred (doc §10.1); malloc'd. */

@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -272,6 +273,58 @@ static int h_configure_wide(struct nri_stub *s, const char *config, const char *
 }
 
 /* ---- tests -------------------------------------------------------------------------- */
+
+static void *run_stub(void *arg)
+{
+	nri_stub_run(arg);
+	return NULL;
+}
+
+/*
+ * A runtime restart: the socket is gone, then reappears. With a redial backoff of a
+ * minute, only the watch on the socket's directory can make the stub dial within the
+ * few seconds allowed here (issue 14: reconnect within 300 ms of the socket).
+ */
+static void test_stub_dials_when_the_socket_reappears(void **state)
+{
+	struct nri_stub_handlers h = {.start_container = h_start};
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	char dir[] = "/tmp/tg-stub-watch.XXXXXX";
+	struct nri_stub_options o;
+	struct nri_stub *s = NULL;
+	struct pollfd p;
+	pthread_t th;
+	int lfd, cfd;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s/nri.sock", dir);
+	nri_stub_options_init(&o);
+	o.name = "unit";
+	o.idx = "42";
+	o.socket_path = sa.sun_path;
+	o.reconnect = true;
+	o.backoff_min_ms = 60000;
+	o.backoff_max_ms = 60000;
+	assert_int_equal(nri_stub_new(&h, &o, NULL, &s), 0);
+	assert_int_equal(pthread_create(&th, NULL, run_stub, s), 0);
+	usleep(200000); /* the first dial failed: the stub waits a minute, or for the socket */
+	lfd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	assert_true(lfd >= 0);
+	assert_int_equal(bind(lfd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	assert_int_equal(listen(lfd, 1), 0);
+	p = (struct pollfd){.fd = lfd, .events = POLLIN};
+	assert_int_equal(poll(&p, 1, 5000), 1);
+	cfd = accept(lfd, NULL, NULL);
+	assert_true(cfd >= 0);
+	close(cfd);
+	close(lfd);
+	nri_stub_stop(s);
+	pthread_join(th, NULL);
+	nri_stub_free(s);
+	unlink(sa.sun_path);
+	rmdir(dir);
+}
 
 static void test_nri_stub_new_invalid(void **state)
 {
@@ -728,6 +781,7 @@ int main(void)
 		cmocka_unit_test(test_nri_stub_new_identity_from_env),
 		cmocka_unit_test(test_configure_mask_versions),
 		cmocka_unit_test(test_version_syncs_prelaunched),
+		cmocka_unit_test(test_stub_dials_when_the_socket_reappears),
 		cmocka_unit_test(test_configure_mask_not_subset),
 		cmocka_unit_test(test_synchronize_more_chunks),
 		cmocka_unit_test(test_serve_unknown_method_code12),

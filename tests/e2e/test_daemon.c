@@ -590,12 +590,18 @@ static void test_daemon_prelaunched_old_nri_restart_uses_the_checkpoint(void **s
 	struct e2e_run *r = *state;
 	const char *extra[] = {"--nri-version", "v0.6.1", "--check-exclusive", NULL};
 	struct cpuset e1, e2, w1;
+	char cfg[512], root[256], args[512];
 	json_object *rep;
-	char cfg[512];
 	pid_t sim;
 
 	snprintf(cfg, sizeof(cfg), "state:\n  checkpoint: %s\n", r->checkpoint);
-	sim = start_prelaunched(r, "--status-socket '' --metrics-address none", cfg,
+	/* an empty cgroup root: the simulator's containers have no kubelet cgroups, and
+	 * what this host's /sys/fs/cgroup holds must not count */
+	e2e_path(&r->e, root, sizeof(root), "cgroup-root");
+	assert_int_equal(mkdir(root, 0755), 0);
+	snprintf(args, sizeof(args), "--status-socket '' --metrics-address none --cgroup-root %s",
+		 root);
+	sim = start_prelaunched(r, args, cfg,
 				"pod g1 default/trading qos=guaranteed\n"
 				"create e1 pod=g1 name=engine cpu-request=4000 cpu-limit=4000 "
 				"mem-limit=1073741824 exclusive\n"

@@ -190,6 +190,118 @@ static void test_annotations_parse_refuses_oversized(void **state)
 	free(value);
 }
 
+/* A key of exactly `len` bytes: prefix, then 'a' up to len. */
+static void key_of_len(char *buf, size_t size, const char *prefix, size_t len)
+{
+	size_t n = strlen(prefix);
+
+	assert_true(len < size && n <= len);
+	memcpy(buf, prefix, n);
+	memset(buf + n, 'a', len - n);
+	buf[len] = '\0';
+}
+
+/* Container names are DNS labels: 63 characters are a name, 64 are not. */
+static void test_annotations_parse_container_name_limit(void **state)
+{
+	char key[160], name[80];
+	struct annotations_kv kv = {key, "true"};
+	struct annotations_prefs p;
+	struct reports rep = {0};
+
+	(void)state;
+	key_of_len(name, sizeof(name), "", 63);
+	snprintf(key, sizeof(key), "exclusive-cpus.topoguard.io/container.%s", name);
+	assert_int_equal(annotations_parse(&kv, 1, name, true, collect, &rep, &p), 0);
+	assert_int_equal(rep.n, 0);
+	assert_int_equal(p.value[ANNOTATIONS_EXCLUSIVE], 1);
+	assert_int_equal(p.source[ANNOTATIONS_EXCLUSIVE], ANNOTATIONS_SRC_CONTAINER);
+	/* ... and it is matched whole: one character less is another container */
+	name[62] = '\0';
+	assert_int_equal(annotations_parse(&kv, 1, name, true, collect, &rep, &p), 0);
+	assert_int_equal(p.value[ANNOTATIONS_EXCLUSIVE], -1);
+
+	key_of_len(name, sizeof(name), "", 64);
+	snprintf(key, sizeof(key), "exclusive-cpus.topoguard.io/container.%s", name);
+	assert_int_equal(annotations_parse(&kv, 1, name, true, collect, &rep, &p), 1);
+	assert_int_equal(rep.n, 1);
+	assert_non_null(strstr(rep.last_reason, "invalid container name"));
+	assert_int_equal(p.value[ANNOTATIONS_EXCLUSIVE], -1);
+}
+
+/*
+ * 253 bytes is the longest key judged on its content, 254 is refused for its length.
+ * No key of ours that long is valid (container names stop at 63), so the one at the
+ * limit is refused too, but for what it says, not for its length.
+ */
+static void test_annotations_parse_key_length_limit(void **state)
+{
+	static const char *const prefix = "exclusive-cpus.topoguard.io/container.";
+	char key[300];
+	struct annotations_kv kv = {key, "true"};
+	struct annotations_prefs p;
+	struct reports rep = {0};
+
+	(void)state;
+	key_of_len(key, sizeof(key), prefix, ANNOTATIONS_KEY_MAX);
+	assert_int_equal(strlen(key), 253);
+	assert_int_equal(annotations_parse(&kv, 1, "c", true, collect, &rep, &p), 1);
+	assert_non_null(strstr(rep.last_reason, "invalid container name"));
+
+	key_of_len(key, sizeof(key), prefix, ANNOTATIONS_KEY_MAX + 1);
+	assert_int_equal(annotations_parse(&kv, 1, "c", true, collect, &rep, &p), 1);
+	assert_non_null(strstr(rep.last_reason, "key longer than 253"));
+	assert_int_equal(rep.n, 2);
+	assert_int_equal(p.value[ANNOTATIONS_EXCLUSIVE], -1);
+
+	/* Other domains' keys are never judged, at or over the limit. */
+	rep.n = 0;
+	key_of_len(key, sizeof(key), "example.com/", ANNOTATIONS_KEY_MAX);
+	assert_int_equal(annotations_parse(&kv, 1, "c", true, collect, &rep, &p), 0);
+	key_of_len(key, sizeof(key), "example.com/", ANNOTATIONS_KEY_MAX + 1);
+	assert_int_equal(annotations_parse(&kv, 1, "c", true, collect, &rep, &p), 0);
+	assert_int_equal(rep.n, 0);
+}
+
+/* latency-target-us: 1..1000000 (1 s), the same bound as live.runqueue_p99_target_us. */
+static void test_annotations_parse_latency_limit(void **state)
+{
+	static const struct {
+		const char *value;
+		int refused;
+		int64_t want;
+	} cases[] = {
+		{"1", 0, 1},
+		{"1000000", 0, 1000000},
+		{"0001000000", 0, 1000000},
+		{"0", 1, 0},
+		{"1000001", 1, 0},
+		{"10000000", 1, 0},
+		{"4294967297", 1, 0},
+		{"18446744073709551617", 1, 0},
+	};
+	struct annotations_prefs p;
+
+	(void)state;
+	for (size_t i = 0; i < N(cases); i++) {
+		struct annotations_kv kv = {"latency-target-us.topoguard.io", cases[i].value};
+		struct reports rep = {0};
+		int r = annotations_parse(&kv, 1, "c", true, collect, &rep, &p);
+
+		if (r != cases[i].refused)
+			fail_msg("latency %s: refused %d, want %d", cases[i].value, r,
+				 cases[i].refused);
+		assert_int_equal(rep.n, cases[i].refused);
+		if (cases[i].refused) {
+			assert_non_null(strstr(rep.last_reason, "1..1000000"));
+			assert_int_equal(p.value[ANNOTATIONS_LATENCY], -1);
+			continue;
+		}
+		assert_int_equal(p.value[ANNOTATIONS_LATENCY], 1);
+		assert_int_equal(p.latency_target_us, cases[i].want);
+	}
+}
+
 static void test_annotations_parse_bad_arguments(void **state)
 {
 	struct annotations_prefs p;
@@ -229,6 +341,9 @@ int main(void)
 		cmocka_unit_test(test_annotations_parse_conflict_is_conservative),
 		cmocka_unit_test(test_annotations_parse_refuses_malformed),
 		cmocka_unit_test(test_annotations_parse_refuses_oversized),
+		cmocka_unit_test(test_annotations_parse_container_name_limit),
+		cmocka_unit_test(test_annotations_parse_key_length_limit),
+		cmocka_unit_test(test_annotations_parse_latency_limit),
 		cmocka_unit_test(test_annotations_parse_bad_arguments),
 		cmocka_unit_test(test_annotations_to_alloc_prefs_maps),
 	};

@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
+#define _GNU_SOURCE /* asprintf */
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -220,6 +221,140 @@ static void test_config_parse_cross_key_errors(void **state)
 	config_errors_done(&e);
 }
 
+/* "reserved:\n  namespaces: [" n names "]\n"; name i is "ns-<i>" unless last_len > 0,
+ * which makes the last one a label of that many characters. */
+static char *namespaces_yaml(const char *key, unsigned int n, size_t last_len)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+
+	assert_non_null(f);
+	fprintf(f, "%s: [", key);
+	for (unsigned int i = 0; i < n; i++) {
+		fprintf(f, "%s", i ? ", " : "");
+		if (i + 1 == n && last_len) {
+			for (size_t k = 0; k < last_len; k++)
+				fputc('a' + (int)(k % 26), f);
+		} else {
+			fprintf(f, "ns-%u", i);
+		}
+	}
+	fprintf(f, "]\n");
+	assert_int_equal(fclose(f), 0);
+	return buf;
+}
+
+/* The lists hold CONFIG_LIST_MAX names: 32 fit, the 33rd is refused, and the config is
+ * not touched (the 33rd would land past the fixed array). Duplicates take no room. */
+static void test_config_parse_namespaces_count_limit(void **state)
+{
+	static const char *const keys[] = {"reserved.namespaces",
+					   "annotations.allow_reserved_namespaces"};
+	struct config_errors e = {0};
+	struct config c, before;
+	char *text, *flat;
+
+	(void)state;
+	for (size_t k = 0; k < sizeof(keys) / sizeof(keys[0]); k++) {
+		const struct config_key *key = config_key_find(keys[k]);
+		const struct config_namespaces *ns;
+		const char *dot = strchr(keys[k], '.');
+
+		assert_non_null(key);
+		ns = (const struct config_namespaces *)((const char *)&c + key->offset);
+		/* flow style "section: {leaf: [...]}" from "section.leaf" */
+		text = namespaces_yaml(dot + 1, CONFIG_LIST_MAX, 0);
+		assert_true(asprintf(&flat, "%.*s: {%.*s}\n", (int)(dot - keys[k]), keys[k],
+				     (int)strlen(text) - 1, text) > 0);
+		free(text);
+		assert_int_equal(parse(flat, &c, &e), 0);
+		assert_int_equal(ns->n, CONFIG_LIST_MAX);
+		assert_string_equal(ns->name[0], "ns-0");
+		assert_string_equal(ns->name[CONFIG_LIST_MAX - 1], "ns-31");
+		free(flat);
+
+		text = namespaces_yaml(dot + 1, CONFIG_LIST_MAX + 1, 0);
+		assert_true(asprintf(&flat, "%.*s: {%.*s}\n", (int)(dot - keys[k]), keys[k],
+				     (int)strlen(text) - 1, text) > 0);
+		free(text);
+		memset(&c, 0x5a, sizeof(c));
+		before = c;
+		assert_int_equal(parse(flat, &c, &e), -EINVAL);
+		assert_true(has_error(&e, "'ns-32': too many namespaces (at most 32)"));
+		assert_int_equal(e.n, 1);
+		assert_memory_equal(&c, &before, sizeof(c));
+		config_errors_done(&e);
+		free(flat);
+	}
+	/* 32 names plus repeats of them: still 32 */
+	assert_int_equal(parse("reserved:\n  namespaces: [a, b, a, b]\n", &c, &e), 0);
+	assert_int_equal(c.reserved_namespaces.n, 2);
+	text = namespaces_yaml("  namespaces", CONFIG_LIST_MAX, 0);
+	assert_true(asprintf(&flat, "reserved:\n%.*s, ns-0, ns-31]\n", (int)strlen(text) - 2,
+			     text) > 0);
+	free(text);
+	assert_int_equal(parse(flat, &c, &e), 0);
+	assert_int_equal(c.reserved_namespaces.n, CONFIG_LIST_MAX);
+	free(flat);
+}
+
+/* A namespace is a DNS label, at most 63 characters: it fills name[] (64 bytes with the
+ * NUL) exactly, also in the last slot; 64 characters are refused before any copy. */
+static void test_config_parse_namespace_length_limit(void **state)
+{
+	struct config_errors e = {0};
+	struct config c;
+	char *body, *text;
+
+	(void)state;
+	/* the last slot first: an overrun there leaves the struct (ASan sees it) */
+	for (unsigned int i = 0, n = CONFIG_LIST_MAX; i < 2; i++, n = 1) {
+		body = namespaces_yaml("  namespaces", n, CONFIG_NAMESPACE_MAX - 1);
+		assert_true(asprintf(&text, "reserved:\n%s", body) > 0);
+		free(body);
+		assert_int_equal(parse(text, &c, &e), 0);
+		assert_int_equal(c.reserved_namespaces.n, n);
+		assert_int_equal(strlen(c.reserved_namespaces.name[n - 1]), 63);
+		assert_memory_equal(c.reserved_namespaces.name[n - 1], "abcdefghijklmnopqrstuvwxyz",
+				    26);
+		free(text);
+
+		body = namespaces_yaml("  namespaces", n, CONFIG_NAMESPACE_MAX);
+		assert_true(asprintf(&text, "reserved:\n%s", body) > 0);
+		free(body);
+		assert_int_equal(parse(text, &c, &e), -EINVAL);
+		assert_true(has_error(&e, "not a valid namespace name (RFC 1123 label: a-z, 0-9, "
+					  "'-', at most 63)"));
+		config_errors_done(&e);
+		free(text);
+	}
+}
+
+/* live.runqueue_p99_target_us: 1..1000000 µs, as the latency-target-us annotation. */
+static void test_config_parse_latency_target_limit(void **state)
+{
+	struct config_errors e = {0};
+	struct config c;
+
+	(void)state;
+	assert_int_equal(parse("live: {runqueue_p99_target_us: 1000000}\n", &c, &e), 0);
+	assert_int_equal(c.live_runqueue_p99_target_us, 1000000);
+	assert_int_equal(parse("live: {runqueue_p99_target_us: 1}\n", &c, &e), 0);
+	assert_int_equal(c.live_runqueue_p99_target_us, 1);
+	assert_int_equal(parse("live: {runqueue_p99_target_us: 1000001}\n", &c, &e), -EINVAL);
+	assert_true(has_error(&e, "live.runqueue_p99_target_us: '1000001' out of range (allowed "
+				  "1..1000000)"));
+	config_errors_done(&e);
+	assert_int_equal(parse("live: {runqueue_p99_target_us: 0}\n", &c, &e), -EINVAL);
+	assert_true(has_error(&e, "'0' out of range (allowed 1..1000000)"));
+	config_errors_done(&e);
+	assert_int_equal(parse("live: {runqueue_p99_target_us: 18446744073709551617}\n", &c, &e),
+			 -EINVAL);
+	assert_true(has_error(&e, "live.runqueue_p99_target_us:"));
+	config_errors_done(&e);
+}
+
 static void test_config_parse_too_large(void **state)
 {
 	struct config_errors e = {0};
@@ -396,6 +531,9 @@ int main(void)
 		cmocka_unit_test(test_config_parse_misplaced_key_suggests_section),
 		cmocka_unit_test(test_config_parse_structure_errors),
 		cmocka_unit_test(test_config_parse_cross_key_errors),
+		cmocka_unit_test(test_config_parse_namespaces_count_limit),
+		cmocka_unit_test(test_config_parse_namespace_length_limit),
+		cmocka_unit_test(test_config_parse_latency_target_limit),
 		cmocka_unit_test(test_config_parse_too_large),
 		cmocka_unit_test(test_config_load_file_missing),
 		cmocka_unit_test(test_config_parse_duration_units),

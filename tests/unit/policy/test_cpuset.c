@@ -165,6 +165,51 @@ static void test_cpuset_parse_range_errors(void **state)
 	assert_formats_as(&s, "1");
 }
 
+/*
+ * The last id is CPUSET_MAX - 1; CPUSET_MAX is refused, and so is every number that
+ * only looks small once cut to 32 or 64 bits (2^32, 2^64 + 1, 2^64 + 4095 ...).
+ */
+static void test_cpuset_parse_id_limits(void **state)
+{
+	static const char *const too_big[] = {
+		"4096",
+		"4095-4096",
+		"4096-4096",
+		"0,4096",
+		"4294967296",		/* 2^32: 0 as unsigned int */
+		"4294967297",		/* 2^32 + 1 */
+		"18446744073709551616", /* 2^64: 0 as uint64_t */
+		"18446744073709551617", /* 2^64 + 1 */
+		"18446744073709555711", /* 2^64 + 4095 */
+		"0-18446744073709551616",
+		"1,18446744073709551617-18446744073709551618",
+		"340282366920938463463374607431768211457", /* 2^128 + 1 */
+	};
+	struct cpuset s = parse_ok("1");
+
+	(void)state;
+	s = parse_ok("4095");
+	assert_true(cpuset_test(&s, 4095));
+	assert_int_equal(cpuset_count(&s), 1);
+	s = parse_ok("4095-4095");
+	assert_int_equal(cpuset_count(&s), 1);
+	s = parse_ok("4094-4095");
+	assert_formats_as(&s, "4094-4095");
+	s = parse_ok("000000000000000000000000004095");
+	assert_formats_as(&s, "4095");
+	for (size_t i = 0; i < sizeof(too_big) / sizeof(too_big[0]); i++) {
+		int r;
+
+		s = parse_ok("1");
+		r = cpuset_parse(too_big[i], strlen(too_big[i]), &s);
+		if (r != -ERANGE)
+			fail_msg("'%s' gave %d, want -ERANGE", too_big[i], r);
+		assert_formats_as(&s, "1"); /* untouched */
+	}
+	/* a syntax error anywhere still wins over the range */
+	assert_int_equal(cpuset_parse("18446744073709551617,x", 22, &s), -EINVAL);
+}
+
 static void test_cpuset_parse_mask_words(void **state)
 {
 	static const char kp[] = "00000000,0000ffff\n\0";
@@ -250,6 +295,7 @@ int main(void)
 		cmocka_unit_test(test_cpuset_parse_padding),
 		cmocka_unit_test(test_cpuset_parse_rejects_garbage),
 		cmocka_unit_test(test_cpuset_parse_range_errors),
+		cmocka_unit_test(test_cpuset_parse_id_limits),
 		cmocka_unit_test(test_cpuset_parse_mask_words),
 		cmocka_unit_test(test_cpuset_parse_mask_rejects),
 		cmocka_unit_test(test_cpuset_format_nospace),

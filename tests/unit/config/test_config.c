@@ -73,6 +73,30 @@ static void test_config_print_defaults_round_trips(void **state)
 	free(buf);
 }
 
+/* The default file is meant to be edited: setting reserved.cpus in it must be enough. */
+static void test_config_print_defaults_edited_reserved_cpus(void **state)
+{
+	struct config_errors e = {0};
+	struct config c;
+	char *buf = NULL, *at, *edited;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+
+	(void)state;
+	assert_non_null(f);
+	assert_int_equal(config_print_defaults(f), 0);
+	fclose(f);
+	at = strstr(buf, "  cpus: \"\"\n");
+	assert_non_null(at);
+	assert_true(asprintf(&edited, "%.*s  cpus: 2-3\n%s", (int)(at - buf), buf,
+			     at + strlen("  cpus: \"\"\n")) > 0);
+	assert_int_equal(parse(edited, &c, &e), 0);
+	assert_int_equal(cpuset_count(&c.reserved_cpus), 2);
+	assert_true(cpuset_test(&c.reserved_cpus, 3));
+	free(edited);
+	free(buf);
+}
+
 /* The shipped sample must stay valid and equal to the defaults (docs promise it). */
 static void test_config_load_file_deploy_sample(void **state)
 {
@@ -211,6 +235,11 @@ static void test_config_parse_cross_key_errors(void **state)
 	assert_int_equal(parse("reserved: {cpus: \"0\", count: 2}\n", &c, &e), -EINVAL);
 	assert_true(has_error(&e, "set either reserved.cpus or reserved.count"));
 	config_errors_done(&e);
+	/* count 0 is "none", as the default file has it next to cpus */
+	assert_int_equal(parse("reserved: {cpus: \"0-1\", count: 0}\n", &c, &e), 0);
+	assert_int_equal(cpuset_count(&c.reserved_cpus), 2);
+	assert_int_equal(parse("reserved: {cpus: \"\", count: 2}\n", &c, &e), 0);
+	assert_int_equal(c.reserved_count, 2);
 	assert_int_equal(parse("metrics: {address: \"localhost:80\"}\n", &c, &e), -EINVAL);
 	assert_true(has_error(&e, "metrics.address"));
 	config_errors_done(&e);
@@ -525,6 +554,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_config_parse_empty_gives_defaults),
 		cmocka_unit_test(test_config_print_defaults_round_trips),
+		cmocka_unit_test(test_config_print_defaults_edited_reserved_cpus),
 		cmocka_unit_test(test_config_load_file_deploy_sample),
 		cmocka_unit_test(test_config_parse_values),
 		cmocka_unit_test(test_config_parse_errors_have_file_line_col),

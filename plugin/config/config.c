@@ -536,25 +536,24 @@ int config_format_value(const struct config *c, const struct config_key *k, char
 	return r;
 }
 
-int config_print_defaults(FILE *f)
+int config_print(FILE *f, const struct config *c)
 {
-	struct config c;
-	char val[CONFIG_LIST_MAX * CONFIG_NAMESPACE_MAX + 16];
 	const char *section = "";
 	size_t seclen = 0;
+	char *val = malloc(CONFIG_VALUE_MAX);
 
-	config_init(&c);
-	fprintf(f,
-		"# topoguard configuration: every key with its default (docs/configuration.md).\n"
-		"# Keys marked [restart] take effect only after a restart.\n");
+	if (!val)
+		return -ENOMEM;
 	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
 		const struct config_key *k = &keys[i];
 		const char *dot = strchr(k->path, '.');
 		size_t len = dot ? (size_t)(dot - k->path) : 0;
-		int r = config_format_value(&c, k, val, sizeof(val));
+		int r = config_format_value(c, k, val, CONFIG_VALUE_MAX);
 
-		if (r < 0)
+		if (r < 0) {
+			free(val);
 			return r;
+		}
 		if (len != seclen || strncmp(section, k->path, len)) {
 			fprintf(f, "\n");
 			if (len)
@@ -565,7 +564,19 @@ int config_print_defaults(FILE *f)
 		fprintf(f, "%s# %s%s\n%s%s: %s\n", len ? "  " : "", k->doc,
 			k->hot ? "" : " [restart]", len ? "  " : "", dot ? dot + 1 : k->path, val);
 	}
+	free(val);
 	return ferror(f) ? -EIO : 0;
+}
+
+int config_print_defaults(FILE *f)
+{
+	struct config c;
+
+	config_init(&c);
+	fprintf(f,
+		"# topoguard configuration: every key with its default (docs/configuration.md).\n"
+		"# Keys marked [restart] take effect only after a restart.\n");
+	return config_print(f, &c);
 }
 
 unsigned int config_edit_distance(const char *a, const char *b, unsigned int cap)

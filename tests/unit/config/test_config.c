@@ -73,6 +73,29 @@ static void test_config_print_defaults_round_trips(void **state)
 	free(buf);
 }
 
+/* The longest value there is, every other CPU, prints and reads back. */
+static void test_config_print_longest_cpulist(void **state)
+{
+	struct config_errors e = {0};
+	struct config c, back;
+	const struct config_key *diff[4];
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+
+	(void)state;
+	assert_non_null(f);
+	config_init(&c);
+	for (unsigned int i = 0; i < CPUSET_MAX; i += 2)
+		cpuset_set(&c.reserved_cpus, i);
+	assert_int_equal(config_print(f, &c), 0);
+	fclose(f);
+	assert_non_null(strstr(buf, ",4092,4094\"\n"));
+	assert_int_equal(config_parse("printed", buf, len, &back, &e), 0);
+	assert_int_equal(config_diff(&c, &back, diff, 4), 0);
+	free(buf);
+}
+
 /* The default file is meant to be edited: setting reserved.cpus in it must be enough. */
 static void test_config_print_defaults_edited_reserved_cpus(void **state)
 {
@@ -555,6 +578,7 @@ int main(void)
 		cmocka_unit_test(test_config_parse_empty_gives_defaults),
 		cmocka_unit_test(test_config_print_defaults_round_trips),
 		cmocka_unit_test(test_config_print_defaults_edited_reserved_cpus),
+		cmocka_unit_test(test_config_print_longest_cpulist),
 		cmocka_unit_test(test_config_load_file_deploy_sample),
 		cmocka_unit_test(test_config_parse_values),
 		cmocka_unit_test(test_config_parse_errors_have_file_line_col),

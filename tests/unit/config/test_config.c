@@ -96,6 +96,60 @@ static void test_config_print_longest_cpulist(void **state)
 	free(buf);
 }
 
+/* Any config prints to text that parses back to it; strings may hold what YAML escapes. */
+static void test_config_print_round_trips_strings(void **state)
+{
+	static const char *const values[] = {
+		"a\\nb",		     /* line feed */
+		"tab\\there \\\"q\\\" \\\\", /* tab, quote, backslash */
+		"\\x01\\x1f\\x7f",	     /* control characters YAML refuses raw */
+		"nel\\Nls\\Lps\\P",	     /* line breaks YAML folds raw */
+		" edges ",		     /* leading and trailing blanks */
+		"\\u00e9\\u4e2d",	     /* plain UTF-8 */
+	};
+	struct config_errors e = {0};
+	struct config c, back;
+	const struct config_key *diff[4];
+	char text[256];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(values) / sizeof(values[0]); i++) {
+		char *buf = NULL;
+		size_t len = 0;
+		FILE *f;
+
+		snprintf(text, sizeof(text), "kubernetes: {node_name: \"%s\"}\n", values[i]);
+		assert_int_equal(parse(text, &c, &e), 0);
+		f = open_memstream(&buf, &len);
+		assert_non_null(f);
+		assert_int_equal(config_print(f, &c), 0);
+		fclose(f);
+		if (config_parse("printed", buf, len, &back, &e) != 0 ||
+		    config_diff(&c, &back, diff, 4) != 0)
+			fail_msg("\"%s\" does not round-trip; printed:\n%s", values[i], buf);
+		free(buf);
+	}
+}
+
+/* A value formats whole or not at all: -ENOSPC, and buf stays a string. */
+static void test_config_format_value_nospace(void **state)
+{
+	const struct config_key *k = config_key_find("kubernetes.node_name");
+	struct config c;
+	char buf[16];
+
+	(void)state;
+	config_init(&c);
+	strcpy(c.kubernetes_node_name, "a\nbc");
+	/* "a\x0abc" with its quotes: 9 bytes and the NUL */
+	assert_int_equal(config_format_value(&c, k, buf, 10), 9);
+	assert_string_equal(buf, "\"a\\x0abc\"");
+	memset(buf, 'x', sizeof(buf));
+	assert_int_equal(config_format_value(&c, k, buf, 9), -ENOSPC);
+	assert_non_null(memchr(buf, '\0', 9));
+	assert_int_equal(buf[9], 'x');
+}
+
 /* The default file is meant to be edited: setting reserved.cpus in it must be enough. */
 static void test_config_print_defaults_edited_reserved_cpus(void **state)
 {
@@ -579,6 +633,8 @@ int main(void)
 		cmocka_unit_test(test_config_print_defaults_round_trips),
 		cmocka_unit_test(test_config_print_defaults_edited_reserved_cpus),
 		cmocka_unit_test(test_config_print_longest_cpulist),
+		cmocka_unit_test(test_config_print_round_trips_strings),
+		cmocka_unit_test(test_config_format_value_nospace),
 		cmocka_unit_test(test_config_load_file_deploy_sample),
 		cmocka_unit_test(test_config_parse_values),
 		cmocka_unit_test(test_config_parse_errors_have_file_line_col),

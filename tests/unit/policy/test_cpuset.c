@@ -210,6 +210,39 @@ static void test_cpuset_parse_id_limits(void **state)
 	assert_int_equal(cpuset_parse("18446744073709551617,x", 22, &s), -EINVAL);
 }
 
+/* A reversed range is a syntax error whatever its numbers; an ordered one out of range
+ * is a range error, also when both ids are too large to tell apart as CPU ids. */
+static void test_cpuset_parse_reversed_huge_ranges(void **state)
+{
+	static const struct {
+		const char *text;
+		int want;
+	} cases[] = {
+		{"5000-4097", -EINVAL},
+		{"4097-5000", -ERANGE},
+		{"5000-100", -EINVAL},
+		{"100-5000", -ERANGE},
+		{"4097-4097", -ERANGE},
+		{"0004097-4097", -ERANGE},
+		{"4097-00004096", -EINVAL},
+		{"18446744073709551617-18446744073709551616", -EINVAL},
+		{"18446744073709551616-18446744073709551617", -ERANGE},
+		{"99999999999999999999999-100000000000000000000000", -ERANGE},
+		{"100000000000000000000000-99999999999999999999999", -EINVAL},
+		{"1,4097-4096,99999", -EINVAL},
+	};
+	struct cpuset s = parse_ok("1");
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		int r = cpuset_parse(cases[i].text, strlen(cases[i].text), &s);
+
+		if (r != cases[i].want)
+			fail_msg("'%s' gave %d, want %d", cases[i].text, r, cases[i].want);
+	}
+	assert_formats_as(&s, "1");
+}
+
 static void test_cpuset_parse_mask_words(void **state)
 {
 	static const char kp[] = "00000000,0000ffff\n\0";
@@ -296,6 +329,7 @@ int main(void)
 		cmocka_unit_test(test_cpuset_parse_rejects_garbage),
 		cmocka_unit_test(test_cpuset_parse_range_errors),
 		cmocka_unit_test(test_cpuset_parse_id_limits),
+		cmocka_unit_test(test_cpuset_parse_reversed_huge_ranges),
 		cmocka_unit_test(test_cpuset_parse_mask_words),
 		cmocka_unit_test(test_cpuset_parse_mask_rejects),
 		cmocka_unit_test(test_cpuset_format_nospace),

@@ -142,8 +142,10 @@ static void test_usage_collect_cpu_matches_cpu_stat_v2(void **state)
 {
 	struct fixture *f = *state;
 
-	if (!f->t.has_v2)
+	if (!f->t.has_v2) {
+		fprintf(stderr, "skip: no cgroup2 hierarchy at " CGT_ROOT "/unified\n");
 		skip();
+	}
 	open_usage(f, USAGE_BACKEND_BPF, USAGE_HIER_V2);
 	burn_and_compare(f, "unified", "cpu.stat", 1000);
 }

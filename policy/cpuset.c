@@ -178,9 +178,22 @@ static int parse_id(const char *buf, size_t end, size_t *pos, unsigned int *ret)
 	return 0;
 }
 
+/* Order of two decimal numbers given as digit strings, of any length. */
+static int cmp_decimal(const char *a, size_t an, const char *b, size_t bn)
+{
+	while (an > 1 && *a == '0')
+		a++, an--;
+	while (bn > 1 && *b == '0')
+		b++, bn--;
+	if (an != bn)
+		return an < bn ? -1 : 1;
+	return memcmp(a, b, an);
+}
+
 /* One "a" or "a-b" item starting at *pos. Syntax errors win over range errors. */
 static int parse_item(const char *buf, size_t end, size_t *pos, struct cpuset *s, bool *range_err)
 {
+	size_t a = *pos, b;
 	unsigned int lo, hi;
 	int r;
 
@@ -189,11 +202,15 @@ static int parse_item(const char *buf, size_t end, size_t *pos, struct cpuset *s
 		return r;
 	hi = lo;
 	if (*pos < end && buf[*pos] == '-') {
-		(*pos)++;
+		size_t a_end = (*pos)++;
+
+		b = *pos;
 		r = parse_id(buf, end, pos, &hi);
 		if (r < 0)
 			return r;
-		if (hi < lo)
+		/* saturated ids are equal: a reversed range of huge ids is still reversed */
+		if (hi < lo || (hi == CPUSET_MAX && lo == CPUSET_MAX &&
+				cmp_decimal(buf + b, *pos - b, buf + a, a_end - a) < 0))
 			return -EINVAL;
 	}
 	if (hi >= CPUSET_MAX) {

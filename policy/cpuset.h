@@ -38,7 +38,8 @@ int cpuset_next(const struct cpuset *s, int from);
 /*
  * Parse a cpulist ("0-3,8,10-11"). Tolerates surrounding whitespace, a trailing
  * newline and trailing NUL bytes (some kernels emit them); "" and "\n" give the
- * empty set. -EINVAL on syntax errors, -ERANGE for ids >= CPUSET_MAX.
+ * empty set. -EINVAL on syntax errors (a reversed range "3-1" is one, however large its
+ * numbers), else -ERANGE for ids >= CPUSET_MAX.
  */
 int cpuset_parse(const char *buf, size_t len, struct cpuset *ret);
 /* Parse a cpumask ("00000000,0000ffff", comma-separated 32-bit hex words, MSW first). */

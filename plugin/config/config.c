@@ -451,24 +451,64 @@ static int config_format_duration(int64_t us, char *buf, size_t size)
 	return snprintf(buf, size, "%" PRId64 "us", us);
 }
 
+/* Appends n bytes of t at buf[*pos] if they fit with a NUL after them; *pos counts on. */
+static void config_put(char *buf, size_t size, size_t *pos, const char *t, size_t n)
+{
+	if (*pos + n < size)
+		memcpy(buf + *pos, t, n);
+	*pos += n;
+}
+
+/*
+ * The escape of the character at s (YAML double-quoted), or NULL if it stands for
+ * itself; *len is the bytes of s it covers. Control characters would be refused and
+ * the line breaks NEL, LS and PS folded into spaces, if written raw.
+ */
+static const char *config_escape(const char *s, size_t *len, char tmp[8])
+{
+	const unsigned char *u = (const unsigned char *)s;
+
+	*len = 1;
+	if (*u == '"' || *u == '\\') {
+		snprintf(tmp, 8, "\\%c", *u);
+		return tmp;
+	}
+	if (*u < 0x20 || *u == 0x7f) {
+		snprintf(tmp, 8, "\\x%02x", *u);
+		return tmp;
+	}
+	if (u[0] == 0xc2 && u[1] == 0x85) {
+		*len = 2;
+		return "\\N";
+	}
+	if (u[0] == 0xe2 && u[1] == 0x80 && (u[2] == 0xa8 || u[2] == 0xa9)) {
+		*len = 3;
+		return u[2] == 0xa8 ? "\\L" : "\\P";
+	}
+	return NULL;
+}
+
 /* YAML double-quoted scalar; our strings are paths and addresses, but be exact anyway. */
 static int config_format_quoted(const char *s, char *buf, size_t size)
 {
-	size_t pos = 0;
+	size_t pos = 0, len;
+	char tmp[8];
 
-	for (const char *p = "\""; *p; p++)
-		if (pos + 1 < size)
-			buf[pos++] = *p;
-	for (; *s; s++) {
-		if (*s == '"' || *s == '\\')
-			if (pos + 1 < size)
-				buf[pos++] = '\\';
-		if (pos + 1 < size)
-			buf[pos++] = *s;
+	config_put(buf, size, &pos, "\"", 1);
+	for (; *s; s += len) {
+		const char *esc = config_escape(s, &len, tmp);
+
+		if (esc)
+			config_put(buf, size, &pos, esc, strlen(esc));
+		else
+			config_put(buf, size, &pos, s, 1);
 	}
-	if (pos + 2 >= size)
+	config_put(buf, size, &pos, "\"", 1);
+	if (pos >= size) {
+		if (size)
+			buf[0] = '\0';
 		return -ENOSPC;
-	buf[pos++] = '"';
+	}
 	buf[pos] = '\0';
 	return (int)pos;
 }
@@ -538,25 +578,24 @@ int config_format_value(const struct config *c, const struct config_key *k, char
 	return r;
 }
 
-int config_print_defaults(FILE *f)
+int config_print(FILE *f, const struct config *c)
 {
-	struct config c;
-	char val[CONFIG_LIST_MAX * CONFIG_NAMESPACE_MAX + 16];
 	const char *section = "";
 	size_t seclen = 0;
+	char *val = malloc(CONFIG_VALUE_MAX);
 
-	config_init(&c);
-	fprintf(f,
-		"# topoguard configuration: every key with its default (docs/configuration.md).\n"
-		"# Keys marked [restart] take effect only after a restart.\n");
+	if (!val)
+		return -ENOMEM;
 	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
 		const struct config_key *k = &keys[i];
 		const char *dot = strchr(k->path, '.');
 		size_t len = dot ? (size_t)(dot - k->path) : 0;
-		int r = config_format_value(&c, k, val, sizeof(val));
+		int r = config_format_value(c, k, val, CONFIG_VALUE_MAX);
 
-		if (r < 0)
+		if (r < 0) {
+			free(val);
 			return r;
+		}
 		if (len != seclen || strncmp(section, k->path, len)) {
 			fprintf(f, "\n");
 			if (len)
@@ -567,7 +606,19 @@ int config_print_defaults(FILE *f)
 		fprintf(f, "%s# %s%s\n%s%s: %s\n", len ? "  " : "", k->doc,
 			k->hot ? "" : " [restart]", len ? "  " : "", dot ? dot + 1 : k->path, val);
 	}
+	free(val);
 	return ferror(f) ? -EIO : 0;
+}
+
+int config_print_defaults(FILE *f)
+{
+	struct config c;
+
+	config_init(&c);
+	fprintf(f,
+		"# topoguard configuration: every key with its default (docs/configuration.md).\n"
+		"# Keys marked [restart] take effect only after a restart.\n");
+	return config_print(f, &c);
 }
 
 unsigned int config_edit_distance(const char *a, const char *b, unsigned int cap)

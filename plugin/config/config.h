@@ -184,9 +184,17 @@ struct metrics;
 int config_reload(struct config *running, const char *name, const char *buf, size_t len,
 		  struct metrics *m);
 
-/* Format one key's value as YAML text into buf; returns length or -ENOSPC. */
+/*
+ * Format one key's value as YAML text into buf; returns length or -ENOSPC. A buffer of
+ * CONFIG_VALUE_MAX bytes holds any value: the longest is a cpulist of every other CPU
+ * (CPUSET_MAX / 2 ids of up to 4 digits and a comma), quoted.
+ */
+#define CONFIG_VALUE_MAX (CPUSET_MAX * 3 + 16)
 int config_format_value(const struct config *c, const struct config_key *k, char *buf, size_t size);
-/* Print the documented default configuration (deploy/config/topoguard.yaml). */
+/* Print every key of c with its documentation, as YAML that config_parse() reads back
+ * to c; -ENOMEM, -EIO. */
+int config_print(FILE *f, const struct config *c);
+/* config_print() of the defaults under a header (deploy/config/topoguard.yaml). */
 int config_print_defaults(FILE *f);
 
 /* Levenshtein distance, capped at cap+1 (for "did you mean"). */

@@ -293,8 +293,9 @@ static void ctx_cross_check(struct parse_ctx *x)
 	const struct config *c = x->cfg;
 	const yaml_node_t *n;
 
+	/* count 0 means "none": the default file spells it out next to reserved.cpus */
 	n = ctx_where(x, "reserved.count");
-	if (n && !cpuset_is_empty(&c->reserved_cpus))
+	if (n && c->reserved_count && !cpuset_is_empty(&c->reserved_cpus))
 		ctx_error(x, n,
 			  "reserved.count: set either reserved.cpus or reserved.count, not both");
 	n = ctx_where(x, "metrics.address");

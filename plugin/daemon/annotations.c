@@ -284,9 +284,45 @@ int annotations_parse(const struct annotations_kv *kv, size_t n, const char *con
 	return refused;
 }
 
-void annotations_to_alloc_prefs(const struct annotations_prefs *a, struct alloc_prefs *ret)
+static bool namespace_in(const struct config_namespaces *l, const char *ns)
 {
-	ret->hide_hyperthreads = a->value[ANNOTATIONS_HIDE_HT];
-	ret->isolated = a->value[ANNOTATIONS_ISOLATED] == 1;
-	ret->shared_only = a->value[ANNOTATIONS_EXCLUSIVE] == 0;
+	for (unsigned int i = 0; l && i < l->n; i++)
+		if (!strcmp(l->name[i], ns))
+			return true;
+	return false;
+}
+
+static void refuse(annotations_report_fn report, void *ud, enum annotations_pref p, const char *why)
+{
+	if (report)
+		report(ud, annotations_pref_name(p), why);
+}
+
+void annotations_entitle(const struct annotations_prefs *a, const struct annotations_entitlement *e,
+			 annotations_report_fn report, void *ud, struct alloc_prefs *ret)
+{
+	const int8_t *v = a->value;
+	const char *ns = e->pod_namespace ? e->pod_namespace : "";
+	bool guaranteed = e->qos == QOS_GUARANTEED;
+
+	if (v[ANNOTATIONS_EXCLUSIVE] == 0)
+		ret->shared_only = true;
+	else if (v[ANNOTATIONS_EXCLUSIVE] == 1 && !guaranteed)
+		refuse(report, ud, ANNOTATIONS_EXCLUSIVE, "exclusive CPUs need Guaranteed QoS");
+	if (v[ANNOTATIONS_ISOLATED] == 1) {
+		if (guaranteed)
+			ret->isolated = true;
+		else
+			refuse(report, ud, ANNOTATIONS_ISOLATED,
+			       "isolated CPUs need Guaranteed QoS");
+	}
+	if (v[ANNOTATIONS_HIDE_HT] >= 0)
+		ret->hide_hyperthreads = v[ANNOTATIONS_HIDE_HT];
+	if (v[ANNOTATIONS_RESERVED] == 1) {
+		if (namespace_in(e->allow_reserved, ns) || namespace_in(e->reserved, ns))
+			ret->reserved = true;
+		else
+			refuse(report, ud, ANNOTATIONS_RESERVED,
+			       "namespace not allowed to use reserved CPUs");
+	}
 }

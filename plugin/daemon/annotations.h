@@ -8,11 +8,11 @@
  * container scope over pod scope, own key over alias at the same scope; a conflict at
  * the same level resolves to the conservative value and is reported.
  *
- * Pure parsing: no I/O, no allocation, nothing retained. Entitlement (QoS, namespace)
- * is decided by the caller; the preferences only say what was asked. Annotations that
- * are malformed, oversized or unknown in our domains are ignored and reported through
- * the optional callback with a reason (the caller logs it); keys of other domains are
- * silently ignored.
+ * Pure: no I/O, no allocation, nothing retained. annotations_parse() says what was
+ * asked; annotations_entitle() decides, from QoS and namespace, what of it is granted.
+ * Annotations that are malformed, oversized or unknown in our domains are ignored and
+ * reported through the optional callback with a reason (the caller logs it); keys of
+ * other domains are silently ignored.
  */
 #pragma once
 
@@ -20,7 +20,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "plugin/config/config.h"
 #include "policy/alloc.h"
+#include "policy/qos.h"
 
 #define ANNOTATIONS_KEY_MAX   253  /* longer keys are refused */
 #define ANNOTATIONS_VALUE_MAX 4096 /* longer values are refused */
@@ -75,9 +77,22 @@ int annotations_parse(const struct annotations_kv *kv, size_t n, const char *con
 const char *annotations_pref_name(enum annotations_pref p);
 const char *annotations_source_name(enum annotations_source s);
 
+/* What a container's entitlement depends on (docs/annotations.md). */
+struct annotations_entitlement {
+	enum qos_class qos;
+	const char *pod_namespace; /* NULL: "" (no pod) */
+	/* namespaces whose pods may have the reserved CPUs: annotations.allow_reserved_
+	 * namespaces and reserved.namespaces; NULL: none */
+	const struct config_namespaces *allow_reserved;
+	const struct config_namespaces *reserved;
+};
+
 /*
- * The allocation preferences the policy understands (hide-hyperthreads, isolated,
- * shared-only); other fields of *ret are left alone. Entitlement is still the
- * caller's: an exclusive or isolated wish only matters for Guaranteed containers.
+ * Entitlement: the wishes in a that e allows, into the allocation preferences *ret
+ * (fields a says nothing about are left alone). Exclusive and isolated CPUs need
+ * Guaranteed QoS, the reserved CPUs a namespace of e's lists; "shared" and
+ * hide-hyperthreads are anybody's. Each wish refused is reported with the preference's
+ * name as key (report may be NULL).
  */
-void annotations_to_alloc_prefs(const struct annotations_prefs *a, struct alloc_prefs *ret);
+void annotations_entitle(const struct annotations_prefs *a, const struct annotations_entitlement *e,
+			 annotations_report_fn report, void *ud, struct alloc_prefs *ret);

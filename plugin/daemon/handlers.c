@@ -63,19 +63,13 @@ static void report_refused(void *ud, const char *key, const char *reason)
 	metrics_tg_annotation_refused(rc->d->metrics);
 }
 
-static void refuse(struct daemon *d, const struct model_container *c, const char *what,
-		   const char *why)
+/* An entitlement refusal: key is the preference's name. */
+static void report_not_entitled(void *ud, const char *pref, const char *reason)
 {
-	log_warn("annotation refused: container=%s pref=%s reason=\"%s\"", c->id, what, why);
-	metrics_tg_annotation_refused(d->metrics);
-}
+	struct refusal_ctx *rc = ud;
 
-static bool namespace_in(const struct config_namespaces *l, const char *ns)
-{
-	for (unsigned int i = 0; i < l->n; i++)
-		if (!strcmp(l->name[i], ns))
-			return true;
-	return false;
+	log_warn("annotation refused: container=%s pref=%s reason=\"%s\"", rc->ctr, pref, reason);
+	metrics_tg_annotation_refused(rc->d->metrics);
 }
 
 static void parse_prefs(struct daemon *d, const struct model_pod *pod,
@@ -102,29 +96,15 @@ static void prefs_to_request(struct daemon *d, const struct model_pod *pod,
 			     const struct model_container *c, const struct annotations_prefs *ap,
 			     struct alloc_request *req)
 {
-	const int8_t *v = ap->value;
+	const struct annotations_entitlement e = {
+		.qos = req->qos,
+		.pod_namespace = pod ? pod->namespace : "",
+		.allow_reserved = &d->cfg.annotations_allow_reserved_namespaces,
+		.reserved = &d->cfg.reserved_namespaces,
+	};
+	struct refusal_ctx rc = {.d = d, .ctr = c->id};
 
-	if (v[ANNOTATIONS_EXCLUSIVE] == 0)
-		req->prefs.shared_only = true;
-	else if (v[ANNOTATIONS_EXCLUSIVE] == 1 && req->qos != QOS_GUARANTEED)
-		refuse(d, c, "exclusive", "exclusive CPUs need Guaranteed QoS");
-	if (v[ANNOTATIONS_ISOLATED] == 1) {
-		if (req->qos == QOS_GUARANTEED)
-			req->prefs.isolated = true;
-		else
-			refuse(d, c, "isolated", "isolated CPUs need Guaranteed QoS");
-	}
-	if (v[ANNOTATIONS_HIDE_HT] >= 0)
-		req->prefs.hide_hyperthreads = v[ANNOTATIONS_HIDE_HT];
-	if (v[ANNOTATIONS_RESERVED] == 1) {
-		const char *ns = pod ? pod->namespace : "";
-
-		if (namespace_in(&d->cfg.annotations_allow_reserved_namespaces, ns) ||
-		    namespace_in(&d->cfg.reserved_namespaces, ns))
-			req->prefs.reserved = true;
-		else
-			refuse(d, c, "reserved", "namespace not allowed to use reserved CPUs");
-	}
+	annotations_entitle(ap, &e, report_not_entitled, &rc, &req->prefs);
 }
 
 static void build_request(struct daemon *d, const struct model_pod *pod,

@@ -68,7 +68,9 @@ static int stub_init(struct nri_stub *s, const struct nri_stub_handlers *h,
 		s->o.backoff_min_ms = 100;
 	if (!s->o.backoff_max_ms)
 		s->o.backoff_max_ms = 5000;
-	s->registration_timeout_ms = STUB_DEFAULT_REGISTRATION_MS;
+	if (!s->o.registration_timeout_ms)
+		s->o.registration_timeout_ms = STUB_DEFAULT_REGISTRATION_MS;
+	s->registration_timeout_ms = s->o.registration_timeout_ms;
 	s->request_timeout_ms = STUB_DEFAULT_REQUEST_MS;
 	s->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	return s->wake_fd < 0 ? -errno : 0;

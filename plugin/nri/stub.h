@@ -142,6 +142,9 @@ struct nri_stub_options {
 	bool reconnect;		 /* external mode: redial with backoff after the trunk closes */
 	unsigned int backoff_min_ms; /* 0: 100 */
 	unsigned int backoff_max_ms; /* 0: 5000 */
+	/* How long a connection may wait for Configure after RegisterPlugin, and the
+	 * default when Configure does not say; 0: 5000. */
+	unsigned int registration_timeout_ms;
 	/* Called after the connection is lost and all state torn down. */
 	void (*on_close)(struct nri_stub *s, void *ud);
 	/* Called after a successful (re)connection's Synchronize. Optional. */

@@ -182,7 +182,7 @@ static int configure_store(struct nri_stub *s, const PB(ConfigureRequest) * m)
 	s->runtime_version = version;
 	s->nri_version = nri;
 	s->registration_timeout_ms = m->registration_timeout > 0 ? (unsigned)m->registration_timeout
-								 : STUB_DEFAULT_REGISTRATION_MS;
+								 : s->o.registration_timeout_ms;
 	s->request_timeout_ms =
 		m->request_timeout > 0 ? (unsigned)m->request_timeout : STUB_DEFAULT_REQUEST_MS;
 	return 0;

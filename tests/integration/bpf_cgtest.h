@@ -23,6 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -257,20 +258,33 @@ static inline pid_t cgt_spawn(struct cgt *t, const char *leaf, int cpu, cgt_work
 	return pid;
 }
 
-/* Kills and reaps one child; returns its wait status. */
-static inline int cgt_reap(struct cgt *t, pid_t pid, bool kill_it)
+/*
+ * Kills and reaps one child; returns its wait status. ret_cpu_ns (optional): the CPU
+ * time the child itself used (user + system, from wait4()), an account independent of
+ * any cgroup's.
+ */
+static inline int cgt_reap_cpu(struct cgt *t, pid_t pid, bool kill_it, __u64 *ret_cpu_ns)
 {
+	struct rusage ru = {0};
 	int status = 0;
 
 	if (kill_it)
 		kill(pid, SIGKILL);
-	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+	while (wait4(pid, &status, 0, &ru) < 0 && errno == EINTR)
 		;
+	if (ret_cpu_ns)
+		*ret_cpu_ns = ((__u64)ru.ru_utime.tv_sec + (__u64)ru.ru_stime.tv_sec) * CGT_NS +
+			      ((__u64)ru.ru_utime.tv_usec + (__u64)ru.ru_stime.tv_usec) * 1000;
 	for (int i = 0; i < t->nr_children; i++) {
 		if (t->children[i] == pid)
 			t->children[i] = t->children[--t->nr_children];
 	}
 	return status;
+}
+
+static inline int cgt_reap(struct cgt *t, pid_t pid, bool kill_it)
+{
+	return cgt_reap_cpu(t, pid, kill_it, NULL);
 }
 
 static inline void cgt_cleanup(struct cgt *t)

@@ -19,6 +19,7 @@
 #include <cmocka.h>
 
 #include "bpf/usage.h"
+#include "bpf/usage_abi.h" /* USAGE_MAX_CPUS: the owner map's size */
 
 #define MS 1000000ULL
 
@@ -225,6 +226,32 @@ static void test_usage_register_errors(void **state)
 	assert_int_equal(usage_register(u, "c1", "kubepods/pod1/c1"), 0);
 }
 
+/*
+ * Exclusive CPUs index the BPF owner map (USAGE_MAX_CPUS entries) and each container's
+ * owned bitmap: the last id fits, the map's size and beyond are refused as a whole,
+ * before anything is released or written.
+ */
+static void test_usage_set_exclusive_cpu_limit(void **state)
+{
+	struct fake *f = *state;
+	const unsigned int last = USAGE_MAX_CPUS - 1, size = USAGE_MAX_CPUS;
+	const unsigned int ok[] = {0, last}, past[] = {0, size}, huge[] = {4294967295u};
+	struct usage *u;
+
+	make_v1(f);
+	u = open_poll(f, USAGE_HIER_V1);
+	assert_int_equal(usage_register(u, "c1", "/kubepods/pod1/c1"), 0);
+	assert_int_equal(usage_set_exclusive(u, "c1", &last, 1), 0);
+	assert_int_equal(usage_set_exclusive(u, "c1", ok, 2), 0);
+	assert_int_equal(usage_set_exclusive(u, "c1", &size, 1), -EINVAL);
+	assert_int_equal(usage_set_exclusive(u, "c1", past, 2), -EINVAL);
+	assert_int_equal(usage_set_exclusive(u, "c1", huge, 1), -EINVAL);
+	/* the container is still there and can still change its CPUs */
+	assert_int_equal(usage_set_exclusive(u, "c1", ok, 1), 0);
+	assert_int_equal(usage_set_exclusive(u, "c1", NULL, 0), 0);
+	assert_int_equal(usage_unregister(u, "c1"), 0);
+}
+
 static void test_usage_new_missing_hierarchy(void **state)
 {
 	struct fake *f = *state;
@@ -287,6 +314,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_usage_collect_v2_poll, fake_setup,
 						fake_teardown),
 		cmocka_unit_test_setup_teardown(test_usage_register_errors, fake_setup,
+						fake_teardown),
+		cmocka_unit_test_setup_teardown(test_usage_set_exclusive_cpu_limit, fake_setup,
 						fake_teardown),
 		cmocka_unit_test_setup_teardown(test_usage_new_missing_hierarchy, fake_setup,
 						fake_teardown),

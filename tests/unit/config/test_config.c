@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
+#define _GNU_SOURCE /* asprintf */
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -69,6 +70,107 @@ static void test_config_print_defaults_round_trips(void **state)
 	config_init(&def);
 	assert_int_equal(config_parse("defaults", buf, len, &back, &e), 0);
 	assert_memory_equal(&def, &back, sizeof(def));
+	free(buf);
+}
+
+/* The longest value there is, every other CPU, prints and reads back. */
+static void test_config_print_longest_cpulist(void **state)
+{
+	struct config_errors e = {0};
+	struct config c, back;
+	const struct config_key *diff[4];
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+
+	(void)state;
+	assert_non_null(f);
+	config_init(&c);
+	for (unsigned int i = 0; i < CPUSET_MAX; i += 2)
+		cpuset_set(&c.reserved_cpus, i);
+	assert_int_equal(config_print(f, &c), 0);
+	fclose(f);
+	assert_non_null(strstr(buf, ",4092,4094\"\n"));
+	assert_int_equal(config_parse("printed", buf, len, &back, &e), 0);
+	assert_int_equal(config_diff(&c, &back, diff, 4), 0);
+	free(buf);
+}
+
+/* Any config prints to text that parses back to it; strings may hold what YAML escapes. */
+static void test_config_print_round_trips_strings(void **state)
+{
+	static const char *const values[] = {
+		"a\\nb",		     /* line feed */
+		"tab\\there \\\"q\\\" \\\\", /* tab, quote, backslash */
+		"\\x01\\x1f\\x7f",	     /* control characters YAML refuses raw */
+		"nel\\Nls\\Lps\\P",	     /* line breaks YAML folds raw */
+		" edges ",		     /* leading and trailing blanks */
+		"\\u00e9\\u4e2d",	     /* plain UTF-8 */
+	};
+	struct config_errors e = {0};
+	struct config c, back;
+	const struct config_key *diff[4];
+	char text[256];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(values) / sizeof(values[0]); i++) {
+		char *buf = NULL;
+		size_t len = 0;
+		FILE *f;
+
+		snprintf(text, sizeof(text), "kubernetes: {node_name: \"%s\"}\n", values[i]);
+		assert_int_equal(parse(text, &c, &e), 0);
+		f = open_memstream(&buf, &len);
+		assert_non_null(f);
+		assert_int_equal(config_print(f, &c), 0);
+		fclose(f);
+		if (config_parse("printed", buf, len, &back, &e) != 0 ||
+		    config_diff(&c, &back, diff, 4) != 0)
+			fail_msg("\"%s\" does not round-trip; printed:\n%s", values[i], buf);
+		free(buf);
+	}
+}
+
+/* A value formats whole or not at all: -ENOSPC, and buf stays a string. */
+static void test_config_format_value_nospace(void **state)
+{
+	const struct config_key *k = config_key_find("kubernetes.node_name");
+	struct config c;
+	char buf[16];
+
+	(void)state;
+	config_init(&c);
+	strcpy(c.kubernetes_node_name, "a\nbc");
+	/* "a\x0abc" with its quotes: 9 bytes and the NUL */
+	assert_int_equal(config_format_value(&c, k, buf, 10), 9);
+	assert_string_equal(buf, "\"a\\x0abc\"");
+	memset(buf, 'x', sizeof(buf));
+	assert_int_equal(config_format_value(&c, k, buf, 9), -ENOSPC);
+	assert_non_null(memchr(buf, '\0', 9));
+	assert_int_equal(buf[9], 'x');
+}
+
+/* The default file is meant to be edited: setting reserved.cpus in it must be enough. */
+static void test_config_print_defaults_edited_reserved_cpus(void **state)
+{
+	struct config_errors e = {0};
+	struct config c;
+	char *buf = NULL, *at, *edited;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+
+	(void)state;
+	assert_non_null(f);
+	assert_int_equal(config_print_defaults(f), 0);
+	fclose(f);
+	at = strstr(buf, "  cpus: \"\"\n");
+	assert_non_null(at);
+	assert_true(asprintf(&edited, "%.*s  cpus: 2-3\n%s", (int)(at - buf), buf,
+			     at + strlen("  cpus: \"\"\n")) > 0);
+	assert_int_equal(parse(edited, &c, &e), 0);
+	assert_int_equal(cpuset_count(&c.reserved_cpus), 2);
+	assert_true(cpuset_test(&c.reserved_cpus, 3));
+	free(edited);
 	free(buf);
 }
 
@@ -210,6 +312,11 @@ static void test_config_parse_cross_key_errors(void **state)
 	assert_int_equal(parse("reserved: {cpus: \"0\", count: 2}\n", &c, &e), -EINVAL);
 	assert_true(has_error(&e, "set either reserved.cpus or reserved.count"));
 	config_errors_done(&e);
+	/* count 0 is "none", as the default file has it next to cpus */
+	assert_int_equal(parse("reserved: {cpus: \"0-1\", count: 0}\n", &c, &e), 0);
+	assert_int_equal(cpuset_count(&c.reserved_cpus), 2);
+	assert_int_equal(parse("reserved: {cpus: \"\", count: 2}\n", &c, &e), 0);
+	assert_int_equal(c.reserved_count, 2);
 	assert_int_equal(parse("metrics: {address: \"localhost:80\"}\n", &c, &e), -EINVAL);
 	assert_true(has_error(&e, "metrics.address"));
 	config_errors_done(&e);
@@ -217,6 +324,140 @@ static void test_config_parse_cross_key_errors(void **state)
 	assert_int_equal(parse("metrics: {address: \"\"}\n", &c, &e), 0);
 	assert_int_equal(parse("status: {socket: relative.sock}\n", &c, &e), -EINVAL);
 	assert_true(has_error(&e, "status.socket"));
+	config_errors_done(&e);
+}
+
+/* "reserved:\n  namespaces: [" n names "]\n"; name i is "ns-<i>" unless last_len > 0,
+ * which makes the last one a label of that many characters. */
+static char *namespaces_yaml(const char *key, unsigned int n, size_t last_len)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+
+	assert_non_null(f);
+	fprintf(f, "%s: [", key);
+	for (unsigned int i = 0; i < n; i++) {
+		fprintf(f, "%s", i ? ", " : "");
+		if (i + 1 == n && last_len) {
+			for (size_t k = 0; k < last_len; k++)
+				fputc('a' + (int)(k % 26), f);
+		} else {
+			fprintf(f, "ns-%u", i);
+		}
+	}
+	fprintf(f, "]\n");
+	assert_int_equal(fclose(f), 0);
+	return buf;
+}
+
+/* The lists hold CONFIG_LIST_MAX names: 32 fit, the 33rd is refused, and the config is
+ * not touched (the 33rd would land past the fixed array). Duplicates take no room. */
+static void test_config_parse_namespaces_count_limit(void **state)
+{
+	static const char *const keys[] = {"reserved.namespaces",
+					   "annotations.allow_reserved_namespaces"};
+	struct config_errors e = {0};
+	struct config c, before;
+	char *text, *flat;
+
+	(void)state;
+	for (size_t k = 0; k < sizeof(keys) / sizeof(keys[0]); k++) {
+		const struct config_key *key = config_key_find(keys[k]);
+		const struct config_namespaces *ns;
+		const char *dot = strchr(keys[k], '.');
+
+		assert_non_null(key);
+		ns = (const struct config_namespaces *)((const char *)&c + key->offset);
+		/* flow style "section: {leaf: [...]}" from "section.leaf" */
+		text = namespaces_yaml(dot + 1, CONFIG_LIST_MAX, 0);
+		assert_true(asprintf(&flat, "%.*s: {%.*s}\n", (int)(dot - keys[k]), keys[k],
+				     (int)strlen(text) - 1, text) > 0);
+		free(text);
+		assert_int_equal(parse(flat, &c, &e), 0);
+		assert_int_equal(ns->n, CONFIG_LIST_MAX);
+		assert_string_equal(ns->name[0], "ns-0");
+		assert_string_equal(ns->name[CONFIG_LIST_MAX - 1], "ns-31");
+		free(flat);
+
+		text = namespaces_yaml(dot + 1, CONFIG_LIST_MAX + 1, 0);
+		assert_true(asprintf(&flat, "%.*s: {%.*s}\n", (int)(dot - keys[k]), keys[k],
+				     (int)strlen(text) - 1, text) > 0);
+		free(text);
+		memset(&c, 0x5a, sizeof(c));
+		before = c;
+		assert_int_equal(parse(flat, &c, &e), -EINVAL);
+		assert_true(has_error(&e, "'ns-32': too many namespaces (at most 32)"));
+		assert_int_equal(e.n, 1);
+		assert_memory_equal(&c, &before, sizeof(c));
+		config_errors_done(&e);
+		free(flat);
+	}
+	/* 32 names plus repeats of them: still 32 */
+	assert_int_equal(parse("reserved:\n  namespaces: [a, b, a, b]\n", &c, &e), 0);
+	assert_int_equal(c.reserved_namespaces.n, 2);
+	text = namespaces_yaml("  namespaces", CONFIG_LIST_MAX, 0);
+	assert_true(asprintf(&flat, "reserved:\n%.*s, ns-0, ns-31]\n", (int)strlen(text) - 2,
+			     text) > 0);
+	free(text);
+	assert_int_equal(parse(flat, &c, &e), 0);
+	assert_int_equal(c.reserved_namespaces.n, CONFIG_LIST_MAX);
+	free(flat);
+}
+
+/* A namespace is a DNS label, at most 63 characters: it fills name[] (64 bytes with the
+ * NUL) exactly, also in the last slot; 64 characters are refused before any copy. */
+static void test_config_parse_namespace_length_limit(void **state)
+{
+	struct config_errors e = {0};
+	struct config c;
+	char *body, *text;
+
+	(void)state;
+	/* the last slot first: an overrun there leaves the struct (ASan sees it) */
+	for (unsigned int i = 0, n = CONFIG_LIST_MAX; i < 2; i++, n = 1) {
+		body = namespaces_yaml("  namespaces", n, CONFIG_NAMESPACE_MAX - 1);
+		assert_true(asprintf(&text, "reserved:\n%s", body) > 0);
+		free(body);
+		assert_int_equal(parse(text, &c, &e), 0);
+		assert_int_equal(c.reserved_namespaces.n, n);
+		assert_int_equal(strlen(c.reserved_namespaces.name[n - 1]), 63);
+		assert_memory_equal(c.reserved_namespaces.name[n - 1], "abcdefghijklmnopqrstuvwxyz",
+				    26);
+		free(text);
+
+		body = namespaces_yaml("  namespaces", n, CONFIG_NAMESPACE_MAX);
+		assert_true(asprintf(&text, "reserved:\n%s", body) > 0);
+		free(body);
+		assert_int_equal(parse(text, &c, &e), -EINVAL);
+		assert_true(has_error(&e, "not a valid namespace name (RFC 1123 label: a-z, 0-9, "
+					  "'-', at most 63)"));
+		config_errors_done(&e);
+		free(text);
+	}
+}
+
+/* live.runqueue_p99_target_us: 1..1000000 µs, as the latency-target-us annotation. */
+static void test_config_parse_latency_target_limit(void **state)
+{
+	struct config_errors e = {0};
+	struct config c;
+
+	(void)state;
+	assert_int_equal(parse("live: {runqueue_p99_target_us: 1000000}\n", &c, &e), 0);
+	assert_int_equal(c.live_runqueue_p99_target_us, 1000000);
+	assert_int_equal(parse("live: {runqueue_p99_target_us: 1}\n", &c, &e), 0);
+	assert_int_equal(c.live_runqueue_p99_target_us, 1);
+	assert_int_equal(parse("live: {runqueue_p99_target_us: 1000001}\n", &c, &e), -EINVAL);
+	assert_true(has_error(&e, "live.runqueue_p99_target_us: '1000001' out of range (allowed "
+				  "1..1000000)"));
+	config_errors_done(&e);
+	assert_int_equal(parse("live: {runqueue_p99_target_us: 0}\n", &c, &e), -EINVAL);
+	assert_true(has_error(&e, "'0' out of range (allowed 1..1000000)"));
+	config_errors_done(&e);
+	assert_int_equal(parse("live: {runqueue_p99_target_us: 18446744073709551617}\n", &c, &e),
+			 -EINVAL);
+	assert_true(has_error(&e, "live.runqueue_p99_target_us:"));
 	config_errors_done(&e);
 }
 
@@ -390,12 +631,19 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_config_parse_empty_gives_defaults),
 		cmocka_unit_test(test_config_print_defaults_round_trips),
+		cmocka_unit_test(test_config_print_defaults_edited_reserved_cpus),
+		cmocka_unit_test(test_config_print_longest_cpulist),
+		cmocka_unit_test(test_config_print_round_trips_strings),
+		cmocka_unit_test(test_config_format_value_nospace),
 		cmocka_unit_test(test_config_load_file_deploy_sample),
 		cmocka_unit_test(test_config_parse_values),
 		cmocka_unit_test(test_config_parse_errors_have_file_line_col),
 		cmocka_unit_test(test_config_parse_misplaced_key_suggests_section),
 		cmocka_unit_test(test_config_parse_structure_errors),
 		cmocka_unit_test(test_config_parse_cross_key_errors),
+		cmocka_unit_test(test_config_parse_namespaces_count_limit),
+		cmocka_unit_test(test_config_parse_namespace_length_limit),
+		cmocka_unit_test(test_config_parse_latency_target_limit),
 		cmocka_unit_test(test_config_parse_too_large),
 		cmocka_unit_test(test_config_load_file_missing),
 		cmocka_unit_test(test_config_parse_duration_units),

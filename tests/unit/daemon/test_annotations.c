@@ -190,6 +190,118 @@ static void test_annotations_parse_refuses_oversized(void **state)
 	free(value);
 }
 
+/* A key of exactly `len` bytes: prefix, then 'a' up to len. */
+static void key_of_len(char *buf, size_t size, const char *prefix, size_t len)
+{
+	size_t n = strlen(prefix);
+
+	assert_true(len < size && n <= len);
+	memcpy(buf, prefix, n);
+	memset(buf + n, 'a', len - n);
+	buf[len] = '\0';
+}
+
+/* Container names are DNS labels: 63 characters are a name, 64 are not. */
+static void test_annotations_parse_container_name_limit(void **state)
+{
+	char key[160], name[80];
+	struct annotations_kv kv = {key, "true"};
+	struct annotations_prefs p;
+	struct reports rep = {0};
+
+	(void)state;
+	key_of_len(name, sizeof(name), "", 63);
+	snprintf(key, sizeof(key), "exclusive-cpus.topoguard.io/container.%s", name);
+	assert_int_equal(annotations_parse(&kv, 1, name, true, collect, &rep, &p), 0);
+	assert_int_equal(rep.n, 0);
+	assert_int_equal(p.value[ANNOTATIONS_EXCLUSIVE], 1);
+	assert_int_equal(p.source[ANNOTATIONS_EXCLUSIVE], ANNOTATIONS_SRC_CONTAINER);
+	/* ... and it is matched whole: one character less is another container */
+	name[62] = '\0';
+	assert_int_equal(annotations_parse(&kv, 1, name, true, collect, &rep, &p), 0);
+	assert_int_equal(p.value[ANNOTATIONS_EXCLUSIVE], -1);
+
+	key_of_len(name, sizeof(name), "", 64);
+	snprintf(key, sizeof(key), "exclusive-cpus.topoguard.io/container.%s", name);
+	assert_int_equal(annotations_parse(&kv, 1, name, true, collect, &rep, &p), 1);
+	assert_int_equal(rep.n, 1);
+	assert_non_null(strstr(rep.last_reason, "invalid container name"));
+	assert_int_equal(p.value[ANNOTATIONS_EXCLUSIVE], -1);
+}
+
+/*
+ * 253 bytes is the longest key judged on its content, 254 is refused for its length.
+ * No key of ours that long is valid (container names stop at 63), so the one at the
+ * limit is refused too, but for what it says, not for its length.
+ */
+static void test_annotations_parse_key_length_limit(void **state)
+{
+	static const char *const prefix = "exclusive-cpus.topoguard.io/container.";
+	char key[300];
+	struct annotations_kv kv = {key, "true"};
+	struct annotations_prefs p;
+	struct reports rep = {0};
+
+	(void)state;
+	key_of_len(key, sizeof(key), prefix, ANNOTATIONS_KEY_MAX);
+	assert_int_equal(strlen(key), 253);
+	assert_int_equal(annotations_parse(&kv, 1, "c", true, collect, &rep, &p), 1);
+	assert_non_null(strstr(rep.last_reason, "invalid container name"));
+
+	key_of_len(key, sizeof(key), prefix, ANNOTATIONS_KEY_MAX + 1);
+	assert_int_equal(annotations_parse(&kv, 1, "c", true, collect, &rep, &p), 1);
+	assert_non_null(strstr(rep.last_reason, "key longer than 253"));
+	assert_int_equal(rep.n, 2);
+	assert_int_equal(p.value[ANNOTATIONS_EXCLUSIVE], -1);
+
+	/* Other domains' keys are never judged, at or over the limit. */
+	rep.n = 0;
+	key_of_len(key, sizeof(key), "example.com/", ANNOTATIONS_KEY_MAX);
+	assert_int_equal(annotations_parse(&kv, 1, "c", true, collect, &rep, &p), 0);
+	key_of_len(key, sizeof(key), "example.com/", ANNOTATIONS_KEY_MAX + 1);
+	assert_int_equal(annotations_parse(&kv, 1, "c", true, collect, &rep, &p), 0);
+	assert_int_equal(rep.n, 0);
+}
+
+/* latency-target-us: 1..1000000 (1 s), the same bound as live.runqueue_p99_target_us. */
+static void test_annotations_parse_latency_limit(void **state)
+{
+	static const struct {
+		const char *value;
+		int refused;
+		int64_t want;
+	} cases[] = {
+		{"1", 0, 1},
+		{"1000000", 0, 1000000},
+		{"0001000000", 0, 1000000},
+		{"0", 1, 0},
+		{"1000001", 1, 0},
+		{"10000000", 1, 0},
+		{"4294967297", 1, 0},
+		{"18446744073709551617", 1, 0},
+	};
+	struct annotations_prefs p;
+
+	(void)state;
+	for (size_t i = 0; i < N(cases); i++) {
+		struct annotations_kv kv = {"latency-target-us.topoguard.io", cases[i].value};
+		struct reports rep = {0};
+		int r = annotations_parse(&kv, 1, "c", true, collect, &rep, &p);
+
+		if (r != cases[i].refused)
+			fail_msg("latency %s: refused %d, want %d", cases[i].value, r,
+				 cases[i].refused);
+		assert_int_equal(rep.n, cases[i].refused);
+		if (cases[i].refused) {
+			assert_non_null(strstr(rep.last_reason, "1..1000000"));
+			assert_int_equal(p.value[ANNOTATIONS_LATENCY], -1);
+			continue;
+		}
+		assert_int_equal(p.value[ANNOTATIONS_LATENCY], 1);
+		assert_int_equal(p.latency_target_us, cases[i].want);
+	}
+}
+
 static void test_annotations_parse_bad_arguments(void **state)
 {
 	struct annotations_prefs p;
@@ -200,20 +312,124 @@ static void test_annotations_parse_bad_arguments(void **state)
 	assert_int_equal(annotations_parse(NULL, 0, "c", true, NULL, NULL, NULL), -EINVAL);
 }
 
-static void test_annotations_to_alloc_prefs_maps(void **state)
+/* Parse one pod's annotations for container "c" and entitle them. */
+static int entitle(const struct annotations_kv *kv, size_t n,
+		   const struct annotations_entitlement *e, struct alloc_prefs *ret,
+		   struct reports *rep)
 {
-	const struct annotations_kv kv[] = {
-		{"isolated-cpus.topoguard.io", "true"},
-		{"shared-cpus.topoguard.io", "true"},
-	};
 	struct annotations_prefs p;
-	struct alloc_prefs ap = {.hide_hyperthreads = 1};
+
+	assert_int_equal(annotations_parse(kv, n, "c", true, NULL, NULL, &p), 0);
+	*rep = (struct reports){0};
+	*ret = (struct alloc_prefs){.hide_hyperthreads = -1};
+	annotations_entitle(&p, e, collect, rep, ret);
+	return rep->n;
+}
+
+/* Exclusive and isolated CPUs are for Guaranteed containers only; shared is anybody's. */
+static void test_annotations_entitle_qos(void **state)
+{
+	static const enum qos_class classes[] = {QOS_BESTEFFORT, QOS_BURSTABLE, QOS_GUARANTEED};
+	const struct annotations_kv excl[] = {{"exclusive-cpus.topoguard.io", "true"}};
+	const struct annotations_kv iso[] = {{"isolated-cpus.topoguard.io", "true"}};
+	const struct annotations_kv shared[] = {{"shared-cpus.topoguard.io", "true"}};
+	const struct annotations_kv iso_alias[] = {
+		{"prefer-isolated-cpus.resource-policy.nri.io/container.c", "true"}};
+	struct alloc_prefs ap;
+	struct reports rep;
 
 	(void)state;
-	assert_int_equal(annotations_parse(kv, N(kv), "c", true, NULL, NULL, &p), 0);
-	annotations_to_alloc_prefs(&p, &ap);
+	for (size_t i = 0; i < N(classes); i++) {
+		const struct annotations_entitlement e = {.qos = classes[i],
+							  .pod_namespace = "team"};
+		bool g = classes[i] == QOS_GUARANTEED;
+
+		/* exclusive: the default for Guaranteed, refused for the others */
+		assert_int_equal(entitle(excl, N(excl), &e, &ap, &rep), g ? 0 : 1);
+		assert_false(ap.isolated || ap.shared_only || ap.reserved);
+		if (!g) {
+			assert_string_equal(rep.last_key, "exclusive");
+			assert_string_equal(rep.last_reason, "exclusive CPUs need Guaranteed QoS");
+		}
+		assert_int_equal(entitle(iso, N(iso), &e, &ap, &rep), g ? 0 : 1);
+		assert_int_equal(ap.isolated, g);
+		if (!g) {
+			assert_string_equal(rep.last_key, "isolated");
+			assert_string_equal(rep.last_reason, "isolated CPUs need Guaranteed QoS");
+		}
+		assert_int_equal(entitle(iso_alias, N(iso_alias), &e, &ap, &rep), g ? 0 : 1);
+		assert_int_equal(ap.isolated, g);
+		assert_int_equal(entitle(shared, N(shared), &e, &ap, &rep), 0);
+		assert_true(ap.shared_only);
+		assert_false(ap.isolated);
+	}
+}
+
+/* The reserved CPUs: only for pods of the allowed or the reserved namespaces. */
+static void test_annotations_entitle_reserved_namespaces(void **state)
+{
+	const struct annotations_kv kv[] = {{"reserved-cpus.topoguard.io", "true"}};
+	const struct annotations_kv no[] = {{"reserved-cpus.topoguard.io", "false"}};
+	struct config_namespaces allow = {.n = 2, .name = {"kube-system", "infra"}};
+	struct config_namespaces reserved = {.n = 1, .name = {"monitoring"}};
+	static const struct {
+		const char *ns;
+		bool ok;
+	} cases[] = {
+		{"kube-system", true}, {"infra", true}, {"monitoring", true}, {"default", false},
+		{"infra-x", false},    {"kube", false}, {"", false},	      {NULL, false},
+	};
+	struct alloc_prefs ap;
+	struct reports rep;
+
+	(void)state;
+	for (size_t i = 0; i < N(cases); i++) {
+		/* any class: the reserved CPUs are about who you are, not what you asked */
+		struct annotations_entitlement e = {.qos = (enum qos_class)(i % 3),
+						    .pod_namespace = cases[i].ns,
+						    .allow_reserved = &allow,
+						    .reserved = &reserved};
+
+		assert_int_equal(entitle(kv, N(kv), &e, &ap, &rep), cases[i].ok ? 0 : 1);
+		if (ap.reserved != cases[i].ok)
+			fail_msg("namespace '%s': reserved %d",
+				 cases[i].ns ? cases[i].ns : "(null)", ap.reserved);
+		if (!cases[i].ok) {
+			assert_string_equal(rep.last_key, "reserved");
+			assert_string_equal(rep.last_reason,
+					    "namespace not allowed to use reserved CPUs");
+		}
+		assert_int_equal(entitle(no, N(no), &e, &ap, &rep), 0);
+		assert_false(ap.reserved);
+	}
+	/* no lists: nobody */
+	struct annotations_entitlement none = {.qos = QOS_GUARANTEED,
+					       .pod_namespace = "kube-system"};
+	assert_int_equal(entitle(kv, N(kv), &none, &ap, &rep), 1);
+	assert_false(ap.reserved);
+}
+
+/* hide-hyperthreads passes as asked; nothing asked leaves the preferences alone. */
+static void test_annotations_entitle_leaves_the_rest(void **state)
+{
+	const struct annotations_kv ht[] = {{"hide-hyperthreads.topoguard.io", "false"}};
+	const struct annotations_kv other[] = {{"example.com/x", "y"}};
+	const struct annotations_entitlement e = {.qos = QOS_BESTEFFORT};
+	struct annotations_prefs p;
+	struct alloc_prefs ap;
+	struct reports rep;
+
+	(void)state;
+	assert_int_equal(entitle(ht, N(ht), &e, &ap, &rep), 0);
+	assert_int_equal(ap.hide_hyperthreads, 0);
+	assert_int_equal(entitle(other, N(other), &e, &ap, &rep), 0);
 	assert_int_equal(ap.hide_hyperthreads, -1);
-	assert_true(ap.isolated);
+	assert_false(ap.isolated || ap.shared_only || ap.reserved);
+	/* what the caller set stays unless an annotation speaks to it */
+	annotations_prefs_init(&p);
+	ap = (struct alloc_prefs){.hide_hyperthreads = 1, .shared_only = true};
+	annotations_entitle(&p, &e, NULL, NULL, &ap);
+	assert_int_equal(ap.hide_hyperthreads, 1);
 	assert_true(ap.shared_only);
 	assert_string_equal(annotations_pref_name(ANNOTATIONS_LATENCY), "latency");
 	assert_string_equal(annotations_source_name(ANNOTATIONS_SRC_POD_ALIAS), "pod-alias");
@@ -229,8 +445,13 @@ int main(void)
 		cmocka_unit_test(test_annotations_parse_conflict_is_conservative),
 		cmocka_unit_test(test_annotations_parse_refuses_malformed),
 		cmocka_unit_test(test_annotations_parse_refuses_oversized),
+		cmocka_unit_test(test_annotations_parse_container_name_limit),
+		cmocka_unit_test(test_annotations_parse_key_length_limit),
+		cmocka_unit_test(test_annotations_parse_latency_limit),
 		cmocka_unit_test(test_annotations_parse_bad_arguments),
-		cmocka_unit_test(test_annotations_to_alloc_prefs_maps),
+		cmocka_unit_test(test_annotations_entitle_qos),
+		cmocka_unit_test(test_annotations_entitle_reserved_namespaces),
+		cmocka_unit_test(test_annotations_entitle_leaves_the_rest),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -7,6 +7,7 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <inttypes.h>
 #include <poll.h>
 #include <pthread.h>
 #include <setjmp.h>
@@ -18,6 +19,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -774,6 +776,208 @@ static void test_nri_stub_wait_fds_timers_stop(void **state)
 	close(p[1]);
 }
 
+/* ---- lifecycle: the registration deadline, the redial backoff ------------------------- */
+
+static uint64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+#define SAFETY_MS 5000 /* the runtime side gives up after this: a hang becomes a failure */
+
+/* A runtime that takes RegisterPlugin and then says nothing, until the plugin hangs up. */
+struct mute_rt {
+	struct nri_trunk *t;
+	bool registered, saw_eof;
+	uint64_t eof_at;
+};
+
+static int mute_serve(struct nri_trunk *t, const struct nri_request *req, void *ud)
+{
+	struct mute_rt *m = ud;
+
+	if (strcmp(req->method, "RegisterPlugin"))
+		return nri_trunk_reply_error(t, req->stream_id, TTRPC_UNIMPLEMENTED, "nope");
+	m->registered = true;
+	return nri_trunk_reply(t, req->stream_id, NULL, 0);
+}
+
+static void *mute_thread(void *arg)
+{
+	struct mute_rt *m = arg;
+	uint64_t end = now_ms() + SAFETY_MS;
+	int r = 0;
+
+	while (r >= 0 && now_ms() < end)
+		r = nri_trunk_run_once(m->t, 50);
+	m->saw_eof = r == -ECONNRESET;
+	m->eof_at = now_ms();
+	nri_trunk_free(m->t); /* after SAFETY_MS: closes, so a stub stuck waiting returns */
+	m->t = NULL;
+	return NULL;
+}
+
+/* Registered but never configured: the deadline fires, the stub says so and hangs up. */
+static void test_nri_stub_start_registration_deadline(void **state)
+{
+	struct nri_stub_handlers h = {.start_container = h_start};
+	struct mute_rt m = {0};
+	struct nri_stub_options o;
+	struct nri_stub *s = NULL;
+	uint64_t t0, took;
+	pthread_t th;
+	int sv[2], r;
+
+	(void)state;
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
+	assert_int_equal(
+		nri_trunk_new(sv[0], NRI_CONN_RUNTIME, NRI_CONN_PLUGIN, mute_serve, &m, &m.t), 0);
+	nri_stub_options_init(&o);
+	o.name = "mute";
+	o.idx = "05";
+	o.fd = sv[1];
+	o.registration_timeout_ms = 300;
+	assert_int_equal(nri_stub_new(&h, &o, NULL, &s), 0);
+	assert_int_equal(nri_stub_registration_timeout_ms(s), 300);
+	assert_int_equal(pthread_create(&th, NULL, mute_thread, &m), 0);
+	t0 = now_ms();
+	r = nri_stub_start(s);
+	took = now_ms() - t0;
+	pthread_join(th, NULL);
+	print_message("registration deadline: start returned %d after %" PRIu64 " ms, runtime saw "
+		      "EOF %" PRIu64 " ms after the start\n",
+		      r, took, m.eof_at - t0);
+	assert_true(m.registered);
+	assert_int_equal(r, -ETIMEDOUT);
+	assert_true(took >= 300);
+	assert_true(took < SAFETY_MS);
+	assert_true(m.saw_eof); /* the stub closed the connection, the runtime did not */
+	assert_false(nri_stub_is_connected(s));
+	/* a pre-launched plugin cannot redial: run reports the same and returns */
+	assert_int_equal(nri_stub_run(s), -ENOTCONN);
+	nri_stub_free(s);
+}
+
+/* The external runtime: a listening socket; records when each dial arrives. */
+struct dial_rt {
+	char dir[32], path[64];
+	int lfd;
+	uint64_t at[8];		 /* accept times, ms */
+	uint64_t configured_end; /* when the configured session was closed, ms */
+	int n, configure_nth, last;
+	struct nri_stub *s;
+};
+
+static void dial_configure(struct dial_rt *d, int fd)
+{
+	struct rt rt = {0};
+	struct rt_result res;
+
+	assert_int_equal(nri_trunk_new(fd, NRI_CONN_RUNTIME, NRI_CONN_PLUGIN, rt_serve, &rt, &rt.t),
+			 0);
+	while (!rt.registered && nri_trunk_run_once(rt.t, 100) >= 0)
+		;
+	rt_configure(&rt, "nri-sim", "v1", "v0.12.2", &res);
+	assert_int_equal(res.code, 0);
+	free(res.payload);
+	nri_trunk_free(rt.t);
+	d->configured_end = now_ms();
+}
+
+static void *dial_thread(void *arg)
+{
+	struct dial_rt *d = arg;
+	struct pollfd p = {.fd = d->lfd, .events = POLLIN};
+
+	while (d->n < d->last && poll(&p, 1, SAFETY_MS) == 1) {
+		int fd = accept4(d->lfd, NULL, NULL, SOCK_CLOEXEC);
+
+		if (fd < 0)
+			break;
+		d->at[d->n++] = now_ms();
+		if (d->n == d->configure_nth)
+			dial_configure(d, fd); /* resets the backoff */
+		else
+			close(fd); /* hang up at once: the stub must redial */
+	}
+	nri_stub_stop(d->s);
+	return NULL;
+}
+
+static int dial_listen(struct dial_rt *d)
+{
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+
+	snprintf(d->dir, sizeof(d->dir), "/tmp/tg-stub-XXXXXX");
+	assert_non_null(mkdtemp(d->dir));
+	snprintf(d->path, sizeof(d->path), "%s/nri.sock", d->dir);
+	memcpy(sa.sun_path, d->path, sizeof(d->path)); /* 64 < sizeof(sun_path) */
+	d->lfd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	assert_true(d->lfd >= 0);
+	assert_int_equal(bind(d->lfd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	assert_int_equal(listen(d->lfd, 8), 0);
+	return 0;
+}
+
+static void count_close(struct nri_stub *s, void *ud)
+{
+	(void)s;
+	(*(int *)ud)++;
+}
+
+/*
+ * Redial delays double from backoff_min_ms up to backoff_max_ms and start over after a
+ * session that got configured. Each gap between two dials is at least its delay (the
+ * stub cannot dial earlier) and less than the next delay (it did not skip a step);
+ * the margins are the delays themselves, so a loaded machine does not fail it.
+ */
+static void test_nri_stub_run_redial_backoff(void **state)
+{
+	static const uint64_t want[] = {200, 400, 800, 800}; /* min 200, max 800 */
+	struct nri_stub_handlers h = {.start_container = h_start};
+	struct dial_rt d = {.configure_nth = 5, .last = 6};
+	struct nri_stub_options o;
+	int closes = 0;
+	pthread_t th;
+
+	(void)state;
+	dial_listen(&d);
+	nri_stub_options_init(&o);
+	o.name = "dialer";
+	o.idx = "06";
+	o.socket_path = d.path;
+	o.reconnect = true;
+	o.backoff_min_ms = 200;
+	o.backoff_max_ms = 800;
+	o.on_close = count_close;
+	assert_int_equal(nri_stub_new(&h, &o, &closes, &d.s), 0);
+	assert_int_equal(pthread_create(&th, NULL, dial_thread, &d), 0);
+	assert_int_equal(nri_stub_run(d.s), 0); /* until the runtime side stops it */
+	pthread_join(th, NULL);
+	for (int i = 1; i < d.n; i++)
+		print_message("redial %d after %" PRIu64 " ms\n", i,
+			      d.at[i] - (i == d.configure_nth ? d.configured_end : d.at[i - 1]));
+	assert_int_equal(d.n, 6);
+	for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
+		uint64_t gap = d.at[i + 1] - d.at[i];
+
+		if (gap < want[i] || gap >= 2 * want[i])
+			fail_msg("redial %zu after %" PRIu64 " ms, want %" PRIu64 "..%" PRIu64,
+				 i + 1, gap, want[i], 2 * want[i] - 1);
+	}
+	/* the 5th connection was configured: the next delay is the minimum again */
+	assert_true(d.at[5] - d.configured_end >= 200);
+	assert_true(d.at[5] - d.configured_end < 400);
+	assert_int_equal(closes, 1); /* on_close only for the session that was configured */
+	nri_stub_free(d.s);
+	close(d.lfd);
+	unlink(d.path);
+	rmdir(d.dir);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -790,6 +994,8 @@ int main(void)
 		cmocka_unit_test(test_update_containers_queued_after_handler),
 		cmocka_unit_test(test_update_containers_not_connected),
 		cmocka_unit_test(test_nri_stub_wait_fds_timers_stop),
+		cmocka_unit_test(test_nri_stub_start_registration_deadline),
+		cmocka_unit_test(test_nri_stub_run_redial_backoff),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -6,6 +6,7 @@
  */
 #include <fcntl.h>
 #include <pthread.h>
+#include <time.h>
 
 #include "tests/unit/nri/trunk_peer.h"
 
@@ -195,6 +196,109 @@ static void test_nri_trunk_eof_resets_pending(void **state)
 	assert_int_equal(nri_trunk_call(plugin, SVC_RUNTIME, "C", NULL, 0, 0, done_cb, &a), rc);
 	assert_int_equal(a.done, 1);
 	nri_trunk_free(plugin);
+}
+
+static long long elapsed_ms(const struct timespec *t0)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (t.tv_sec - t0->tv_sec) * 1000LL + (t.tv_nsec - t0->tv_nsec) / 1000000;
+}
+
+/*
+ * EOF on an idle trunk (nothing to write, nothing pending): the first turn reports
+ * -ECONNRESET at once. Without EOF detection the trunk would poll on, or wait for a
+ * write to fail; the stub only learnt of it from its own timeouts.
+ */
+static void test_nri_trunk_eof_idle_detected_at_once(void **state)
+{
+	int sv[2];
+	struct server sp = {0};
+	struct nri_trunk *t;
+	struct timespec t0;
+	int rc;
+
+	(void)state;
+	pair(sv);
+	t = trunk(sv[0], NRI_CONN_PLUGIN, NRI_CONN_RUNTIME, &sp);
+	close(sv[1]);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	rc = nri_trunk_run_once(t, 3000);
+	assert_int_equal(rc, -ECONNRESET);
+	assert_true(elapsed_ms(&t0) < 1500); /* not the poll timeout */
+	assert_int_equal(nri_trunk_process(t, 0), -ECONNRESET);
+	assert_int_equal(nri_trunk_run_once(t, 0), -ECONNRESET);
+	nri_trunk_free(t);
+}
+
+/* A hang-up may come as POLLHUP alone: that is reason enough to read. */
+static void test_nri_trunk_eof_on_pollhup_alone(void **state)
+{
+	int sv[2];
+	struct server sp = {0};
+	struct nri_trunk *t;
+
+	(void)state;
+	pair(sv);
+	t = trunk(sv[0], NRI_CONN_PLUGIN, NRI_CONN_RUNTIME, &sp);
+	close(sv[1]);
+	assert_int_equal(nri_trunk_process(t, POLLHUP), -ECONNRESET);
+	nri_trunk_free(t);
+}
+
+/* Calls already on the wire, the peer reads them and hangs up: EOF, not a write error,
+ * and every pending call completes with -ECONNRESET. */
+static void test_nri_trunk_eof_with_calls_in_flight(void **state)
+{
+	struct server sp = {0};
+	struct result a = {0}, b = {0};
+	struct nri_trunk *t;
+	struct raw r;
+	uint8_t buf[4096];
+	ssize_t n;
+
+	(void)state;
+	t = plugin_with_raw(&r, &sp);
+	assert_int_equal(nri_trunk_call(t, SVC_RUNTIME, "A", NULL, 0, 0, done_cb, &a), 1);
+	assert_int_equal(nri_trunk_call(t, SVC_RUNTIME, "B", NULL, 0, 0, done_cb, &b), 3);
+	assert_int_equal(nri_trunk_flush(t, 1000), 0);
+	while (r.n < 2 && (n = recv(r.fd, buf, sizeof(buf), 0)) > 0)
+		assert_int_equal(mux_decoder_feed(r.mux, buf, (size_t)n), 0);
+	assert_int_equal(r.n, 2); /* both requests read: nothing left for an RST */
+	close(r.fd);
+	r.fd = -1;
+	assert_int_equal(nri_trunk_run_once(t, 3000), -ECONNRESET);
+	assert_int_equal(a.done, 1);
+	assert_int_equal(a.code, -ECONNRESET);
+	assert_int_equal(b.done, 1);
+	assert_int_equal(b.code, -ECONNRESET);
+	nri_trunk_free(t);
+	raw_done(&r);
+}
+
+/* A last request followed by EOF in the same read: served and answered, then EOF. */
+static void test_nri_trunk_eof_after_last_request(void **state)
+{
+	struct server sp = {0};
+	struct nri_trunk *t;
+	struct raw r;
+	uint8_t buf[4096];
+	ssize_t n;
+
+	(void)state;
+	t = plugin_with_raw(&r, &sp);
+	raw_request(&r, t, 1, "Configure");
+	assert_int_equal(shutdown(r.fd, SHUT_WR), 0);
+	assert_int_equal(nri_trunk_run_once(t, 3000), -ECONNRESET);
+	assert_int_equal(sp.calls, 1);
+	assert_string_equal(sp.method, "Configure");
+	while (r.n < 1 && (n = recv(r.fd, buf, sizeof(buf), 0)) > 0)
+		assert_int_equal(mux_decoder_feed(r.mux, buf, (size_t)n), 0);
+	assert_int_equal(r.n, 1);
+	assert_int_equal(raw_code(&r, 0), 0);
+	nri_trunk_free(t);
+	raw_done(&r);
 }
 
 static void test_nri_trunk_free_resets_pending(void **state)
@@ -649,6 +753,10 @@ int main(void)
 		cmocka_unit_test(test_nri_trunk_handler_error_answers_internal),
 		cmocka_unit_test(test_nri_trunk_call_timeout_late_reply_dropped),
 		cmocka_unit_test(test_nri_trunk_eof_resets_pending),
+		cmocka_unit_test(test_nri_trunk_eof_idle_detected_at_once),
+		cmocka_unit_test(test_nri_trunk_eof_on_pollhup_alone),
+		cmocka_unit_test(test_nri_trunk_eof_with_calls_in_flight),
+		cmocka_unit_test(test_nri_trunk_eof_after_last_request),
 		cmocka_unit_test(test_nri_trunk_free_resets_pending),
 		cmocka_unit_test(test_nri_trunk_large_payload_round_trip),
 		cmocka_unit_test(test_nri_trunk_call_too_large_emsgsize),

@@ -165,6 +165,84 @@ static void test_cpuset_parse_range_errors(void **state)
 	assert_formats_as(&s, "1");
 }
 
+/*
+ * The last id is CPUSET_MAX - 1; CPUSET_MAX is refused, and so is every number that
+ * only looks small once cut to 32 or 64 bits (2^32, 2^64 + 1, 2^64 + 4095 ...).
+ */
+static void test_cpuset_parse_id_limits(void **state)
+{
+	static const char *const too_big[] = {
+		"4096",
+		"4095-4096",
+		"4096-4096",
+		"0,4096",
+		"4294967296",		/* 2^32: 0 as unsigned int */
+		"4294967297",		/* 2^32 + 1 */
+		"18446744073709551616", /* 2^64: 0 as uint64_t */
+		"18446744073709551617", /* 2^64 + 1 */
+		"18446744073709555711", /* 2^64 + 4095 */
+		"0-18446744073709551616",
+		"1,18446744073709551617-18446744073709551618",
+		"340282366920938463463374607431768211457", /* 2^128 + 1 */
+	};
+	struct cpuset s = parse_ok("1");
+
+	(void)state;
+	s = parse_ok("4095");
+	assert_true(cpuset_test(&s, 4095));
+	assert_int_equal(cpuset_count(&s), 1);
+	s = parse_ok("4095-4095");
+	assert_int_equal(cpuset_count(&s), 1);
+	s = parse_ok("4094-4095");
+	assert_formats_as(&s, "4094-4095");
+	s = parse_ok("000000000000000000000000004095");
+	assert_formats_as(&s, "4095");
+	for (size_t i = 0; i < sizeof(too_big) / sizeof(too_big[0]); i++) {
+		int r;
+
+		s = parse_ok("1");
+		r = cpuset_parse(too_big[i], strlen(too_big[i]), &s);
+		if (r != -ERANGE)
+			fail_msg("'%s' gave %d, want -ERANGE", too_big[i], r);
+		assert_formats_as(&s, "1"); /* untouched */
+	}
+	/* a syntax error anywhere still wins over the range */
+	assert_int_equal(cpuset_parse("18446744073709551617,x", 22, &s), -EINVAL);
+}
+
+/* A reversed range is a syntax error whatever its numbers; an ordered one out of range
+ * is a range error, also when both ids are too large to tell apart as CPU ids. */
+static void test_cpuset_parse_reversed_huge_ranges(void **state)
+{
+	static const struct {
+		const char *text;
+		int want;
+	} cases[] = {
+		{"5000-4097", -EINVAL},
+		{"4097-5000", -ERANGE},
+		{"5000-100", -EINVAL},
+		{"100-5000", -ERANGE},
+		{"4097-4097", -ERANGE},
+		{"0004097-4097", -ERANGE},
+		{"4097-00004096", -EINVAL},
+		{"18446744073709551617-18446744073709551616", -EINVAL},
+		{"18446744073709551616-18446744073709551617", -ERANGE},
+		{"99999999999999999999999-100000000000000000000000", -ERANGE},
+		{"100000000000000000000000-99999999999999999999999", -EINVAL},
+		{"1,4097-4096,99999", -EINVAL},
+	};
+	struct cpuset s = parse_ok("1");
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		int r = cpuset_parse(cases[i].text, strlen(cases[i].text), &s);
+
+		if (r != cases[i].want)
+			fail_msg("'%s' gave %d, want %d", cases[i].text, r, cases[i].want);
+	}
+	assert_formats_as(&s, "1");
+}
+
 static void test_cpuset_parse_mask_words(void **state)
 {
 	static const char kp[] = "00000000,0000ffff\n\0";
@@ -250,6 +328,8 @@ int main(void)
 		cmocka_unit_test(test_cpuset_parse_padding),
 		cmocka_unit_test(test_cpuset_parse_rejects_garbage),
 		cmocka_unit_test(test_cpuset_parse_range_errors),
+		cmocka_unit_test(test_cpuset_parse_id_limits),
+		cmocka_unit_test(test_cpuset_parse_reversed_huge_ranges),
 		cmocka_unit_test(test_cpuset_parse_mask_words),
 		cmocka_unit_test(test_cpuset_parse_mask_rejects),
 		cmocka_unit_test(test_cpuset_format_nospace),

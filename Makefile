@@ -158,7 +158,7 @@ FUZZERS   := $(foreach t,$(FUZZ_SRCS),$(B)/fuzz/$(basename $(notdir $(t))))
 # Keep generated headers, skeletons and objects (make would delete them as intermediates).
 .SECONDARY:
 
-.PHONY: all deps test demo bench fuzz fuzz-ci lint clean tests
+.PHONY: all deps test demo bench fuzz fuzz-ci lint clean tests vmtest
 all: $(TOPOGUARD) $(SIM)
 
 # --as-needed: the daemon must not depend on test-only libraries (cmocka) at run time.
@@ -185,6 +185,14 @@ test: deps
 demo: deps
 	@$(MAKE) --no-print-directory -j$(shell nproc) all
 	@B=$(B) bash scripts/demo.sh
+
+# The root tests in QEMU guests: cgroup v2, and hybrid v1 with 2 sockets, SMT and 2 NUMA
+# nodes, on Debian 12's kernel 6.1 (scripts/vmtest.sh; the guest is cached in $(B)/vm/).
+# VMTEST_GUESTS="v2" runs one. `make test` runs it too.
+vmtest: deps
+	@bash scripts/deps.sh vm
+	@$(MAKE) --no-print-directory -j$(shell nproc) all $(INTEG) $(E2E)
+	@B=$(B) bash scripts/vmtest.sh $(VMTEST_GUESTS)
 
 bench: deps
 	@$(MAKE) --no-print-directory all $(BENCHES)

@@ -95,10 +95,11 @@ guest_tests() { # guest, result dir
 # The sysfs fixtures are thousands of small files: each open over 9p costs milliseconds
 # under TCG (a daemon reading the 144-CPU tree missed the simulator's 10 s handshake).
 # The host packs them once per boot; here they go to tmpfs, mounted over the tree's copy.
+# Into /tmp's tmpfs, as on the host: test_faults_env hard-links a fixture into /tmp.
 guest_fixtures() { # result dir
 	[ -f "$1/fixtures.tar" ] || return 0
-	mkdir -p /run/fixtures && tar -xf "$1/fixtures.tar" -C /run/fixtures &&
-		mount --bind /run/fixtures/fixtures "$top/tests/fixtures"
+	mkdir -p /tmp/.vmtest && tar -xf "$1/fixtures.tar" -C /tmp/.vmtest &&
+		mount --bind /tmp/.vmtest/fixtures "$top/tests/fixtures"
 }
 
 guest_main() { # guest, mode, result dir, command (empty: the tests)

@@ -29,6 +29,7 @@ static const char *const verbs[] = {
 	"expect-failed",
 	"expect-events",
 	"expect-connected",
+	"wait-connected",
 	"expect-mem-limit",
 	"expect-annotation",
 	"update-pod",

@@ -173,9 +173,11 @@ static int look(const struct run *r, const char *ctr, struct seen *s)
 	if (read_line(dir, ctr, g_v2 ? "memory.max" : "memory.limit_in_bytes", s->mem,
 		      sizeof(s->mem)) < 0)
 		return -EAGAIN;
-	if (g_v2) /* cpu.max "QUOTA PERIOD" or "max PERIOD": the v1 quota's spelling */
-		snprintf(s->quota, sizeof(s->quota), "%s",
-			 strncmp(s->quota, "max", 3) ? strtok(s->quota, " ") : "-1");
+	if (g_v2) { /* cpu.max "QUOTA PERIOD" or "max PERIOD": the v1 quota's spelling */
+		s->quota[strcspn(s->quota, " ")] = '\0';
+		if (!strcmp(s->quota, "max"))
+			snprintf(s->quota, sizeof(s->quota), "-1");
+	}
 	return 0;
 }
 

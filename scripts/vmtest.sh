@@ -104,7 +104,7 @@ guest_fixtures() { # result dir
 
 guest_main() { # guest, mode, result dir, command (empty: the tests)
 	local g=$1 mode=$2 res=$3 cmd=$4 rc=0
-	export HOME=/root PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin
+	export HOME=/root PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin B
 	guest_mounts "$mode"
 	guest_facts | tee "$res/facts"
 	guest_fixtures "$res" || echo "guest: fixtures stay on 9p (slow)"

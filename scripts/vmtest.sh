@@ -354,20 +354,26 @@ run_guest() { # guest, command (empty: the tests)
 	guest_report "$g" "$res"
 }
 
-host_tools
-mkdir -p "$cache"
-guest_kernel
-guest_initramfs "$kdir"
-[ -x "$B/rel/topoguard" ] || { echo "vmtest: build first: make tests (no $B/rel/topoguard)"; exit 1; }
+# One function called from the last line: bash has read all of it before it runs, so
+# editing this file while a run is under way cannot make that run execute other bytes.
+main() {
+	host_tools
+	mkdir -p "$cache"
+	guest_kernel
+	guest_initramfs "$kdir"
+	[ -x "$B/rel/topoguard" ] || { echo "vmtest: build first: make tests (no $B/rel/topoguard)"; exit 1; }
 
-if [ "${1:-}" = --run ]; then
-	[ $# -ge 3 ] || { echo "usage: $0 --run GUEST CMD" >&2; exit 2; }
-	run_guest "$2" "$3"
-	exit $?
-fi
-[ $# -gt 0 ] || set -- v2 v1
-failed=0
-for g in "$@"; do
-	run_guest "$g" || failed=1
-done
-exit $failed
+	if [ "${1:-}" = --run ]; then
+		[ $# -ge 3 ] || { echo "usage: $0 --run GUEST CMD" >&2; exit 2; }
+		run_guest "$2" "$3"
+		return $?
+	fi
+	[ $# -gt 0 ] || set -- v2 v1
+	failed=0
+	for g in "$@"; do
+		run_guest "$g" || failed=1
+	done
+	return $failed
+}
+
+main "$@"; exit $?

@@ -300,7 +300,8 @@ static char *gen_scenario(uint64_t seed, int ops, int pause_every, int pause_ms)
 		if (g.ops % pause_every == 0)
 			gen_line(&g, "sleep %d\n", pause_ms);
 	}
-	gen_line(&g, "sleep 1500\nexpect-connected yes\n");
+	/* the last daemon started may still be loading BPF on a slow or emulated machine */
+	gen_line(&g, "sleep 1500\nwait-connected 15000\nexpect-connected yes\n");
 	return g.buf;
 }
 

@@ -162,7 +162,10 @@ static int look(const struct run *r, const char *ctr, struct seen *s)
 	if (read_line(dir, ctr, "cgroup.procs", procs, sizeof(procs)) < 0 || !*procs)
 		return -EAGAIN;
 	s->pid = atoi(procs);
-	if (read_line(dir, ctr, "cpuset.cpus", s->cpus, sizeof(s->cpus)) < 0 ||
+	/* v2: cpuset.cpus is empty until set (the parent's apply); the kernel's view is
+	 * cpuset.cpus.effective, which v1's cpuset.cpus always is */
+	if (read_line(dir, ctr, g_v2 ? "cpuset.cpus.effective" : "cpuset.cpus", s->cpus,
+		      sizeof(s->cpus)) < 0 ||
 	    read_allowed(s->pid, s->allowed, sizeof(s->allowed)) < 0)
 		return -EAGAIN;
 	snprintf(dir, sizeof(dir), "%s/%s", CPU_ROOT, r->name);

@@ -158,7 +158,7 @@ FUZZERS   := $(foreach t,$(FUZZ_SRCS),$(B)/fuzz/$(basename $(notdir $(t))))
 # Keep generated headers, skeletons and objects (make would delete them as intermediates).
 .SECONDARY:
 
-.PHONY: all deps test demo bench fuzz fuzz-ci lint clean tests
+.PHONY: all deps test demo bench fuzz fuzz-ci lint clean tests vmtest
 all: $(TOPOGUARD) $(SIM)
 
 # --as-needed: the daemon must not depend on test-only libraries (cmocka) at run time.
@@ -182,9 +182,24 @@ test: deps
 	@$(MAKE) --no-print-directory -j$(shell nproc) tests
 	@B=$(B) bash tests/run.sh
 
+# VM=1: in the 2-socket, 2-NUMA-node QEMU guest of `make vmtest` (hybrid cgroups), so the
+# placement is on real NUMA nodes and SMT siblings.
 demo: deps
 	@$(MAKE) --no-print-directory -j$(shell nproc) all
+ifeq ($(VM),1)
+	@bash scripts/deps.sh vm
+	@B=$(B) bash scripts/vmtest.sh --run v1 'bash scripts/demo.sh'
+else
 	@B=$(B) bash scripts/demo.sh
+endif
+
+# The root tests in QEMU guests: cgroup v2, and hybrid v1 with 2 sockets, SMT and 2 NUMA
+# nodes, on Debian 12's kernel 6.1 (scripts/vmtest.sh; the guest is cached in $(B)/vm/).
+# VMTEST_GUESTS="v2" runs one. `make test` runs it too.
+vmtest: deps
+	@bash scripts/deps.sh vm
+	@$(MAKE) --no-print-directory -j$(shell nproc) all $(INTEG) $(E2E)
+	@B=$(B) bash scripts/vmtest.sh $(VMTEST_GUESTS)
 
 bench: deps
 	@$(MAKE) --no-print-directory all $(BENCHES)

@@ -16,6 +16,11 @@
  *   i.e. the very delta the kernel charges to cpuacct. No clock read needed.
  *   A pinned per-CPU timer (cfg_tick_ns, 10 ms) also charges the current
  *   run's progress, so long runs do not arrive in one lump when they end.
+ *   Kernels before 6.7 reject BPF_F_TIMER_CPU_PIN (-EINVAL): the timer is
+ *   then started unpinned, which the first refusal records in tick_unpinned
+ *   for user space's status note. An unpinned hrtimer still fires on the CPU
+ *   that armed it unless timer migration moves it (nohz_full, an idle CPU);
+ *   a tick that fires elsewhere charges nothing and is counted.
  *   If this CPU has an exclusive owner slot (cpu_owner) and prev belongs to a
  *   different slot, the same time is also an intrusion on this CPU.
  * - Run-queue latency is charged to the task that WAITED, in its own cgroup
@@ -63,6 +68,7 @@
 
 #define TASK_RUNNING	0
 #define E2BIG		7 /* vmlinux.h has no errno values */
+#define EINVAL		22
 #define CLOCK_MONOTONIC 1
 
 const volatile __u32 cfg_cgroup_mode = USAGE_CGROUP_V2;
@@ -71,12 +77,16 @@ const volatile __u32 cfg_track_preemption = 1;
 const volatile __u32 cfg_rq_source = USAGE_RQ_SCHEDSTAT;
 /* Period of the per-CPU tick that charges runs in progress (0: only at switch-out). */
 const volatile __u64 cfg_tick_ns = 10000000;
+/* 0: never ask for BPF_F_TIMER_CPU_PIN (tests prove the figures of older kernels). */
+const volatile __u32 cfg_tick_pin = 1;
 
 struct usage_exit_info exit_info = {};
 /* Bumped by user space after every cgroup_slots change; invalidates slot caches. */
 __u32 slots_gen;
 /* Set by user space while the programs are detached: the progress ticks stop. */
 __u32 ticks_off;
+/* Set here once the kernel refused BPF_F_TIMER_CPU_PIN (before 6.7), or by cfg_tick_pin. */
+__u32 tick_unpinned;
 
 struct cpu_run {
 	__u64 task;   /* the task switched in last on this CPU (0: idle) */
@@ -452,6 +462,8 @@ static __always_inline void count_preemption(__u32 from, __u32 to)
  * interrupts off, so the two never interleave on this CPU's stash. It stops
  * while the CPU is idle; the next switch to a task re-arms it.
  */
+static int start_tick(struct cpu_tick *ct);
+
 static int charge_progress(void *map, __u32 *key, struct cpu_tick *ct)
 {
 	struct task_struct *cur = bpf_get_current_task_btf();
@@ -460,6 +472,11 @@ static int charge_progress(void *map, __u32 *key, struct cpu_tick *ct)
 	struct cpu_run *run;
 	__u64 delta;
 
+	if (*key != bpf_get_smp_processor_id()) { /* unpinned and migrated: not our stash */
+		count(USAGE_CNT_TICK_ELSEWHERE);
+		ct->armed = 0;
+		return 0;
+	}
 	run = bpf_map_lookup_elem(&cpu_run, &zero);
 	if (!run || cur->pid == 0 || *(volatile __u32 *)&ticks_off) {
 		ct->armed = 0;
@@ -476,8 +493,24 @@ static int charge_progress(void *map, __u32 *key, struct cpu_tick *ct)
 			run->sum_in += delta;
 		}
 	}
-	bpf_timer_start(&ct->timer, cfg_tick_ns, BPF_F_TIMER_CPU_PIN);
+	if (start_tick(ct) < 0)
+		ct->armed = 0;
 	return 0;
+}
+
+/* Pinned where the kernel knows how (6.7+), else unpinned; see the design comment. */
+static int start_tick(struct cpu_tick *ct)
+{
+	long r;
+
+	if (cfg_tick_pin && !*(volatile __u32 *)&tick_unpinned) {
+		r = bpf_timer_start(&ct->timer, cfg_tick_ns, BPF_F_TIMER_CPU_PIN);
+		if (r != -EINVAL)
+			return r;
+	}
+	if (!tick_unpinned)
+		tick_unpinned = 1;
+	return bpf_timer_start(&ct->timer, cfg_tick_ns, 0);
 }
 
 static __always_inline void arm_tick(void)
@@ -493,7 +526,7 @@ static __always_inline void arm_tick(void)
 	ct->armed = 1;
 	bpf_timer_init(&ct->timer, &cpu_ticks, CLOCK_MONOTONIC); /* -EBUSY after the first */
 	bpf_timer_set_callback(&ct->timer, charge_progress);
-	if (bpf_timer_start(&ct->timer, cfg_tick_ns, BPF_F_TIMER_CPU_PIN) < 0)
+	if (start_tick(ct) < 0)
 		ct->armed = 0;
 }
 

@@ -140,6 +140,7 @@ static int usage_start_bpf(struct usage *u, const struct usage_opts *opts)
 		.rq_source = rq_from_wakeups		? USAGE_RQ_WAKEUP
 			     : opts->rq_migration_waits ? USAGE_RQ_SCHEDSTAT_TASK
 							: USAGE_RQ_SCHEDSTAT,
+		.no_tick_pin = opts->no_tick_pin,
 	};
 	int r = usageprog_open(&po, &u->prog);
 
@@ -248,6 +249,19 @@ int usage_bpf_error(const struct usage *u)
 enum usage_hierarchy usage_hierarchy(const struct usage *u)
 {
 	return u->hier;
+}
+
+size_t usage_notes(const struct usage *u, const char **ret, size_t max)
+{
+	size_t n = 0;
+
+	if (u->backend == USAGE_BACKEND_BPF && usageprog_tick_unpinned(u->prog)) {
+		if (n < max)
+			ret[n] = "progress timer not CPU-pinned (kernel before 6.7): a run is "
+				 "charged at switch-out if timer migration moves its tick";
+		n++;
+	}
+	return n;
 }
 
 static struct usage_ctr *usage_find(const struct usage *u, const char *id, size_t *ret_idx)

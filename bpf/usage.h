@@ -62,6 +62,8 @@ struct usage_opts {
 	 */
 	unsigned int overhead_window_ms;
 	unsigned int overhead_period_ms;
+	/* Never pin the progress timer, as kernels before 6.7 cannot (tests). */
+	bool no_tick_pin;
 };
 
 enum {
@@ -121,6 +123,11 @@ enum usage_backend usage_backend(const struct usage *u);
 /* -errno explaining why BPF is not in use, 0 if it is. */
 int usage_bpf_error(const struct usage *u);
 enum usage_hierarchy usage_hierarchy(const struct usage *u);
+/*
+ * What this kernel made the BPF backend do without, one static sentence each (for the
+ * daemon's status); fills at most max entries of ret and returns how many there are.
+ */
+size_t usage_notes(const struct usage *u, const char **ret, size_t max);
 
 /*
  * cgroup_path is relative to each hierarchy root, e.g. "/kubepods/pod1/abc".

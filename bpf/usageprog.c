@@ -75,6 +75,7 @@ static int usageprog_load(struct usageprog *p, const struct usageprog_opts *opts
 	skel->rodata->cfg_track_rq_latency = !opts->no_rq_latency;
 	skel->rodata->cfg_track_preemption = !opts->no_preemption;
 	skel->rodata->cfg_rq_source = opts->rq_source;
+	skel->rodata->cfg_tick_pin = !opts->no_tick_pin;
 	/* The default source needs no wakeup hooks: do not even load them. */
 	p->have_wakeup = opts->rq_source == USAGE_RQ_WAKEUP && !opts->no_rq_latency;
 	bpf_program__set_autoload(skel->progs.tg_sched_wakeup, p->have_wakeup);
@@ -298,6 +299,11 @@ int usageprog_read_counters(struct usageprog *p, __u64 ret[USAGE_CNT_NR])
 			ret[i] += v[c];
 	}
 	return 0;
+}
+
+bool usageprog_tick_unpinned(const struct usageprog *p)
+{
+	return __atomic_load_n(&p->skel->bss->tick_unpinned, __ATOMIC_RELAXED) != 0;
 }
 
 int usageprog_read_exit(struct usageprog *p, struct usage_exit_info *ret)

@@ -26,6 +26,7 @@ struct usageprog_opts {
 	bool no_preemption; /* skip preemption attribution */
 	bool no_stats;	    /* do not turn on BPF_STATS_RUN_TIME at open (see below) */
 	bool no_attach;	    /* load only; attach later with usageprog_attach() */
+	bool no_tick_pin;   /* never ask for BPF_F_TIMER_CPU_PIN, as on kernels before 6.7 */
 };
 
 /* Sum of the kernel's run statistics over all usage programs. */
@@ -55,6 +56,8 @@ int usageprog_read_slot(struct usageprog *p, __u32 slot, struct usage_slot_stats
 int usageprog_read_intrusion(struct usageprog *p, unsigned int cpu, __u64 *ret_ns);
 int usageprog_read_counters(struct usageprog *p, __u64 ret[USAGE_CNT_NR]);
 int usageprog_read_exit(struct usageprog *p, struct usage_exit_info *ret);
+/* true once a progress tick had to start unpinned (kernel < 6.7, or opts.no_tick_pin). */
+bool usageprog_tick_unpinned(const struct usageprog *p);
 int usageprog_read_stats(struct usageprog *p, struct usageprog_stats *ret);
 /*
  * BPF_STATS_RUN_TIME on/off for this object (idempotent). The switch is

@@ -63,6 +63,32 @@ for f in $(find "$B/fuzz" -maxdepth 1 -type f -executable -name 'fuzz_*' 2>/dev/
 done
 run_one "lint/clang-format" make -s --no-print-directory lint
 
+# The root tests again in QEMU guests (scripts/vmtest.sh): cgroup v2, and hybrid v1 on
+# 2 sockets x 2 cores x 2 threads with 2 NUMA nodes, kernel 6.1. Its PASS/FAIL/SKIP/KFAIL
+# lines print as they come; each guest's closing line adds its tests to the totals. If
+# QEMU cannot run here (exit 77) that is one skip. VMTEST=0 leaves the guests out.
+vm_tests() {
+	local log=$log_dir/vmtest.log rc p f s
+	B=$B bash scripts/vmtest.sh 2>&1 | tee "$log" | grep -E '^(PASS|FAIL|SKIP|KFAIL|KPASS|    \|) |^vmtest-[a-z0-9]+: [0-9]+ passed'
+	rc=${PIPESTATUS[0]}
+	while read -r p f s; do
+		pass=$((pass + p)) fail=$((fail + f)) skip=$((skip + s))
+	done < <(sed -nE 's/^vmtest-[a-z0-9]+: ([0-9]+) passed, ([0-9]+) failed, ([0-9]+) skipped$/\1 \2 \3/p' "$log")
+	failed+=($(sed -nE 's/^FAIL (vm\/[^ ]+) .*/\1/p' "$log"))
+	case $rc in
+	0 | 1) ;;
+	77) skip=$((skip + 1)); printf 'SKIP %-55s (%s)\n' vm "$(tail -n 1 "$log")" ;;
+	*) fail=$((fail + 1)); failed+=(vm); printf 'FAIL %-55s rc=%d\n' vm "$rc"
+	   sed 's/^/    | /' "$log" | tail -n 40 ;;
+	esac
+	# A guest that did not finish prints no closing line: one failure, with its reason.
+	if grep -q 'did not finish' "$log"; then
+		fail=$((fail + 1)); failed+=(vm)
+		grep -A 32 'did not finish' "$log" | sed 's/^/    | /'
+	fi
+}
+[ "${VMTEST:-1}" = 0 ] || vm_tests
+
 echo
 [ ${#failed[@]} -gt 0 ] && printf 'failed: %s\n' "${failed[@]}"
 echo "tests: $pass passed, $fail failed, $skip skipped"

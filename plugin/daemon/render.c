@@ -10,6 +10,8 @@
 
 #include <json-c/json.h>
 
+#include "bpf/usage.h"
+
 #include "plugin/daemon/annotations.h"
 #include "plugin/daemon/control.h"
 #include "plugin/daemon/live.h"
@@ -96,6 +98,22 @@ static int render_one(struct model_container *c, void *ud)
 	return 0;
 }
 
+/* What the kernel made live usage do without ("live_usage_notes"), only when there is any. */
+static void add_live_notes(struct daemon *d, json_object *root)
+{
+	struct usage *u = daemon_live_usage(d);
+	const char *notes[4];
+	size_t n = u ? usage_notes(u, notes, 4) : 0;
+	json_object *arr;
+
+	if (n == 0)
+		return;
+	arr = json_object_new_array();
+	for (size_t i = 0; i < n && i < 4; i++)
+		json_object_array_add(arr, json_object_new_string(notes[i]));
+	json_object_object_add(root, "live_usage_notes", arr);
+}
+
 static json_object *render_status(struct daemon *d)
 {
 	json_object *root = json_object_new_object();
@@ -110,6 +128,7 @@ static json_object *render_status(struct daemon *d)
 	json_object_object_add(root, "synchronized", json_object_new_boolean(d->synchronized));
 	add_str(root, "state_source", d->state_known ? d->state_source : "unknown");
 	add_str(root, "live_usage", daemon_live_backend(d));
+	add_live_notes(d, root);
 	if (d->control)
 		json_object_object_add(root, "closed_loop", daemon_control_json(d));
 	add_set(d, root, "online", &d->topo->online);

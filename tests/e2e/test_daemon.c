@@ -258,6 +258,7 @@ static const char restart_scn[] =
 	"exclusive\n"
 	"start e2\n"
 	"sleep 1500\n"
+	"wait-connected 15000\n" /* the killed daemon's successor: slow to load under emulation */
 	"create e3 pod=g1 name=third cpu-request=4000 cpu-limit=4000 mem-limit=1073741824 "
 	"exclusive\n"
 	"start e3\n";

@@ -300,7 +300,8 @@ static char *gen_scenario(uint64_t seed, int ops, int pause_every, int pause_ms)
 		if (g.ops % pause_every == 0)
 			gen_line(&g, "sleep %d\n", pause_ms);
 	}
-	gen_line(&g, "sleep 1500\nexpect-connected yes\n");
+	/* the last daemon started may still be loading BPF on a slow or emulated machine */
+	gen_line(&g, "sleep 1500\nwait-connected 15000\nexpect-connected yes\n");
 	return g.buf;
 }
 
@@ -320,8 +321,12 @@ static void test_faults_kill9_during_random_ops(void **state)
 	sim = start_sim(r, scn, extra);
 	free(scn);
 	start_daemon(r);
-	/* three SIGKILLs at different phases, a fresh daemon right after each */
+	/* three SIGKILLs at different phases, a fresh daemon right after each; each kill
+	 * only once the last daemon is back (its resync logged), else a slow or emulated
+	 * machine kills a daemon that is still loading its BPF programs */
 	for (int i = 0; i < 3; i++) {
+		for (int t = 0; t < 500 && e2e_file_count(r->log, "synchronized:") < i + 1; t++)
+			usleep(20000);
 		usleep(700000);
 		if (waitpid(sim, NULL, WNOHANG) != 0)
 			break;

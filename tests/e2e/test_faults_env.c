@@ -104,12 +104,16 @@ static void damage_copy(struct e2e_run *r, const struct damage *d)
 	char src[256], path[512];
 	const char *rm[] = {"/bin/rm", "-rf", sysfs_copy(r), NULL};
 	/* hard links: fast, and the fixture is safe as long as files are replaced, not
-	 * rewritten in place */
+	 * rewritten in place; a plain copy where /tmp is another mount (tmpfs, a guest) */
 	const char *cp[] = {"/bin/cp", "-al", src, sysfs_copy(r), NULL};
+	const char *copy[] = {"/bin/cp", "-a", src, sysfs_copy(r), NULL};
 
 	e2e_src_path(&r->e, src, sizeof(src), FIXTURE);
 	assert_int_equal(run_cmd(rm), 0);
-	assert_int_equal(run_cmd(cp), 0);
+	if (run_cmd(cp) != 0) {
+		assert_int_equal(run_cmd(rm), 0);
+		assert_int_equal(run_cmd(copy), 0);
+	}
 	for (size_t i = 0; i < 4 && d->rm[i]; i++) {
 		const char *rmp[] = {"/bin/rm", "-rf", path, NULL};
 
@@ -299,17 +303,35 @@ static void test_faults_env_bpf_cannot_load(void **state)
 	assert_true(e2e_file_count(r->log, "Operation not permitted") >= 1);
 }
 
-static const char *const cg_ctrls[] = {"cpu", "cpuacct", "memory"};
+/* The v1 controllers' hierarchies, or only the cgroup2 root on a cgroup v2 only host. */
+static const char *const cg_ctrls_v1[] = {"/cpu", "/cpuacct", "/memory"};
+static const char *const cg_ctrls_v2[] = {""};
+static const char *const *cg_ctrls = cg_ctrls_v1;
+static size_t cg_nr_ctrls = 3;
 
-/* /sys/fs/cgroup/<ctrl>/kubepods/burstable/pod<uid>[/<ctr>] for every controller */
+/* v2: a child has the cpu and memory files only if its parent hands them down. */
+static void cg_enable(const char *dir)
+{
+	char path[600];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/cgroup.subtree_control", dir);
+	f = fopen(path, "we");
+	if (f) {
+		fputs("+cpu +memory", f);
+		fclose(f);
+	}
+}
+
+/* /sys/fs/cgroup[/<ctrl>]/kubepods/burstable/pod<uid>[/<ctr>] for every controller */
 static int cg_dirs(const char *uid, const char *ctr, bool make)
 {
 	static const char *const levels[] = {"kubepods", "burstable", NULL, NULL};
 	int r = 0;
 
-	for (size_t i = 0; i < sizeof(cg_ctrls) / sizeof(cg_ctrls[0]); i++) {
+	for (size_t i = 0; i < cg_nr_ctrls; i++) {
 		char path[512];
-		int n = snprintf(path, sizeof(path), "/sys/fs/cgroup/%s", cg_ctrls[i]);
+		int n = snprintf(path, sizeof(path), "/sys/fs/cgroup%s", cg_ctrls[i]);
 
 		for (size_t l = 0; make && l < 4; l++) {
 			const char *part = l < 2 ? levels[l] : l == 2 ? NULL : ctr;
@@ -322,6 +344,8 @@ static int cg_dirs(const char *uid, const char *ctr, bool make)
 			n += snprintf(path + n, sizeof(path) - (size_t)n, "/%s", part);
 			if (mkdir(path, 0755) < 0 && errno != EEXIST)
 				r = -errno;
+			if (cg_ctrls == cg_ctrls_v2 && l < 3)
+				cg_enable(path);
 		}
 		if (!make) {
 			snprintf(path + n, sizeof(path) - (size_t)n, "/kubepods/burstable/pod%s/%s",
@@ -335,22 +359,22 @@ static int cg_dirs(const char *uid, const char *ctr, bool make)
 
 static void cg_cleanup(const char *uid)
 {
-	for (size_t i = 0; i < sizeof(cg_ctrls) / sizeof(cg_ctrls[0]); i++) {
+	for (size_t i = 0; i < cg_nr_ctrls; i++) {
 		char path[512];
 
 		for (int c = 1; c <= 3; c++) {
 			snprintf(path, sizeof(path),
-				 "/sys/fs/cgroup/%s/kubepods/burstable/pod%s/c%d", cg_ctrls[i], uid,
+				 "/sys/fs/cgroup%s/kubepods/burstable/pod%s/c%d", cg_ctrls[i], uid,
 				 c);
 			rmdir(path);
 		}
-		snprintf(path, sizeof(path), "/sys/fs/cgroup/%s/kubepods/burstable/pod%s",
+		snprintf(path, sizeof(path), "/sys/fs/cgroup%s/kubepods/burstable/pod%s",
 			 cg_ctrls[i], uid);
 		rmdir(path);
 		/* shared parents: removed only if nobody else uses them (rmdir of a busy one fails) */
-		snprintf(path, sizeof(path), "/sys/fs/cgroup/%s/kubepods/burstable", cg_ctrls[i]);
+		snprintf(path, sizeof(path), "/sys/fs/cgroup%s/kubepods/burstable", cg_ctrls[i]);
 		rmdir(path);
-		snprintf(path, sizeof(path), "/sys/fs/cgroup/%s/kubepods", cg_ctrls[i]);
+		snprintf(path, sizeof(path), "/sys/fs/cgroup%s/kubepods", cg_ctrls[i]);
 		rmdir(path);
 	}
 }
@@ -362,8 +386,13 @@ static void test_faults_env_cgroup_removed_under_collector(void **state)
 	pid_t sim;
 	int status, rc;
 
-	if (geteuid() != 0 || access("/sys/fs/cgroup/cpu/cgroup.procs", F_OK) != 0)
-		skip(); /* needs root and cgroup v1 cpu/cpuacct/memory hierarchies */
+	if (access("/sys/fs/cgroup/cgroup.controllers", F_OK) == 0) {
+		cg_ctrls = cg_ctrls_v2;
+		cg_nr_ctrls = 1;
+	}
+	if (geteuid() != 0 ||
+	    (cg_ctrls == cg_ctrls_v1 && access("/sys/fs/cgroup/cpu/cgroup.procs", F_OK) != 0))
+		skip(); /* needs root and cgroup v1 cpu/cpuacct/memory hierarchies, or v2 */
 	snprintf(uid, sizeof(uid), "h10fault%d", (int)getpid());
 	assert_int_equal(cg_dirs(uid, "c1", true), 0);
 	assert_int_equal(cg_dirs(uid, "c2", true), 0);

@@ -2,7 +2,11 @@
 /*
  * Helpers for the BPF integration tests: a unique throw-away cgroup tree in
  * every v1 controller the tests use (cpu, cpuacct, cpuset, memory) and in the
- * cgroup2 mount when there is one, plus forked workloads moved into it.
+ * cgroup2 mount when there is one, plus forked workloads moved into it. On a
+ * pure cgroup v2 host (cgroup2 at /sys/fs/cgroup, as `make vmtest`'s v2 guest)
+ * the tree is made once there with the cpu, cpuset and memory controllers
+ * enabled, and every "hierarchy" name maps to it; cgt_cpu_usage_ns(),
+ * cgt_set_quota() and cgt_set_mem_limit() speak the mode's file names.
  * Everything is static inline so each test binary stays self-contained.
  * Include it first: it defines _GNU_SOURCE.
  *
@@ -47,13 +51,40 @@ struct cgt {
 	pid_t children[CGT_MAX];
 };
 
+/* cgroup2 mounted at CGT_ROOT itself: no v1 controller anywhere. */
+static inline bool cgt_v2_only(void)
+{
+	static int v2 = -1;
+
+	if (v2 < 0)
+		v2 = access(CGT_ROOT "/cgroup.controllers", F_OK) == 0;
+	return v2;
+}
+
+/* The hierarchy usage_new() should follow here: v1 where the controllers are. */
+static inline enum usage_hierarchy cgt_usage_hier(void)
+{
+	return cgt_v2_only() ? USAGE_HIER_V2 : USAGE_HIER_V1;
+}
+
+static inline int cgt_read(const char *path, char *buf, size_t size);
+
 /* Returns NULL when the tests can run here, else why not (for the exit-77 line). */
 static inline const char *cgt_skip_reason(void)
 {
+	char ctl[256];
+
 	if (geteuid() != 0)
 		return "needs root (real cgroups and BPF)";
 	if (access("/sys/kernel/btf/vmlinux", R_OK) != 0)
 		return "no kernel BTF at /sys/kernel/btf/vmlinux";
+	if (cgt_v2_only()) {
+		if (cgt_read(CGT_ROOT "/cgroup.subtree_control", ctl, sizeof(ctl)) < 0 ||
+		    !strstr(ctl, "cpu") || !strstr(ctl, "cpuset") || !strstr(ctl, "memory"))
+			return "cgroup v2: cpu, cpuset and memory not in " CGT_ROOT
+			       "/cgroup.subtree_control";
+		return NULL;
+	}
 	if (access(CGT_ROOT "/cpu/tasks", F_OK) != 0 ||
 	    access(CGT_ROOT "/cpuacct/tasks", F_OK) != 0 ||
 	    access(CGT_ROOT "/cpuset/tasks", F_OK) != 0 ||
@@ -78,11 +109,13 @@ static inline void cgt_sleep_ms(unsigned int ms)
 		;
 }
 
+/* hier is a v1 controller's directory or "unified"; on a v2-only host all are the root. */
 static inline int cgt_path(char *buf, size_t size, const char *hier, const char *top,
 			   const char *leaf, const char *file)
 {
-	int n = snprintf(buf, size, CGT_ROOT "/%s/%s%s%s%s%s", hier, top, leaf ? "/" : "",
-			 leaf ? leaf : "", file ? "/" : "", file ? file : "");
+	int n = snprintf(buf, size, CGT_ROOT "/%s%s%s%s%s%s%s", cgt_v2_only() ? "" : hier,
+			 cgt_v2_only() ? "" : "/", top, leaf ? "/" : "", leaf ? leaf : "",
+			 file ? "/" : "", file ? file : "");
 
 	return n < 0 || (size_t)n >= size ? -ENAMETOOLONG : 0;
 }
@@ -136,29 +169,94 @@ static inline int cgt_get_u64(struct cgt *t, const char *hier, const char *leaf,
 	return r;
 }
 
-/* A cpuset cgroup accepts tasks only once cpus and mems are set. */
+/* The kernel's CPU time of a leaf: cpuacct.usage (v1), cpu.stat usage_usec (v2 only). */
+static inline int cgt_cpu_usage_ns(struct cgt *t, const char *leaf, __u64 *ret)
+{
+	char path[512], buf[1024];
+	unsigned long long us;
+	int r;
+
+	if (!cgt_v2_only())
+		return cgt_get_u64(t, "cpuacct", leaf, "cpuacct.usage", ret);
+	r = cgt_path(path, sizeof(path), "", t->top, leaf, "cpu.stat");
+	if (r == 0)
+		r = cgt_read(path, buf, sizeof(buf));
+	if (r == 0 && sscanf(buf, "usage_usec %llu", &us) != 1)
+		r = -EBADMSG;
+	if (r == 0)
+		*ret = us * 1000;
+	return r;
+}
+
+/* A CFS quota: cpu.cfs_quota_us + cpu.cfs_period_us (v1), cpu.max (v2 only). */
+static inline int cgt_set_quota(struct cgt *t, const char *leaf, unsigned int quota_us,
+				unsigned int period_us)
+{
+	char q[32], p[32], max[64];
+	int r;
+
+	if (cgt_v2_only()) {
+		snprintf(max, sizeof(max), "%u %u", quota_us, period_us);
+		return cgt_set(t, "cpu", leaf, "cpu.max", max);
+	}
+	snprintf(q, sizeof(q), "%u", quota_us);
+	snprintf(p, sizeof(p), "%u", period_us);
+	r = cgt_set(t, "cpu", leaf, "cpu.cfs_period_us", p);
+	return r < 0 ? r : cgt_set(t, "cpu", leaf, "cpu.cfs_quota_us", q);
+}
+
+/* A hard memory limit without swap: memory.limit_in_bytes (v1), memory.max (v2 only). */
+static inline int cgt_set_mem_limit(struct cgt *t, const char *leaf, const char *bytes)
+{
+	int r;
+
+	if (cgt_v2_only()) {
+		r = cgt_set(t, "memory", leaf, "memory.max", bytes);
+		cgt_set(t, "memory", leaf, "memory.swap.max", "0"); /* absent without swap */
+		return r;
+	}
+	r = cgt_set(t, "memory", leaf, "memory.limit_in_bytes", bytes);
+	cgt_set(t, "memory", leaf, "memory.memsw.limit_in_bytes", bytes); /* absent w/o swap */
+	return r;
+}
+
+/*
+ * A v1 cpuset cgroup accepts tasks only once cpus and mems are set. On v2 an
+ * empty cpuset.mems means the parent's, and the top needs no cpus of its own.
+ */
 static inline int cgt_cpuset_init(struct cgt *t, const char *leaf, const char *cpus)
 {
 	char mems[64];
-	int r = cgt_read(CGT_ROOT "/cpuset/cpuset.mems", mems, sizeof(mems));
+	int r;
+
+	if (cgt_v2_only())
+		return leaf ? cgt_set(t, "cpuset", leaf, "cpuset.cpus", cpus) : 0;
+	r = cgt_read(CGT_ROOT "/cpuset/cpuset.mems", mems, sizeof(mems));
 
 	if (r == 0)
 		r = cgt_set(t, "cpuset", leaf, "cpuset.cpus", cpus);
 	return r == 0 ? cgt_set(t, "cpuset", leaf, "cpuset.mems", mems) : r;
 }
 
+/* The hierarchies the tree lives in: the v1 ones (+ unified), or only the v2 root. */
+static inline size_t cgt_nr_hier(const struct cgt *t)
+{
+	return cgt_v2_only() ? 1 : t->has_v2 ? CGT_NR_HIER : CGT_NR_HIER - 1;
+}
+
 static inline int cgt_mkdir_all(struct cgt *t, const char *leaf)
 {
 	char path[512];
 
-	for (size_t h = 0; h < CGT_NR_HIER; h++) {
-		if (h == CGT_NR_HIER - 1 && !t->has_v2)
-			continue;
+	for (size_t h = 0; h < cgt_nr_hier(t); h++) {
 		if (cgt_path(path, sizeof(path), cgt_hier[h], t->top, leaf, NULL) < 0)
 			return -ENAMETOOLONG;
 		if (mkdir(path, 0755) < 0 && errno != EEXIST)
 			return -errno;
 	}
+	/* v2: the leaves get the controllers only if the top hands them down. */
+	if (cgt_v2_only() && !leaf)
+		return cgt_set(t, "", NULL, "cgroup.subtree_control", "+cpu +cpuset +memory");
 	return 0;
 }
 
@@ -171,10 +269,12 @@ static inline int cgt_init(struct cgt *t)
 
 	memset(t, 0, sizeof(*t));
 	snprintf(t->top, sizeof(t->top), "tg-h5-test-%d", (int)getpid());
-	t->has_v2 = access(CGT_ROOT "/unified/cgroup.controllers", F_OK) == 0;
+	t->has_v2 = cgt_v2_only() || access(CGT_ROOT "/unified/cgroup.controllers", F_OK) == 0;
 	r = cgt_mkdir_all(t, NULL);
 	if (r == 0)
-		r = cgt_read(CGT_ROOT "/cpuset/cpuset.cpus", cpus, sizeof(cpus));
+		r = cgt_read(cgt_v2_only() ? CGT_ROOT "/cpuset.cpus.effective"
+					   : CGT_ROOT "/cpuset/cpuset.cpus",
+			     cpus, sizeof(cpus));
 	if (r == 0)
 		r = cgt_cpuset_init(t, NULL, cpus);
 	if (r < 0)
@@ -206,9 +306,7 @@ static inline int cgt_join(struct cgt *t, const char *leaf, pid_t pid)
 	int r;
 
 	snprintf(val, sizeof(val), "%d\n", (int)pid);
-	for (size_t h = 0; h < CGT_NR_HIER; h++) {
-		if (h == CGT_NR_HIER - 1 && !t->has_v2)
-			continue;
+	for (size_t h = 0; h < cgt_nr_hier(t); h++) {
 		r = cgt_set(t, cgt_hier[h], leaf, "cgroup.procs", val);
 		if (r < 0)
 			return r;
@@ -297,7 +395,7 @@ static inline void cgt_cleanup(struct cgt *t)
 		return;
 	/* Leaves first (l >= 0), then the top (l == -1). */
 	for (int l = t->nr_leaves - 1; l >= -1; l--) {
-		for (size_t h = 0; h < CGT_NR_HIER; h++) {
+		for (size_t h = 0; h < cgt_nr_hier(t); h++) {
 			if (cgt_path(path, sizeof(path), cgt_hier[h], t->top,
 				     l < 0 ? NULL : t->leaves[l], NULL) == 0)
 				rmdir(path);

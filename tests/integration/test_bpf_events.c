@@ -19,7 +19,7 @@ struct fixture {
 static int setup(void **state)
 {
 	struct fixture *f = calloc(1, sizeof(*f));
-	struct usage_opts o = {.backend = USAGE_BACKEND_BPF, .hierarchy = USAGE_HIER_V1};
+	struct usage_opts o = {.backend = USAGE_BACKEND_BPF, .hierarchy = cgt_usage_hier()};
 
 	if (!f)
 		return -1;
@@ -130,8 +130,7 @@ static void test_usage_collect_oom_kill_event(void **state)
 	pid_t pid;
 
 	add_leaf(f, "oom", "0-1");
-	assert_int_equal(cgt_set(&f->t, "memory", "oom", "memory.limit_in_bytes", "16M"), 0);
-	cgt_set(&f->t, "memory", "oom", "memory.memsw.limit_in_bytes", "16M"); /* absent w/o swap */
+	assert_int_equal(cgt_set_mem_limit(&f->t, "oom", "16M"), 0);
 	assert_int_equal(usage_collect(f->u, cgt_now()), 0);
 	pid = cgt_spawn(&f->t, "oom", -1, hog_memory, NULL);
 	assert_true(pid > 0);

@@ -50,7 +50,7 @@ static int silent(enum libbpf_print_level level, const char *fmt, va_list ap)
 
 static void test_usage_new_bpf_unavailable_is_distinct(void **state)
 {
-	struct usage_opts o = {.backend = USAGE_BACKEND_BPF, .hierarchy = USAGE_HIER_V1};
+	struct usage_opts o = {.backend = USAGE_BACKEND_BPF, .hierarchy = cgt_usage_hier()};
 	struct usage *u = (struct usage *)0x1;
 
 	(void)state;
@@ -60,7 +60,7 @@ static void test_usage_new_bpf_unavailable_is_distinct(void **state)
 
 static void test_usage_new_auto_falls_back_to_polling(void **state)
 {
-	struct usage_opts o = {.backend = USAGE_BACKEND_AUTO, .hierarchy = USAGE_HIER_V1};
+	struct usage_opts o = {.backend = USAGE_BACKEND_AUTO, .hierarchy = cgt_usage_hier()};
 	struct usage_sample acc = {0}, s;
 	struct usage *u = NULL;
 	char rel[128];
@@ -87,7 +87,7 @@ static void test_usage_new_auto_falls_back_to_polling(void **state)
 	assert_true(s.valid & USAGE_F_MEMORY);
 	/* Scheduler-event fields are marked unavailable, not zero-and-valid. */
 	assert_false(s.valid & (USAGE_F_RQ_LATENCY | USAGE_F_PREEMPT | USAGE_F_INTRUSION));
-	assert_int_equal(cgt_get_u64(&tree, "cpuacct", "poll", "cpuacct.usage", &kernel), 0);
+	assert_int_equal(cgt_cpu_usage_ns(&tree, "poll", &kernel), 0);
 	assert_int_equal(acc.cpu_ns, kernel); /* the fallback reads exactly this counter */
 	assert_true(kernel > 0);
 	usage_free(u);

@@ -86,7 +86,7 @@ static void on_pair(const char *from, const char *to, __u64 count, void *userdat
 static void rq_latency_charged_to_woken(struct fixture *f, bool from_wakeups, bool per_task)
 {
 	struct usage_opts o = {.backend = USAGE_BACKEND_BPF,
-			       .hierarchy = USAGE_HIER_V1,
+			       .hierarchy = cgt_usage_hier(),
 			       .rq_from_wakeups = from_wakeups,
 			       .rq_migration_waits = per_task};
 	struct usage_sample s = {0}, b = {0};

@@ -6,7 +6,8 @@
  * The container pre-exists (it comes in through Synchronize); its cgroup is made
  * where the runtime simulator's cgroupfs driver says it is
  * (/kubepods/burstable/pod<uid>/<id>) in the v1 cpu, cpuacct and memory
- * hierarchies, and a CPU burner runs in it.
+ * hierarchies, or once in the cgroup2 root on a cgroup v2 only host (with cpu and
+ * memory enabled down the path), and a CPU burner runs in it.
  */
 #include <errno.h>
 #include <setjmp.h>
@@ -26,7 +27,10 @@
 #include "plugin/obs/status.h"
 #include "tests/lib/e2e.h"
 
-static const char *const ctrls[] = {"cpu", "cpuacct", "memory"};
+static const char *const ctrls_v1[] = {"/cpu", "/cpuacct", "/memory"};
+static const char *const ctrls_v2[] = {""};
+static const char *const *ctrls = ctrls_v1;
+static size_t nr_ctrls = 3;
 static char uid[64];
 static char leaf[256];
 
@@ -34,22 +38,36 @@ static void cg_path(char *buf, size_t len, const char *ctrl, int depth)
 {
 	static const char *const parts[] = {"kubepods", "burstable", NULL, "c1"};
 	char pod[96];
-	size_t n = (size_t)snprintf(buf, len, "/sys/fs/cgroup/%s", ctrl);
+	size_t n = (size_t)snprintf(buf, len, "/sys/fs/cgroup%s", ctrl);
 
 	snprintf(pod, sizeof(pod), "pod%s", uid);
 	for (int i = 0; i < depth && n < len; i++)
 		n += (size_t)snprintf(buf + n, len - n, "/%s", i == 2 ? pod : parts[i]);
 }
 
+/* cgroup v2: a child has the cpu and memory files only if its parent hands them down. */
+static void enable_controllers(const char *dir)
+{
+	char p[300];
+	FILE *f;
+
+	snprintf(p, sizeof(p), "%s/cgroup.subtree_control", dir);
+	f = fopen(p, "we");
+	if (!f || fputs("+cpu +memory", f) < 0 || fclose(f) != 0)
+		fail_msg("enabling cpu and memory in %s: %s", p, strerror(errno));
+}
+
 static void make_cgroups(void)
 {
 	char p[256];
 
-	for (size_t c = 0; c < 3; c++)
+	for (size_t c = 0; c < nr_ctrls; c++)
 		for (int depth = 1; depth <= 4; depth++) {
 			cg_path(p, sizeof(p), ctrls[c], depth);
 			if (mkdir(p, 0755) < 0 && errno != EEXIST)
 				fail_msg("mkdir %s: %s", p, strerror(errno));
+			if (ctrls == ctrls_v2 && depth < 4)
+				enable_controllers(p);
 		}
 	snprintf(leaf, sizeof(leaf), "/kubepods/burstable/pod%s/c1", uid);
 }
@@ -58,7 +76,7 @@ static void remove_cgroups(void)
 {
 	char p[256];
 
-	for (size_t c = 0; c < 3; c++)
+	for (size_t c = 0; c < nr_ctrls; c++)
 		for (int depth = 4; depth >= 1; depth--) {
 			cg_path(p, sizeof(p), ctrls[c], depth);
 			rmdir(p); /* the shared parents stay if something else uses them */
@@ -74,11 +92,11 @@ static pid_t start_burner(void)
 		char p[300], me[32];
 
 		snprintf(me, sizeof(me), "%d", getpid());
-		for (size_t c = 0; c < 3; c++) {
+		for (size_t c = 0; c < nr_ctrls; c++) {
 			FILE *f;
 
 			cg_path(p, sizeof(p), ctrls[c], 4);
-			strcat(p, "/tasks");
+			strcat(p, "/cgroup.procs");
 			f = fopen(p, "we");
 			if (!f || fputs(me, f) < 0 || fclose(f) != 0)
 				_exit(1);
@@ -216,9 +234,12 @@ int main(void)
 		fprintf(stderr, "needs root (real cgroups and BPF)\n");
 		return 77;
 	}
-	if (stat("/sys/fs/cgroup/cpu/tasks", &st) < 0 ||
-	    stat("/sys/fs/cgroup/memory/tasks", &st) < 0) {
-		fprintf(stderr, "needs the cgroup v1 cpu and memory controllers\n");
+	if (stat("/sys/fs/cgroup/cgroup.controllers", &st) == 0) {
+		ctrls = ctrls_v2;
+		nr_ctrls = 1;
+	} else if (stat("/sys/fs/cgroup/cpu/tasks", &st) < 0 ||
+		   stat("/sys/fs/cgroup/memory/tasks", &st) < 0) {
+		fprintf(stderr, "needs the cgroup v1 cpu and memory controllers, or cgroup v2\n");
 		return 77;
 	}
 	snprintf(uid, sizeof(uid), "tglive%d", getpid());

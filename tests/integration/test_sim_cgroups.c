@@ -35,9 +35,12 @@
 #include "policy/cpuset.h"
 #include "tests/lib/e2e.h"
 
-#define CPUSET_ROOT "/sys/fs/cgroup/cpuset"
-#define CPU_ROOT    "/sys/fs/cgroup/cpu"
-#define MEM_ROOT    "/sys/fs/cgroup/memory"
+/* The v1 hierarchies, or all of them the cgroup2 root on a cgroup v2 only host. */
+static bool g_v2;
+#define CG_FS	    "/sys/fs/cgroup"
+#define CPUSET_ROOT (g_v2 ? CG_FS : CG_FS "/cpuset")
+#define CPU_ROOT    (g_v2 ? CG_FS : CG_FS "/cpu")
+#define MEM_ROOT    (g_v2 ? CG_FS : CG_FS "/memory")
 #define ANNOT_CPUS  "h8.test/cpus"
 #define ANNOT_UPD   "h8.test/update" /* "<ctr>:<cpus>:<mem-limit>": sent unsolicited */
 
@@ -159,15 +162,26 @@ static int look(const struct run *r, const char *ctr, struct seen *s)
 	if (read_line(dir, ctr, "cgroup.procs", procs, sizeof(procs)) < 0 || !*procs)
 		return -EAGAIN;
 	s->pid = atoi(procs);
-	if (read_line(dir, ctr, "cpuset.cpus", s->cpus, sizeof(s->cpus)) < 0 ||
+	/* v2: cpuset.cpus is empty until set (the parent's apply); the kernel's view is
+	 * cpuset.cpus.effective, which v1's cpuset.cpus always is */
+	if (read_line(dir, ctr, g_v2 ? "cpuset.cpus.effective" : "cpuset.cpus", s->cpus,
+		      sizeof(s->cpus)) < 0 ||
 	    read_allowed(s->pid, s->allowed, sizeof(s->allowed)) < 0)
 		return -EAGAIN;
 	snprintf(dir, sizeof(dir), "%s/%s", CPU_ROOT, r->name);
-	if (read_line(dir, ctr, "cpu.cfs_quota_us", s->quota, sizeof(s->quota)) < 0)
+	if (read_line(dir, ctr, g_v2 ? "cpu.max" : "cpu.cfs_quota_us", s->quota, sizeof(s->quota)) <
+	    0)
 		return -EAGAIN;
 	snprintf(dir, sizeof(dir), "%s/%s", MEM_ROOT, r->name);
-	return read_line(dir, ctr, "memory.limit_in_bytes", s->mem, sizeof(s->mem)) < 0 ? -EAGAIN
-											: 0;
+	if (read_line(dir, ctr, g_v2 ? "memory.max" : "memory.limit_in_bytes", s->mem,
+		      sizeof(s->mem)) < 0)
+		return -EAGAIN;
+	if (g_v2) { /* cpu.max "QUOTA PERIOD" or "max PERIOD": the v1 quota's spelling */
+		s->quota[strcspn(s->quota, " ")] = '\0';
+		if (!strcmp(s->quota, "max"))
+			snprintf(s->quota, sizeof(s->quota), "-1");
+	}
+	return 0;
 }
 
 /* Kernel state of all ctrs, once it held still for 300 ms (the plugin's updates are in). */
@@ -201,7 +215,7 @@ static bool cgroup_exists(const char *root, const char *name, const char *ctr)
 
 static void assert_no_cgroup_left(const char *name)
 {
-	static const char *const roots[] = {CPUSET_ROOT, CPU_ROOT, MEM_ROOT};
+	const char *const roots[] = {CPUSET_ROOT, CPU_ROOT, MEM_ROOT};
 
 	for (size_t i = 0; i < 3; i++) {
 		if (cgroup_exists(roots[i], name, NULL))
@@ -373,7 +387,8 @@ static void test_apply_cgroups_stub_plugin(void **state)
 	assert_same_set("c1 adjusted by the plugin", k[1].cpus, "0");
 	assert_string_equal(k[1].mem, "134217728");
 	assert_string_equal(k[1].quota, "100000");
-	assert_int_equal(read_line(CPUSET_ROOT, "", "cpuset.cpus", root_cpus, sizeof(root_cpus)),
+	assert_int_equal(read_line(CPUSET_ROOT, "", g_v2 ? "cpuset.cpus.effective" : "cpuset.cpus",
+				   root_cpus, sizeof(root_cpus)),
 			 0);
 	assert_same_set("c4 inherits the parent's cpus", k[2].cpus, root_cpus);
 	assert_string_equal(k[2].quota, "30000"); /* UpdateContainer reached the kernel */
@@ -501,12 +516,22 @@ static void test_apply_cgroups_needs_root(void **state)
 
 static const char *skip_reason(void)
 {
+	char ctl[256] = "";
+
 	if (geteuid() != 0)
 		return "needs root (creates cgroups)";
-	if (access(CPUSET_ROOT "/cpuset.cpus", F_OK) < 0)
-		return "needs the cgroup v1 cpuset controller at " CPUSET_ROOT;
-	if (access(CPU_ROOT "/cpu.cfs_quota_us", F_OK) < 0 ||
-	    access(MEM_ROOT "/memory.limit_in_bytes", F_OK) < 0)
+	g_v2 = access(CG_FS "/cgroup.controllers", F_OK) == 0;
+	if (g_v2) {
+		read_line(CG_FS, "", "cgroup.subtree_control", ctl, sizeof(ctl));
+		if (!strstr(ctl, "cpuset") || !strstr(ctl, "memory") || !strstr(ctl, "cpu "))
+			return "cgroup v2: cpuset, cpu and memory not in " CG_FS
+			       "/cgroup.subtree_control";
+		return NULL;
+	}
+	if (access(CG_FS "/cpuset/cpuset.cpus", F_OK) < 0)
+		return "needs the cgroup v1 cpuset controller at " CG_FS "/cpuset, or cgroup v2";
+	if (access(CG_FS "/cpu/cpu.cfs_quota_us", F_OK) < 0 ||
+	    access(CG_FS "/memory/memory.limit_in_bytes", F_OK) < 0)
 		return "needs the cgroup v1 cpu and memory controllers";
 	return NULL;
 }

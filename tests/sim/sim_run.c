@@ -595,6 +595,20 @@ static int cmd_expect_connected(struct run_ctx *c)
 	return 0;
 }
 
+/* Like a runtime whose plugin is restarting: serve nothing else until it is back. */
+static int cmd_wait_connected(struct run_ctx *c)
+{
+	long ms = c->l->argc > 1 ? strtol(c->l->argv[1], NULL, 10) : 0;
+	uint64_t end = sim_now_us() + (uint64_t)(ms > 0 ? ms : 0) * 1000;
+
+	if (ms <= 0)
+		return -EINVAL;
+	sim_pump(c->s, 0);
+	while (!c->s->connected && sim_now_us() < end)
+		sim_pump(c->s, 50);
+	return 0;
+}
+
 static int cmd_fault(struct run_ctx *c)
 {
 	return sim_fault_command(c->s, c->l->argc, c->l->argv);
@@ -626,6 +640,7 @@ static const struct {
 	{"expect-events", cmd_expect_events},
 	{"expect-state", cmd_expect_state},
 	{"expect-connected", cmd_expect_connected},
+	{"wait-connected", cmd_wait_connected},
 	{"fault", cmd_fault},
 };
 

@@ -30,6 +30,7 @@ static const char *const verbs[] = {
 	"expect-failed",
 	"expect-events",
 	"expect-connected",
+	"wait-connected",
 	"expect-mem-limit",
 	"expect-quota",
 	"expect-annotation",

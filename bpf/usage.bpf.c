@@ -23,6 +23,11 @@
  *   a tick that fires elsewhere charges nothing and is counted.
  *   If this CPU has an exclusive owner slot (cpu_owner) and prev belongs to a
  *   different slot, the same time is also an intrusion on this CPU.
+ * - A switch-in this program did not see (some hosts do not deliver every
+ *   sched_switch) must not lose the run that follows: once a switch has been
+ *   seen on a CPU since the attach, a run found there without its switch-in
+ *   is charged from the scheduler's own mark of its start,
+ *   se.prev_sum_exec_runtime (fair class), by the tick or at its switch-out.
  * - Run-queue latency is charged to the task that WAITED, in its own cgroup
  *   (not the waker's, not prev's, the bug bcc's runqlat has with cgroup
  *   filters). Three sources, chosen by cfg_rq_source:
@@ -75,6 +80,8 @@ const volatile __u32 cfg_cgroup_mode = USAGE_CGROUP_V2;
 const volatile __u32 cfg_track_rq_latency = 1;
 const volatile __u32 cfg_track_preemption = 1;
 const volatile __u32 cfg_rq_source = USAGE_RQ_SCHEDSTAT;
+/* Tests only (0: off): switches away from this tgid are ignored, as if not delivered. */
+const volatile __u32 cfg_blind_tgid;
 /* Period of the per-CPU tick that charges runs in progress (0: only at switch-out). */
 const volatile __u64 cfg_tick_ns = 10000000;
 /* 0: never ask for BPF_F_TIMER_CPU_PIN (tests prove the figures of older kernels). */
@@ -83,15 +90,19 @@ const volatile __u32 cfg_tick_pin = 1;
 struct usage_exit_info exit_info = {};
 /* Bumped by user space after every cgroup_slots change; invalidates slot caches. */
 __u32 slots_gen;
+/* Bumped by user space at every attach: a stash from before it is not trusted. */
+__u32 attach_gen;
 /* Set by user space while the programs are detached: the progress ticks stop. */
 __u32 ticks_off;
 /* Set here once the kernel refused BPF_F_TIMER_CPU_PIN (before 6.7), or by cfg_tick_pin. */
 __u32 tick_unpinned;
 
 struct cpu_run {
-	__u64 task;   /* the task switched in last on this CPU (0: idle) */
-	__u64 sum_in; /* its se.sum_exec_runtime then */
-	__u64 rd_in;  /* its sched_info.run_delay then (before the kernel adds this wait) */
+	__u64 task;    /* the task switched in last on this CPU (0: idle) */
+	__u64 sum_in;  /* its se.sum_exec_runtime then */
+	__u64 rd_in;   /* its sched_info.run_delay then (before the kernel adds this wait) */
+	__u32 gen;     /* attach_gen when a switch was last seen here */
+	__u32 no_wait; /* the run was adopted by the tick (adopt_run()): rd_in is unknown */
 };
 
 struct {
@@ -397,6 +408,32 @@ static __always_inline void schedstat_wait_task(struct task_struct *prev, struct
 	c->rd_seen = 1;
 }
 
+#define MAX_RT_PRIO 100 /* prio below it: rt or deadline class */
+
+/* True when this CPU's stash is from the current attachment (a switch was seen here since). */
+static __always_inline bool run_synced(const struct cpu_run *run)
+{
+	return run->gen == *(volatile __u32 *)&attach_gen;
+}
+
+/*
+ * Where the run of t now on this CPU began, in t's se.sum_exec_runtime, when
+ * this program did not see its switch-in. The fair class sets
+ * se.prev_sum_exec_runtime when it picks t (set_next_entity()), i.e. at that
+ * very switch-in (or later, if the run was restarted in place by a cgroup move
+ * or an affinity change: then only the time before is lost). Other classes do
+ * not maintain it, so their unseen run cannot be recovered: its start is "now".
+ * Only trusted once a switch was seen here since the attach (run_synced()):
+ * every run found later began after it, so none reaches back before the
+ * attach.
+ */
+static __always_inline __u64 unseen_run_start(const struct cpu_run *run, struct task_struct *t)
+{
+	if (!run_synced(run) || t->prio < MAX_RT_PRIO)
+		return t->se.sum_exec_runtime;
+	return t->se.prev_sum_exec_runtime;
+}
+
 /* Charges prev's run since its switch-in here; remembers next's start. */
 static __always_inline void account_run(struct task_struct *prev, struct task_struct *next,
 					bool prev_idle, bool next_idle, __u32 prev_slot)
@@ -406,26 +443,31 @@ static __always_inline void account_run(struct task_struct *prev, struct task_st
 	struct usage_slot_stats *st;
 	struct cpu_run *run;
 	__u32 zero = 0;
-	__u64 delta;
+	__u64 delta, in;
+	bool seen;
 
 	run = bpf_map_lookup_elem(&cpu_run, &zero);
 	if (!run)
 		return;
-	if (!prev_idle && run->task != (__u64)prev)
-		count(USAGE_CNT_RUN_UNSEEN);
-	if (!prev_idle && run->task == (__u64)prev) {
-		delta = prev->se.sum_exec_runtime - run->sum_in;
+	if (!prev_idle) {
+		seen = run->task == (__u64)prev && run_synced(run);
+		in = seen ? run->sum_in : unseen_run_start(run, prev);
+		if (!seen)
+			count(USAGE_CNT_RUN_UNSEEN);
+		delta = prev->se.sum_exec_runtime - in;
 		st = stats_of(prev_slot);
 		if (st && (__s64)delta > 0) {
 			st->cpu_ns += delta;
 			charge_intrusion(prev_slot, delta);
 		}
 		/* Slot 0 gets no latency histogram: nothing reads it. */
-		if (schedstat && prev_slot)
+		if (schedstat && prev_slot && seen && !run->no_wait)
 			schedstat_wait(prev, run, prev_slot);
 	}
 	run->task = next_idle ? 0 : (__u64)next;
 	run->sum_in = next->se.sum_exec_runtime;
+	run->gen = *(volatile __u32 *)&attach_gen;
+	run->no_wait = 0;
 	if (schedstat)
 		run->rd_in = next->sched_info.run_delay;
 }
@@ -450,6 +492,25 @@ static __always_inline void count_preemption(__u32 from, __u32 to)
 		(*v)++;
 	else if (bpf_map_update_elem(&preempt_pairs, &key, &one, BPF_NOEXIST) == -E2BIG)
 		count(USAGE_CNT_PAIRS_FULL);
+}
+
+/*
+ * The tick found cur running here, but not as the task whose switch-in this
+ * program saw last: that switch was not delivered. Take the run over from its
+ * start (unseen_run_start()), so the tick charges it and its switch-out finds
+ * it; without this the whole run, however long, would be lost. Its wait before
+ * the run is unknown: no sample. A stash from before the attach names no one.
+ */
+static __always_inline void adopt_run(struct cpu_run *run, struct task_struct *cur)
+{
+	if (!run_synced(run)) {
+		run->task = 0; /* cur may have been running since before the attach */
+		return;
+	}
+	count(USAGE_CNT_RUN_UNSEEN);
+	run->sum_in = unseen_run_start(run, cur);
+	run->task = (__u64)cur;
+	run->no_wait = 1;
 }
 
 /*
@@ -482,6 +543,8 @@ static int charge_progress(void *map, __u32 *key, struct cpu_tick *ct)
 		ct->armed = 0;
 		return 0;
 	}
+	if (run->task != (__u64)cur || !run_synced(run))
+		adopt_run(run, cur);
 	if (run->task == (__u64)cur) {
 		delta = cur->se.sum_exec_runtime - run->sum_in;
 		if ((__s64)delta > 0) {
@@ -558,6 +621,8 @@ int BPF_PROG(tg_sched_switch, bool preempt, struct task_struct *prev, struct tas
 
 	if (gave_up())
 		return 0;
+	if (cfg_blind_tgid && prev->tgid == cfg_blind_tgid)
+		return 0; /* tests: a switch the tracepoint did not deliver */
 	count(USAGE_CNT_SWITCH);
 	if (!prev_idle) {
 		prev_slot = task_slot(prev);

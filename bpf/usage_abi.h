@@ -57,7 +57,7 @@ enum usage_counter {
 	USAGE_CNT_NO_TASK_CTX,	  /* task storage unavailable: sample lost */
 	USAGE_CNT_PAIRS_FULL,	  /* preempt_pairs full: pair lost (slot totals still counted) */
 	USAGE_CNT_RINGBUF_FULL,	  /* OOM event dropped */
-	USAGE_CNT_RUN_UNSEEN,	  /* prev's switch-in was not seen here: its run is not charged */
+	USAGE_CNT_RUN_UNSEEN,	  /* a run began unseen: charged from se.prev_sum_exec_runtime */
 	USAGE_CNT_TICK_ELSEWHERE, /* unpinned progress tick fired on another CPU: not charged */
 	USAGE_CNT_NR,
 };

@@ -72,6 +72,7 @@ static int usageprog_load(struct usageprog *p, const struct usageprog_opts *opts
 		return -errno;
 	p->skel = skel;
 	skel->rodata->cfg_cgroup_mode = opts->cgroup_mode;
+	skel->rodata->cfg_blind_tgid = opts->blind_tgid;
 	skel->rodata->cfg_track_rq_latency = !opts->no_rq_latency;
 	skel->rodata->cfg_track_preemption = !opts->no_preemption;
 	skel->rodata->cfg_rq_source = opts->rq_source;
@@ -156,6 +157,8 @@ int usageprog_attach(struct usageprog *p)
 
 	if (p->attached)
 		return 0;
+	/* Runs that began while detached were not seen switching in: not from a stash. */
+	__atomic_add_fetch(&p->skel->bss->attach_gen, 1, __ATOMIC_RELEASE);
 	__atomic_store_n(&p->skel->bss->ticks_off, 0, __ATOMIC_RELEASE);
 	r = usage_bpf__attach(p->skel);
 	if (r < 0) {

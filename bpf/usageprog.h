@@ -22,6 +22,7 @@ struct usageprog;
 struct usageprog_opts {
 	__u32 cgroup_mode;  /* enum usage_cgroup_mode */
 	__u32 rq_source;    /* enum usage_rq_source; WAKEUP also loads the wakeup hooks */
+	__u32 blind_tgid;   /* tests: switches away from this tgid go unseen (0: off) */
 	bool no_rq_latency; /* no run-queue latency at all */
 	bool no_preemption; /* skip preemption attribution */
 	bool no_stats;	    /* do not turn on BPF_STATS_RUN_TIME at open (see below) */

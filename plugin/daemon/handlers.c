@@ -188,8 +188,7 @@ static bool container_is_live(const struct model_container *c)
 	return !c->sandbox && c->state != MODEL_STATE_STOPPED && c->state != MODEL_STATE_EXITED;
 }
 
-static int restore_entry(struct daemon *d, const struct model_container *c,
-			 struct alloc_restore_entry *e)
+static int restore_entry(struct daemon *d, struct model_container *c, struct alloc_restore_entry *e)
 {
 	const struct model_pod *pod = model_container_pod(d->model, c);
 	const char *excl =
@@ -202,6 +201,7 @@ static int restore_entry(struct daemon *d, const struct model_container *c,
 	if (daemon_classify(pod, c, &in, &qi) < 0)
 		return -EINVAL;
 	parse_prefs(d, pod, c, &ap);
+	c->track.mem_preserve = ap.value[ANNOTATIONS_MEM_PRESERVE] == 1;
 	memset(e, 0, sizeof(*e));
 	build_request(d, pod, c, &qi, &ap, &e->req);
 	if (cpuset_parse(c->resources.cpus, strlen(c->resources.cpus), &e->cpus) < 0)
@@ -240,17 +240,45 @@ static int rebuild_model(struct daemon *d, NriPodSandbox *const *pods, size_t n_
 		if (model_pod_put(m, pods[i], NULL) < 0)
 			log_warn("synchronize: skipping pod %s", pods[i]->id);
 	for (size_t i = 0; i < n_ctrs; i++) {
+		const struct model_container *known;
 		const NriPodSandbox *pod = NULL;
+		struct model_container *c;
 
 		for (size_t j = 0; j < n_pods && !pod; j++)
 			if (!strcmp(pods[j]->id, ctrs[i]->pod_sandbox_id))
 				pod = pods[j];
-		if (model_container_put(m, pod, ctrs[i], NULL) < 0)
+		if (model_container_put(m, pod, ctrs[i], &c) < 0) {
 			log_warn("synchronize: skipping container %s", ctrs[i]->id);
+			continue;
+		}
+		known = model_container_by_id(d->model, c->id);
+		if (known)
+			c->track = known->track;
 	}
 	*ret = d->model;
 	d->model = m;
 	return 0;
+}
+
+/*
+ * After a Synchronize every container gets its whole intent once, not only the ones
+ * whose reported resources differ: the report can be stale (CRI-O 1.26 reports
+ * creation-time resources after its restart, while the kernel holds later updates),
+ * and a cpuset the report shows as right may not be what the kernel has. On -ENOMEM
+ * the restore's own moves still go out.
+ */
+static void reassert_all(struct daemon *d)
+{
+	struct alloc_changes all = {0}, tmp;
+
+	if (alloc_changes_all(d->alloc, &all) < 0) {
+		log_warn("synchronize: out of memory, only moved containers are updated");
+	} else {
+		tmp = d->changes;
+		d->changes = all;
+		all = tmp;
+	}
+	alloc_changes_done(&all);
 }
 
 static int on_synchronize(struct nri_stub *s, NriPodSandbox *const *pods, size_t n_pods,
@@ -263,6 +291,7 @@ static int on_synchronize(struct nri_stub *s, NriPodSandbox *const *pods, size_t
 	struct model *old = NULL;
 	char reason[256] = "";
 	double t0 = now_seconds();
+	size_t moved;
 	int r;
 
 	(void)s;
@@ -291,9 +320,11 @@ static int on_synchronize(struct nri_stub *s, NriPodSandbox *const *pods, size_t
 	d->alloc = fresh;
 	daemon_live_resync(d, old);
 	model_free(old);
+	moved = d->changes.n;
+	reassert_all(d);
 	daemon_add_change_updates(d, reply);
-	log_info("synchronized: pods=%zu containers=%zu restored=%zu updates=%zu", n_pods, n_ctrs,
-		 sc.n, d->changes.n);
+	log_info("synchronized: pods=%zu containers=%zu restored=%zu moved=%zu updates=%zu", n_pods,
+		 n_ctrs, sc.n, moved, d->changes.n);
 	d->synchronized = true;
 	d->state_known = true;
 	d->state_source = "synchronize";
@@ -364,7 +395,8 @@ static int on_create_container(struct nri_stub *s, const NriPodSandbox *npod,
 		metrics_tg_request(d->metrics, "CreateContainer", false);
 		return 0;
 	}
-	adjust_created(d, &r, qi.cls, ap.value[ANNOTATIONS_MEM_PRESERVE] == 1, reply);
+	c->track.mem_preserve = ap.value[ANNOTATIONS_MEM_PRESERVE] == 1;
+	adjust_created(d, &r, qi.cls, c->track.mem_preserve, reply);
 	daemon_add_change_updates(d, reply);
 	metrics_tg_decision(d->metrics, "CreateContainer", now_seconds() - t0);
 	metrics_tg_request(d->metrics, "CreateContainer", true);
@@ -438,7 +470,8 @@ static int on_update_container(struct nri_stub *s, const NriPodSandbox *npod,
 	}
 	daemon_add_change_updates(d, reply);
 	daemon_result_to_resources(d, c->id, &r, &out);
-	if (ap.value[ANNOTATIONS_MEM_PRESERVE] == 1)
+	c->track.mem_preserve = ap.value[ANNOTATIONS_MEM_PRESERVE] == 1;
+	if (c->track.mem_preserve)
 		out.mems = NULL;
 	nri_reply_update(reply, c->id, &out, false);
 	daemon_live_exclusive_changed(d, c->id);

@@ -52,6 +52,14 @@ struct model_pod {
 	size_t n_containers;
 };
 
+/*
+ * What the daemon knows of a container beyond the runtime's report. Kept when the
+ * container is put again, and carried over a Synchronize's rebuild.
+ */
+struct model_track {
+	bool mem_preserve; /* memory.preserve: updates leave its cpuset.mems alone */
+};
+
 struct model_container {
 	char *id, *pod_id, *name;
 	enum model_state state;
@@ -66,6 +74,7 @@ struct model_container {
 	 * Kept when the container is put again. */
 	int64_t ctl_quota;
 	uint64_t ctl_period;
+	struct model_track track;
 };
 
 struct model;

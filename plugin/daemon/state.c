@@ -176,11 +176,13 @@ int daemon_add_change_updates(struct daemon *d, struct nri_reply *reply)
 {
 	struct cpuset last_cpus, last_mems;
 	struct nri_resources res;
+	const char *mems = NULL;
 	bool have = false;
 	int n = 0;
 
 	for (size_t i = 0; i < d->changes.n; i++) {
 		const char *id = d->changes.ids[i];
+		const struct model_container *c = model_container_by_id(d->model, id);
 		struct alloc_result r;
 
 		if (alloc_get(d->alloc, id, &r) < 0)
@@ -189,10 +191,12 @@ int daemon_add_change_updates(struct daemon *d, struct nri_reply *reply)
 		if (!have || !cpuset_equal(&r.cpus, &last_cpus) ||
 		    !cpuset_equal(&r.mems, &last_mems)) {
 			daemon_result_to_resources(d, id, &r, &res);
+			mems = res.mems;
 			last_cpus = r.cpus;
 			last_mems = r.mems;
 			have = true;
 		}
+		res.mems = c && c->track.mem_preserve ? NULL : mems;
 		/* every update carries the whole CPU side: a move that left the quota to the
 		 * runtime kept a stale one (unlimited on the shared pool, or capped on
 		 * exclusive CPUs) */

@@ -98,10 +98,11 @@ static void read_limits(const struct hier *h, const char *rel, struct kubepods_c
 			c->period = strtoull(buf, NULL, 10);
 	}
 	if (read_line(h->cpu, rel, "cpu.weight", buf, sizeof(buf)) == 0 &&
-	    sscanf(buf, "%llu", &a) == 1 && a >= 1)
+	    sscanf(buf, "%llu", &a) == 1 && a >= 1) {
 		/* the least shares the kubelet turns into this weight (its map is lossy) */
 		c->shares = 2 + ((a - 1) * 262142 + 9998) / 9999;
-	else if (read_line(h->cpu, rel, "cpu.shares", buf, sizeof(buf)) == 0)
+		c->weight = a;
+	} else if (read_line(h->cpu, rel, "cpu.shares", buf, sizeof(buf)) == 0)
 		c->shares = strtoull(buf, NULL, 10);
 	c->has_procs = (read_line(h->cpu, rel, "cgroup.procs", buf, sizeof(buf)) == 0 ||
 			read_line(h->cpuset, rel, "cgroup.procs", buf, sizeof(buf)) == 0) &&
@@ -276,12 +277,51 @@ int kubepods_scan(const char *cgroup_root, struct kubepods_ctr **ret, size_t *re
 	return 0;
 }
 
+void kubepods_ctr_done(struct kubepods_ctr *c)
+{
+	if (!c)
+		return;
+	free(c->id);
+	free(c->pod_uid);
+	free(c->cpus);
+	c->id = c->pod_uid = c->cpus = NULL;
+}
+
 void kubepods_free(struct kubepods_ctr *c, size_t n)
 {
-	for (size_t i = 0; c && i < n; i++) {
-		free(c[i].id);
-		free(c[i].pod_uid);
-		free(c[i].cpus);
-	}
+	for (size_t i = 0; c && i < n; i++)
+		kubepods_ctr_done(&c[i]);
 	free(c);
+}
+
+static bool has_dir(const char *root, const char *rel)
+{
+	char p[2048];
+
+	return snprintf(p, sizeof(p), "%s/%s", root, rel) < (int)sizeof(p) && is_dir(p);
+}
+
+int kubepods_read(const char *cgroup_root, const char *rel, struct kubepods_ctr *ret)
+{
+	struct kubepods_ctr c = {0};
+	struct hier h;
+
+	if (hier_detect(cgroup_root ? cgroup_root : DEFAULT_ROOT, &h) < 0)
+		return -ENOENT;
+	if (!has_dir(h.cpuset, rel) && !has_dir(h.cpu, rel))
+		return -ENOENT;
+	read_limits(&h, rel, &c);
+	if (!c.cpus)
+		return -ENOMEM;
+	*ret = c;
+	return 0;
+}
+
+uint64_t kubepods_shares_to_weight(uint64_t shares)
+{
+	if (shares < 2)
+		shares = 2;
+	if (shares > 262144)
+		shares = 262144;
+	return 1 + ((shares - 2) * 9999) / 262142;
 }

@@ -18,6 +18,7 @@
 #include "plugin/daemon/control.h"
 #include "plugin/daemon/handlers.h"
 #include "plugin/daemon/live.h"
+#include "plugin/daemon/reconcile.h"
 #include "plugin/daemon/render.h"
 #include "plugin/daemon/restore.h"
 #include "plugin/daemon/state.h"
@@ -135,6 +136,19 @@ static void on_checkpoint_tick(struct nri_stub *s, void *ud)
 	(void)s;
 	if (d->checkpoint_dirty && d->state_known)
 		daemon_checkpoint_save(d);
+}
+
+static void on_reconcile_tick(struct nri_stub *s, void *ud)
+{
+	(void)s;
+	daemon_reconcile_tick(ud, daemon_now_ns());
+}
+
+static void on_updates_failed(struct nri_stub *s, const char *const *ids, size_t n, int code,
+			      void *ud)
+{
+	(void)s;
+	daemon_reconcile_updates_failed(ud, ids, n, code, daemon_now_ns());
 }
 
 static void on_close(struct nri_stub *s, void *ud)
@@ -323,6 +337,7 @@ static int make_stub(struct daemon *d)
 	o.socket_path = d->opt.socket_path;
 	o.reconnect = d->opt.reconnect;
 	o.on_close = on_close;
+	o.on_updates_failed = on_updates_failed;
 	/* Configure is the daemon's business (config, servers); the rest are handlers.c's */
 	h = daemon_handlers;
 	h.configure = on_configure;
@@ -337,6 +352,7 @@ static int make_stub(struct daemon *d)
 		nri_stub_add_timer(d->stub, 1000, on_info_tick, d);
 	if (*daemon_checkpoint_path(d))
 		nri_stub_add_timer(d->stub, DAEMON_CHECKPOINT_MS, on_checkpoint_tick, d);
+	nri_stub_add_timer(d->stub, DAEMON_RECONCILE_TICK_MS, on_reconcile_tick, d);
 	return 0;
 }
 

@@ -228,9 +228,23 @@ static int collect_entry(struct model_container *c, void *ud)
 	return 0;
 }
 
+/*
+ * What an event or a Synchronize tells of c's existence (reconcile.h): running or
+ * paused confirms it; one created but not started starts the ghost clock, unless a
+ * CreateContainer started it already.
+ */
+static void note_alive(struct model_container *c, uint64_t now)
+{
+	if (c->state == MODEL_STATE_RUNNING || c->state == MODEL_STATE_PAUSED)
+		c->track.confirmed = true;
+	else if (!c->track.confirmed && !c->track.created_ns)
+		c->track.created_ns = now;
+}
+
 static int rebuild_model(struct daemon *d, NriPodSandbox *const *pods, size_t n_pods,
 			 NriContainer *const *ctrs, size_t n_ctrs, struct model **ret)
 {
+	uint64_t now = daemon_now_ns();
 	struct model *m;
 	int r = model_new(&m);
 
@@ -254,6 +268,7 @@ static int rebuild_model(struct daemon *d, NriPodSandbox *const *pods, size_t n_
 		known = model_container_by_id(d->model, c->id);
 		if (known)
 			c->track = known->track;
+		note_alive(c, now);
 	}
 	*ret = d->model;
 	d->model = m;
@@ -328,6 +343,7 @@ static int on_synchronize(struct nri_stub *s, NriPodSandbox *const *pods, size_t
 	d->synchronized = true;
 	d->state_known = true;
 	d->state_source = "synchronize";
+	d->rc.due_ns = daemon_now_ns() + DAEMON_RECONCILE_AFTER_SYNC_NS; /* trust, then verify */
 	metrics_tg_decision(d->metrics, "Synchronize", now_seconds() - t0);
 	metrics_tg_request(d->metrics, "Synchronize", true);
 	daemon_update_pool_metrics(d);
@@ -381,6 +397,8 @@ static int on_create_container(struct nri_stub *s, const NriPodSandbox *npod,
 		metrics_tg_request(d->metrics, "CreateContainer", false);
 		return 0;
 	}
+	if (!c->track.created_ns)
+		c->track.created_ns = daemon_now_ns(); /* it must start within ghost_after */
 	daemon_qos_input(&c->resources, &in);
 	parse_prefs(d, pod, c, &ap);
 	if (ap.value[ANNOTATIONS_CPU_PRESERVE] == 1 || daemon_classify(pod, c, &in, &qi) < 0) {
@@ -454,6 +472,7 @@ static int on_update_container(struct nri_stub *s, const NriPodSandbox *npod,
 	if (model_pod_put(d->model, npod, &pod) < 0 ||
 	    model_container_put(d->model, npod, nctr, &c) < 0)
 		return 0;
+	note_alive(c, daemon_now_ns());
 	qos_input_from_nri(res, &in);
 	parse_prefs(d, pod, c, &ap);
 	if (ap.value[ANNOTATIONS_CPU_PRESERVE] == 1 || daemon_classify(pod, c, &in, &qi) < 0)
@@ -552,7 +571,21 @@ static int on_start_container(struct nri_stub *s, const NriPodSandbox *pod, cons
 	if (model_container_put(d->model, pod, ctr, &c) < 0)
 		return 0;
 	model_container_set_state(d->model, ctr->id, MODEL_STATE_RUNNING);
+	c->track.confirmed = true;
 	daemon_live_track(d, c);
+	return 0;
+}
+
+/* The runtime created it for real (its cgroup and init process exist): no ghost. */
+static int on_post_create_container(struct nri_stub *s, const NriPodSandbox *pod,
+				    const NriContainer *ctr, void *ud)
+{
+	struct daemon *d = ud;
+	struct model_container *c;
+
+	(void)s;
+	if (model_container_put(d->model, pod, ctr, &c) == 0)
+		c->track.confirmed = true;
 	return 0;
 }
 
@@ -599,6 +632,7 @@ const struct nri_stub_handlers daemon_handlers = {
 	.stop_pod_sandbox = on_stop_pod,
 	.remove_pod_sandbox = on_remove_pod,
 	.create_container = on_create_container,
+	.post_create_container = on_post_create_container,
 	.start_container = on_start_container,
 	.update_container = on_update_container,
 	.stop_container = on_stop_container,

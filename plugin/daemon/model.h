@@ -58,6 +58,14 @@ struct model_pod {
  */
 struct model_track {
 	bool mem_preserve; /* memory.preserve: updates leave its cpuset.mems alone */
+	/* Whether it really exists (reconcile.c): a container topoguard placed that never
+	 * starts is a ghost whose CPUs go back to the others. */
+	uint64_t created_ns; /* its CreateContainer (or the Synchronize that showed it
+			      * created, not running); 0: learnt running */
+	bool confirmed;	     /* it exists: started, post-created, reported running, or a
+			      * process was seen in its cgroup */
+	bool cgroup_seen;    /* its cgroup was found once: absent now means it is gone */
+	bool reject_logged;  /* a rejected update of it was logged */
 };
 
 struct model_container {

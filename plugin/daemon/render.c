@@ -13,6 +13,7 @@
 #include "plugin/daemon/annotations.h"
 #include "plugin/daemon/control.h"
 #include "plugin/daemon/live.h"
+#include "plugin/daemon/reconcile.h"
 #include "plugin/daemon/render.h"
 #include "plugin/daemon/state.h"
 
@@ -112,6 +113,7 @@ static json_object *render_status(struct daemon *d)
 	add_str(root, "live_usage", daemon_live_backend(d));
 	if (d->control)
 		json_object_object_add(root, "closed_loop", daemon_control_json(d));
+	json_object_object_add(root, "reconcile", daemon_reconcile_json(d, daemon_now_ns()));
 	add_set(d, root, "online", &d->topo->online);
 	json_object_object_add(root, "pools", render_pools(d));
 	model_foreach_container(d->model, NULL, render_one, &rc);

@@ -32,6 +32,21 @@ struct watch;
 struct daemon_live;
 struct daemon_control;
 
+/* After a Synchronize, a reconciliation pass this much later: the runtime applies the
+ * reply's updates only once the handler returned. */
+#define DAEMON_RECONCILE_AFTER_SYNC_NS 1000000000ull
+
+/* Reconciliation with the node (reconcile.c), for status and explain. */
+struct daemon_reconcile {
+	uint64_t ghosts;	/* reservations released because nothing runs */
+	uint64_t last_ghost_ns; /* when the last was released, 0: never */
+	char last_ghost[192];	/* "<id> (<reason>)" */
+	uint64_t passes;	/* comparisons of every placed container with its cgroup */
+	uint64_t last_pass_ns;	/* when the last pass ran, 0: never */
+	uint64_t last_pass_cost_ns;
+	uint64_t due_ns; /* a pass wanted then (after a Synchronize), 0: none */
+};
+
 struct daemon {
 	struct daemon_options opt;
 	char *config_path;
@@ -58,6 +73,7 @@ struct daemon {
 	const char *state_source; /* "synchronize", "checkpoint+cgroups", ... (static) */
 	bool checkpoint_dirty;	  /* the allocation changed since the last checkpoint */
 	bool info_dirty;	  /* some topoguard_container_info series are stale */
+	struct daemon_reconcile rc;
 };
 
 #define DAEMON_CPULIST_MAX (CPUSET_MAX * 6)

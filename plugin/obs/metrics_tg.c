@@ -57,6 +57,10 @@ static int metrics_tg_families(struct metrics *m)
 		 "1 once the plugin is registered and synchronized with the runtime.", NULL, 0},
 		{&t->build_info, METRICS_GAUGE, "topoguard_build_info",
 		 "Build information (value is always 1).", L("version"), 1},
+		{&t->ghosts_released, METRICS_COUNTER, "topoguard_ghosts_released_total",
+		 "Reservations released because the container does not run (never started, "
+		 "cgroup gone, or updates rejected as unknown), by reason.",
+		 L("reason"), 1},
 	};
 	int r;
 
@@ -75,6 +79,8 @@ static int metrics_tg_families(struct metrics *m)
 	return metrics_family_set_key(t->container_info, 3);
 }
 
+static const char *const ghost_reasons[] = {METRICS_TG_GHOST_REASONS};
+
 static int metrics_tg_seed(struct metrics *m)
 {
 	static const char *const results[] = {"applied", "unchanged", "refused"};
@@ -91,6 +97,8 @@ static int metrics_tg_seed(struct metrics *m)
 		r = metrics_add(m->tg.annotations_refused, NULL, 0);
 	if (r >= 0)
 		r = metrics_set(m->tg.ready, NULL, 0);
+	for (size_t i = 0; r >= 0 && i < sizeof(ghost_reasons) / sizeof(ghost_reasons[0]); i++)
+		r = metrics_add(m->tg.ghosts_released, L(ghost_reasons[i]), 0);
 	return r;
 }
 
@@ -195,4 +203,10 @@ void metrics_tg_ready(struct metrics *m, bool ready)
 {
 	if (m)
 		(void)metrics_set(m->tg.ready, NULL, ready);
+}
+
+void metrics_tg_ghost_released(struct metrics *m, const char *reason)
+{
+	if (m)
+		(void)metrics_add(m->tg.ghosts_released, L(reason), 1);
 }

@@ -180,6 +180,7 @@ struct sim {
 	size_t n_deferred;
 
 	uint64_t unsolicited_calls, disconnects, reconnects, sessions;
+	uint64_t t0_us; /* start: the report's t_ms count from here */
 	int expect_failed, expect_passed;
 
 	json_object *requests, *errors, *unsolicited, *expect_failures, *sessions_log;
@@ -222,6 +223,8 @@ uint32_t sim_known_events(const struct sim *s);
  * changed a container's cpuset (as a set). */
 int sim_apply_updates(struct sim *s, PB(ContainerUpdate) * *u, size_t n, const char *skip_id,
 		      json_object *log, int *ret_moved);
+/* Milliseconds since the simulator started (the report's t_ms). */
+int64_t sim_t_ms(const struct sim *s);
 /* Add "moved": n to the last recorded request. */
 void sim_record_moved(struct sim *s, int n);
 

@@ -97,6 +97,11 @@ int sim_call(struct sim *s, const char *method, const ProtobufCMessage *m, unsig
 	return res->code;
 }
 
+int64_t sim_t_ms(const struct sim *s)
+{
+	return (int64_t)((sim_now_us() - s->t0_us) / 1000);
+}
+
 void sim_record(struct sim *s, const char *method, int ev, const char *pod, const char *ctr,
 		const struct sim_call_res *res, int n_updates)
 {
@@ -115,6 +120,7 @@ void sim_record(struct sim *s, const char *method, int ev, const char *pod, cons
 	if (ctr)
 		json_object_object_add(o, "container", json_object_new_string(ctr));
 	json_object_object_add(o, "latency_us", json_object_new_int64((int64_t)res->latency_us));
+	json_object_object_add(o, "t_ms", json_object_new_int64(sim_t_ms(s)));
 	json_object_object_add(o, "outcome", json_object_new_string(outcome));
 	json_object_object_add(o, "code", json_object_new_int(res->code));
 	if (res->code != 0)
@@ -241,6 +247,7 @@ int sim_apply_updates(struct sim *s, PB(ContainerUpdate) * *u, size_t n, const c
 		json_object_object_add(e, "container", json_object_new_string(c->id));
 		json_object_object_add(e, "cpus",
 				       json_object_new_string(c->res.cpus ? c->res.cpus : ""));
+		json_object_object_add(e, "t_ms", json_object_new_int64(sim_t_ms(s)));
 		json_object_array_add(log, e);
 	}
 	if (ret_moved)

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * Fixture of tests/unit/daemon/test_handlers.c (header-only, so the test stays one
- * binary): a daemon without a runtime (daemon_new_offline) on a synthetic machine,
+ * Fixture of tests/unit/daemon/test_handlers.c and test_reconcile.c (header-only, so
+ * each test stays one binary): a daemon without a runtime (daemon_new_offline) on a synthetic machine,
  * NRI pods and containers as the kubelet makes them, the daemon's handlers called
  * directly with real struct nri_reply objects, and each reply packed and decoded
  * again, so a test sees exactly the protobuf the runtime would receive.
@@ -9,6 +9,9 @@
  * Everything allocated here hangs off struct hx and is freed by hx_teardown().
  */
 #pragma once
+
+/* Shared by the daemon room's test files; each uses a part of it. */
+#pragma GCC diagnostic ignored "-Wunused-function"
 
 #include <errno.h>
 #include <pthread.h>

@@ -415,6 +415,7 @@ static int on_create_container(struct nri_stub *s, const NriPodSandbox *npod,
 	}
 	c->track.mem_preserve = ap.value[ANNOTATIONS_MEM_PRESERVE] == 1;
 	adjust_created(d, &r, qi.cls, c->track.mem_preserve, reply);
+	c->track.told_ns = daemon_now_ns();
 	daemon_add_change_updates(d, reply);
 	metrics_tg_decision(d->metrics, "CreateContainer", now_seconds() - t0);
 	metrics_tg_request(d->metrics, "CreateContainer", true);
@@ -493,6 +494,7 @@ static int on_update_container(struct nri_stub *s, const NriPodSandbox *npod,
 	if (c->track.mem_preserve)
 		out.mems = NULL;
 	nri_reply_update(reply, c->id, &out, false);
+	c->track.told_ns = daemon_now_ns();
 	daemon_live_exclusive_changed(d, c->id);
 	metrics_tg_decision(d->metrics, "UpdateContainer", now_seconds() - t0);
 	metrics_tg_request(d->metrics, "UpdateContainer", true);

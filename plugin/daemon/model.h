@@ -66,6 +66,10 @@ struct model_track {
 			      * process was seen in its cgroup */
 	bool cgroup_seen;    /* its cgroup was found once: absent now means it is gone */
 	bool reject_logged;  /* a rejected update of it was logged */
+	/* Drift (reconcile.c): what its cgroup held that topoguard did not intend. */
+	uint64_t told_ns;  /* topoguard last sent it resources (they may not have landed) */
+	uint64_t drift_ns; /* its last drift was repaired then, 0: never */
+	char drift[160];   /* that drift, "cpus 0-3 (want 4-7)" */
 };
 
 struct model_container {

@@ -12,6 +12,14 @@
  * loses its reservation: a log line, topoguard_ghosts_released_total{reason}, the
  * model forgets it, and the freed CPUs go out to the shared containers.
  *
+ * Drift. Every reconcile.interval, and shortly after each Synchronize, each placed
+ * container's cgroup is read (cpuset.cpus, CFS quota and period, shares or weight) and
+ * compared with what topoguard intends; a difference is repaired with an unsolicited
+ * update of the container's whole CPU side, counted per field
+ * (topoguard_drift_repaired_total{field}) and kept as the container's last drift for
+ * status and explain. A container topoguard told something within
+ * DAEMON_RECONCILE_SETTLE_NS is left for the next pass: its update may not have landed.
+ *
  * Everything runs on the loop thread; daemon.c calls the tick from a timer and
  * passes the stub's reports of failed updates. Uses live.h and state.h of the room
  * and the host room's cgroup readers; render.c reads the JSON.
@@ -40,3 +48,7 @@ void daemon_reconcile_updates_failed(struct daemon *d, const char *const *ids, s
 				     uint64_t now);
 /* status's "reconcile" object (new reference). */
 struct json_object *daemon_reconcile_json(struct daemon *d, uint64_t now);
+/* explain's words on c: its last drift, or that it is not seen running yet ("" if
+ * neither); buf of len bytes, truncated. */
+void daemon_reconcile_explain(const struct daemon *d, const struct model_container *c, uint64_t now,
+			      char *buf, size_t len);

@@ -188,6 +188,9 @@ static json_object *render_explain(struct daemon *d, const char *what)
 				 annotations_pref_name(p), ap.value[p] ? "yes" : "no",
 				 annotations_source_name(ap.source[p]));
 	}
+	daemon_reconcile_explain(d, c, daemon_now_ns(), line, sizeof(line));
+	if (strlen(text) + strlen(line) < sizeof(text))
+		strcat(text, line);
 	add_str(root, "container", c->id);
 	add_str(root, "explanation", text);
 	return root;

@@ -172,6 +172,14 @@ void daemon_publish_container(struct daemon *d, const char *id)
 	daemon_publish_info(d, pod, c, daemon_container_qos(d, pod, c));
 }
 
+void daemon_note_told(struct daemon *d, const char *id)
+{
+	struct model_container *c = model_container_by_id(d->model, id);
+
+	if (c)
+		c->track.told_ns = daemon_now_ns();
+}
+
 int daemon_add_change_updates(struct daemon *d, struct nri_reply *reply)
 {
 	struct cpuset last_cpus, last_mems;
@@ -182,7 +190,7 @@ int daemon_add_change_updates(struct daemon *d, struct nri_reply *reply)
 
 	for (size_t i = 0; i < d->changes.n; i++) {
 		const char *id = d->changes.ids[i];
-		const struct model_container *c = model_container_by_id(d->model, id);
+		struct model_container *c = model_container_by_id(d->model, id);
 		struct alloc_result r;
 
 		if (alloc_get(d->alloc, id, &r) < 0)
@@ -201,10 +209,13 @@ int daemon_add_change_updates(struct daemon *d, struct nri_reply *reply)
 		 * runtime kept a stale one (unlimited on the shared pool, or capped on
 		 * exclusive CPUs) */
 		cpu_limits(d, id, &r, &res);
-		if (nri_reply_update(reply, id, &res, false) < 0)
+		if (nri_reply_update(reply, id, &res, false) < 0) {
 			log_warn("cannot queue update of container %s", id);
-		else
-			n++;
+			continue;
+		}
+		n++;
+		if (c)
+			c->track.told_ns = daemon_now_ns();
 	}
 	/* their topoguard_container_info is refreshed by the daemon's 1 s timer: a series
 	 * update per moved container would make every create O(containers^2) */

@@ -32,9 +32,14 @@ struct watch;
 struct daemon_live;
 struct daemon_control;
 
-/* After a Synchronize, a reconciliation pass this much later: the runtime applies the
- * reply's updates only once the handler returned. */
-#define DAEMON_RECONCILE_AFTER_SYNC_NS 1000000000ull
+/*
+ * What topoguard told the runtime lands a moment later (a reply is applied once the
+ * handler returned, an unsolicited update once the runtime's lock is free): a container
+ * told this recently is not compared with its cgroup yet. A pass runs a little later
+ * than that after each Synchronize, whose reply tells every container.
+ */
+#define DAEMON_RECONCILE_SETTLE_NS     1000000000ull
+#define DAEMON_RECONCILE_AFTER_SYNC_NS 1500000000ull
 
 /* Reconciliation with the node (reconcile.c), for status and explain. */
 struct daemon_reconcile {
@@ -44,7 +49,10 @@ struct daemon_reconcile {
 	uint64_t passes;	/* comparisons of every placed container with its cgroup */
 	uint64_t last_pass_ns;	/* when the last pass ran, 0: never */
 	uint64_t last_pass_cost_ns;
-	uint64_t due_ns; /* a pass wanted then (after a Synchronize), 0: none */
+	uint64_t due_ns;	/* a pass wanted then (after a Synchronize), 0: none */
+	uint64_t drift[4];	/* drift repaired, per field (reconcile.c's order) */
+	uint64_t last_drift_ns; /* 0: never */
+	char last_drift[256];	/* "<id>: cpus 0-3 (want 4-7)" */
 };
 
 struct daemon {
@@ -106,6 +114,8 @@ void daemon_publish_info(struct daemon *d, const struct model_pod *pod,
 void daemon_publish_container(struct daemon *d, const char *id);
 /* After any change of the allocation: publish the pool gauges; the checkpoint is due. */
 void daemon_update_pool_metrics(struct daemon *d);
+/* Topoguard just told the runtime id's resources: reconciliation leaves it alone a while. */
+void daemon_note_told(struct daemon *d, const char *id);
 /* Append an update (the whole CPU side) per container of d->changes; returns how many. */
 int daemon_add_change_updates(struct daemon *d, struct nri_reply *reply);
 /* Send cpusets of d->changes as one unsolicited UpdateContainers. */

@@ -8,6 +8,8 @@
 #include <sys/stat.h>
 
 #include "plugin/daemon/reconcile.h"
+#include "plugin/daemon/render.h"
+#include "plugin/host/kubepods.h"
 #include "tests/unit/daemon/handlers_fx.h"
 
 #define SEC 1000000000ull
@@ -311,6 +313,107 @@ static void test_ghost_after_zero_never(void **state)
 	assert_true(placed(h, "g1"));
 }
 
+/* Write id's cgroup (v2 files) as topoguard intends it, with a process in it. */
+static void put_intent(struct hx *h, const char *id)
+{
+	struct alloc_result r;
+	char rel[128], buf[256];
+
+	assert_int_equal(alloc_get(h->d->alloc, id, &r), 0);
+	snprintf(rel, sizeof(rel), "kubepods/%s", id);
+	assert_true(cpuset_format(&r.cpus, buf, sizeof(buf)) >= 0);
+	put(rel, "cpuset.cpus", buf);
+	if (r.quota > 0)
+		snprintf(buf, sizeof(buf), "%lld %llu\n", (long long)r.quota,
+			 (unsigned long long)r.period);
+	else
+		snprintf(buf, sizeof(buf), "max %llu\n", (unsigned long long)r.period);
+	put(rel, "cpu.max", buf);
+	snprintf(buf, sizeof(buf), "%llu\n",
+		 (unsigned long long)kubepods_shares_to_weight(r.shares));
+	put(rel, "cpu.weight", buf);
+	put(rel, "cgroup.procs", "1\n");
+}
+
+static double drift(struct hx *h, const char *field)
+{
+	char series[128];
+
+	snprintf(series, sizeof(series), "topoguard_drift_repaired_total{field=\"%s\"}", field);
+	return hx_metric(h, series);
+}
+
+static char *answer(struct hx *h, const char *req)
+{
+	char *json = NULL;
+
+	assert_int_equal(daemon_render_status(req, &json, h->d), 0);
+	return json;
+}
+
+/*
+ * A third party rewrites w1's cpuset (the kubelet's CPU manager, say) and g1's quota:
+ * the next pass sends each its whole intent again, counts the drift per field and
+ * remembers it for status and explain. What topoguard just told a container is not
+ * judged before it can have landed.
+ */
+static void test_drift_repaired(void **state)
+{
+	struct hx *h = *state;
+	NriPodSandbox *pw = pod_in(h, "pw"), *pg = pod_in(h, "pg");
+	NriContainer *w1 = ctr_of(h, pw, "w1", (struct hx_res){.req_m = 500, .lim_m = 1000}, false);
+	NriContainer *g1 = ctr_of(h, pg, "g1", GUARANTEED(2000), false);
+	struct hx_runtime rt;
+	struct alloc_result r;
+	char want[64], *json;
+	uint64_t t;
+
+	use_tree(h);
+	hx_connect(h, &rt);
+	create(h, pw, w1);
+	create(h, pg, g1);
+	start(h, pw, w1);
+	start(h, pg, g1);
+	put_intent(h, "w1");
+	put_intent(h, "g1");
+	t = daemon_now_ns() + 2 * SEC; /* past the settle of the creations */
+	daemon_reconcile_tick(h->d, t);
+	assert_int_equal(h->d->rc.passes, 1);
+	assert_true(drift(h, "cpus") == 0 && drift(h, "quota") == 0 && drift(h, "shares") == 0);
+	put("kubepods/w1", "cpuset.cpus", "0-7\n");
+	put("kubepods/g1", "cpu.max", "50000 100000\n");
+	daemon_reconcile_tick(h->d, t + 10 * SEC);
+	assert_true(drift(h, "cpus") == 1);
+	assert_true(drift(h, "quota") == 1);
+	assert_true(drift(h, "period") == 0);
+	hx_exchange(h, &rt, 1);
+	assert_int_equal(rt.calls, 1);
+	assert_int_equal(alloc_get(h->d->alloc, "w1", &r), 0);
+	assert_true(cpuset_format(&r.cpus, want, sizeof(want)) >= 0);
+	assert_non_null(sent_cpus(&rt, "w1"));
+	assert_string_equal(sent_cpus(&rt, "w1"), want);
+	assert_non_null(sent_cpus(&rt, "g1"));
+	assert_int_equal(rt.last->n_update, 2);
+	assert_non_null(strstr(model_container_by_id(h->d->model, "w1")->track.drift, "cpus 0-7"));
+	json = answer(h, "status");
+	assert_non_null(strstr(json, "\"drift_repaired\":{\"cpus\":1,\"quota\":1"));
+	assert_non_null(strstr(json, "\"last_drift\""));
+	free(json);
+	json = answer(h, "explain w1");
+	assert_non_null(strstr(json, "last drift of its cgroup"));
+	free(json);
+	/* this runtime applies nothing: the next pass finds both again */
+	daemon_reconcile_tick(h->d, t + 20 * SEC);
+	assert_true(drift(h, "cpus") == 2 && drift(h, "quota") == 2);
+	/* what topoguard told w1 half a second ago may not have landed: not judged yet */
+	model_container_by_id(h->d->model, "w1")->track.told_ns = t + 30 * SEC - SEC / 2;
+	daemon_reconcile_tick(h->d, t + 30 * SEC);
+	assert_int_equal(h->d->rc.passes, 4);
+	assert_true(drift(h, "cpus") == 2);
+	assert_true(drift(h, "quota") == 3);
+	hx_runtime_done(&rt);
+}
+
 int main(void)
 {
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
@@ -322,6 +425,7 @@ int main(void)
 		T(test_rejected_updates),
 		T(test_synchronize_created_starts_the_clock),
 		T(test_ghost_after_zero_never),
+		T(test_drift_repaired),
 	};
 #undef T
 

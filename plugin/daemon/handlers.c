@@ -352,6 +352,18 @@ static int on_synchronize(struct nri_stub *s, NriPodSandbox *const *pods, size_t
 }
 
 /*
+ * An unsolicited update not yet answered can reach the runtime after this reply: the
+ * runtime holds it until the event in flight is done (its NRI lock, doc §7), so it
+ * would put back the cpusets this reply moves (an exclusive CPU handed out twice until
+ * the next reconciliation). The moved containers' intent goes out once more, after it.
+ */
+static void outrun_pending(struct daemon *d)
+{
+	if (d->changes.n && d->stub && nri_stub_updates_pending(d->stub))
+		daemon_send_changes(d, "after an update still in flight");
+}
+
+/*
  * The adjustment of a created container. Guaranteed containers also carry their
  * exclusive CPUs (possibly none, after a fallback to the shared pool) as an
  * annotation, so that a restarted daemon restores exactly this assignment.
@@ -417,6 +429,7 @@ static int on_create_container(struct nri_stub *s, const NriPodSandbox *npod,
 	adjust_created(d, &r, qi.cls, c->track.mem_preserve, reply);
 	c->track.told_ns = daemon_now_ns();
 	daemon_add_change_updates(d, reply);
+	outrun_pending(d);
 	metrics_tg_decision(d->metrics, "CreateContainer", now_seconds() - t0);
 	metrics_tg_request(d->metrics, "CreateContainer", true);
 	daemon_publish_info(d, pod, c, qi.cls);
@@ -467,6 +480,7 @@ static int on_update_container(struct nri_stub *s, const NriPodSandbox *npod,
 	struct qos_info qi;
 	char reason[256] = "";
 	double t0 = now_seconds();
+	size_t others;
 	int rc;
 
 	(void)s;
@@ -495,13 +509,15 @@ static int on_update_container(struct nri_stub *s, const NriPodSandbox *npod,
 		out.mems = NULL;
 	nri_reply_update(reply, c->id, &out, false);
 	c->track.told_ns = daemon_now_ns();
+	others = d->changes.n;
+	(void)alloc_changes_push(&d->changes, c->id); /* it may be in one in flight too */
+	outrun_pending(d);
 	daemon_live_exclusive_changed(d, c->id);
 	metrics_tg_decision(d->metrics, "UpdateContainer", now_seconds() - t0);
 	metrics_tg_request(d->metrics, "UpdateContainer", true);
 	daemon_publish_info(d, pod, c, qi.cls);
 	daemon_update_pool_metrics(d);
-	log_info("update: container=%s pool=%s others=%zu", c->id, alloc_pool_name(r.pool),
-		 d->changes.n);
+	log_info("update: container=%s pool=%s others=%zu", c->id, alloc_pool_name(r.pool), others);
 	return 0;
 }
 
@@ -533,8 +549,10 @@ static int on_stop_container(struct nri_stub *s, const NriPodSandbox *pod, const
 	if (!ctr) /* the stub passes on what the request held; a runtime always sends one */
 		return 0;
 	alloc_changes_reset(&d->changes);
-	if (alloc_release(d->alloc, ctr->id, &d->changes) > 0)
+	if (alloc_release(d->alloc, ctr->id, &d->changes) > 0) {
 		daemon_add_change_updates(d, reply);
+		outrun_pending(d);
+	}
 	model_container_set_state(d->model, ctr->id, MODEL_STATE_STOPPED);
 	daemon_live_untrack(d, ctr->id);
 	forget_container(d, pod, ctr);

@@ -212,3 +212,5 @@ uint32_t nri_stub_events(const struct nri_stub *s); /* the mask sent in Configur
 unsigned int nri_stub_request_timeout_ms(const struct nri_stub *s);
 unsigned int nri_stub_registration_timeout_ms(const struct nri_stub *s);
 uint64_t nri_stub_reconnects(const struct nri_stub *s);
+/* Unsolicited UpdateContainers queued or sent and not answered yet. */
+size_t nri_stub_updates_pending(const struct nri_stub *s);

@@ -476,6 +476,42 @@ static void test_synchronize_reasserts_every_container(void **state)
 	view_done(&v);
 }
 
+/*
+ * Class 12: an unsolicited update still unanswered reaches the runtime after the next
+ * reply (it waits for the runtime's NRI lock), and would undo what that reply moves:
+ * the reply's moves go out once more, after it. Here RemoveContainer without a stop
+ * widens w1 to all CPUs unsolicited; the CreateContainer that follows squeezes it again
+ * in its reply. The last word the runtime gets for w1 must be the squeezed set.
+ */
+static void test_reply_outruns_pending_unsolicited_update(void **state)
+{
+	struct hx *h = *state;
+	NriPodSandbox *pw = pod_in(h, "pw", "default"), *pg = pod_in(h, "pg", "default");
+	NriContainer *w1 = ctr_of(h, pw, "w1", (struct hx_res){.req_m = 500});
+	NriContainer *g1 = ctr_of(h, pg, "g1", GUARANTEED(2000));
+	NriContainer *g2 = ctr_of(h, pg, "g2", GUARANTEED(4000));
+	struct hx_runtime rt;
+	struct cpuset squeezed;
+	struct view v;
+
+	hx_connect(h, &rt);
+	hx_create(h, pw, w1, &v);
+	view_done(&v);
+	hx_create(h, pg, g1, &v);
+	view_done(&v);
+	hx_remove(h, pg, g1); /* queues w1 = 0-7 */
+	assert_int_equal(nri_stub_updates_pending(h->d->stub), 1);
+	hx_create(h, pg, g2, &v);
+	squeezed = upd_cpus(&v, "w1");
+	assert_int_equal(cpuset_count(&squeezed), 4);
+	view_done(&v);
+	assert_int_equal(nri_stub_updates_pending(h->d->stub), 2);
+	hx_exchange(h, &rt, 2);
+	assert_int_equal(rt.calls, 2);
+	assert_set(&squeezed, rt.last->update[0]->linux_->resources->cpu->cpus);
+	hx_runtime_done(&rt);
+}
+
 int main(void)
 {
 #define T(f) cmocka_unit_test_setup_teardown(f, hx_setup, hx_teardown)
@@ -495,6 +531,7 @@ int main(void)
 		T(test_unknown_state_gives_no_exclusive_cpus),
 		T(test_moves_carry_the_closed_loop_quota),
 		T(test_synchronize_reasserts_every_container),
+		T(test_reply_outruns_pending_unsolicited_update),
 	};
 #undef T
 

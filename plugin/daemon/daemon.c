@@ -141,14 +141,14 @@ static void on_checkpoint_tick(struct nri_stub *s, void *ud)
 static void on_reconcile_tick(struct nri_stub *s, void *ud)
 {
 	(void)s;
-	daemon_reconcile_tick(ud, daemon_now_ns());
+	daemon_reconcile_tick(ud, daemon_track_now(ud));
 }
 
 static void on_updates_failed(struct nri_stub *s, const char *const *ids, size_t n, int code,
 			      void *ud)
 {
 	(void)s;
-	daemon_reconcile_updates_failed(ud, ids, n, code, daemon_now_ns());
+	daemon_reconcile_updates_failed(ud, ids, n, code, daemon_track_now(ud));
 }
 
 static void on_close(struct nri_stub *s, void *ud)

@@ -244,7 +244,7 @@ static void note_alive(struct model_container *c, uint64_t now)
 static int rebuild_model(struct daemon *d, NriPodSandbox *const *pods, size_t n_pods,
 			 NriContainer *const *ctrs, size_t n_ctrs, struct model **ret)
 {
-	uint64_t now = daemon_now_ns();
+	uint64_t now = daemon_track_now(d);
 	struct model *m;
 	int r = model_new(&m);
 
@@ -343,7 +343,8 @@ static int on_synchronize(struct nri_stub *s, NriPodSandbox *const *pods, size_t
 	d->synchronized = true;
 	d->state_known = true;
 	d->state_source = "synchronize";
-	d->rc.due_ns = daemon_now_ns() + DAEMON_RECONCILE_AFTER_SYNC_NS; /* trust, then verify */
+	d->rc.due_ns =
+		daemon_track_now(d) + DAEMON_RECONCILE_AFTER_SYNC_NS; /* trust, then verify */
 	metrics_tg_decision(d->metrics, "Synchronize", now_seconds() - t0);
 	metrics_tg_request(d->metrics, "Synchronize", true);
 	daemon_update_pool_metrics(d);
@@ -410,7 +411,7 @@ static int on_create_container(struct nri_stub *s, const NriPodSandbox *npod,
 		return 0;
 	}
 	if (!c->track.created_ns)
-		c->track.created_ns = daemon_now_ns(); /* it must start within ghost_after */
+		c->track.created_ns = daemon_track_now(d); /* it must start within ghost_after */
 	daemon_qos_input(&c->resources, &in);
 	parse_prefs(d, pod, c, &ap);
 	if (ap.value[ANNOTATIONS_CPU_PRESERVE] == 1 || daemon_classify(pod, c, &in, &qi) < 0) {
@@ -427,7 +428,7 @@ static int on_create_container(struct nri_stub *s, const NriPodSandbox *npod,
 	}
 	c->track.mem_preserve = ap.value[ANNOTATIONS_MEM_PRESERVE] == 1;
 	adjust_created(d, &r, qi.cls, c->track.mem_preserve, reply);
-	c->track.told_ns = daemon_now_ns();
+	c->track.told_ns = daemon_track_now(d);
 	daemon_add_change_updates(d, reply);
 	outrun_pending(d);
 	metrics_tg_decision(d->metrics, "CreateContainer", now_seconds() - t0);
@@ -487,7 +488,7 @@ static int on_update_container(struct nri_stub *s, const NriPodSandbox *npod,
 	if (model_pod_put(d->model, npod, &pod) < 0 ||
 	    model_container_put(d->model, npod, nctr, &c) < 0)
 		return 0;
-	note_alive(c, daemon_now_ns());
+	note_alive(c, daemon_track_now(d));
 	qos_input_from_nri(res, &in);
 	parse_prefs(d, pod, c, &ap);
 	if (ap.value[ANNOTATIONS_CPU_PRESERVE] == 1 || daemon_classify(pod, c, &in, &qi) < 0)
@@ -508,7 +509,7 @@ static int on_update_container(struct nri_stub *s, const NriPodSandbox *npod,
 	if (c->track.mem_preserve)
 		out.mems = NULL;
 	nri_reply_update(reply, c->id, &out, false);
-	c->track.told_ns = daemon_now_ns();
+	c->track.told_ns = daemon_track_now(d);
 	others = d->changes.n;
 	(void)alloc_changes_push(&d->changes, c->id); /* it may be in one in flight too */
 	outrun_pending(d);

@@ -18,7 +18,8 @@
  * update of the container's whole CPU side, counted per field
  * (topoguard_drift_repaired_total{field}) and kept as the container's last drift for
  * status and explain. A container topoguard told something within
- * DAEMON_RECONCILE_SETTLE_NS is left for the next pass: its update may not have landed.
+ * DAEMON_RECONCILE_SETTLE_NS is left for a pass that settle time later: its update may
+ * not have landed. So drift lives at most one interval plus one tick.
  *
  * Everything runs on the loop thread; daemon.c calls the tick from a timer and
  * passes the stub's reports of failed updates. Uses live.h and state.h of the room

@@ -16,6 +16,11 @@ uint64_t daemon_now_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
+uint64_t daemon_track_now(const struct daemon *d)
+{
+	return d->clock_ns ? d->clock_ns : daemon_now_ns();
+}
+
 const char *daemon_checkpoint_path(const struct daemon *d)
 {
 	return d->opt.checkpoint_path ? d->opt.checkpoint_path : d->cfg.checkpoint_path;
@@ -177,7 +182,7 @@ void daemon_note_told(struct daemon *d, const char *id)
 	struct model_container *c = model_container_by_id(d->model, id);
 
 	if (c)
-		c->track.told_ns = daemon_now_ns();
+		c->track.told_ns = daemon_track_now(d);
 }
 
 int daemon_add_change_updates(struct daemon *d, struct nri_reply *reply)
@@ -215,7 +220,7 @@ int daemon_add_change_updates(struct daemon *d, struct nri_reply *reply)
 		}
 		n++;
 		if (c)
-			c->track.told_ns = daemon_now_ns();
+			c->track.told_ns = daemon_track_now(d);
 	}
 	/* their topoguard_container_info is refreshed by the daemon's 1 s timer: a series
 	 * update per moved container would make every create O(containers^2) */

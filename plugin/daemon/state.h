@@ -82,6 +82,7 @@ struct daemon {
 	bool checkpoint_dirty;	  /* the allocation changed since the last checkpoint */
 	bool info_dirty;	  /* some topoguard_container_info series are stale */
 	struct daemon_reconcile rc;
+	uint64_t clock_ns; /* tests: daemon_track_now()'s answer; 0: the real clock */
 };
 
 #define DAEMON_CPULIST_MAX (CPUSET_MAX * 6)
@@ -90,6 +91,9 @@ struct daemon {
 const char *daemon_checkpoint_path(const struct daemon *d);
 /* CLOCK_MONOTONIC in nanoseconds: the one clock of the loop's timers and samples. */
 uint64_t daemon_now_ns(void);
+/* The clock of reconciliation's bookkeeping (reconcile.h): daemon_now_ns(), or the
+ * time a test set in d->clock_ns. */
+uint64_t daemon_track_now(const struct daemon *d);
 /* Build the policy state for the current config and topology (empty). */
 int daemon_new_alloc(struct daemon *d, struct alloc_state **ret);
 /* The QoS classifier's input from a modelled container's resources. */

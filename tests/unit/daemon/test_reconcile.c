@@ -414,6 +414,38 @@ static void test_drift_repaired(void **state)
 	hx_runtime_done(&rt);
 }
 
+/*
+ * A container told something just before a pass is judged as soon as that can have
+ * landed, not a whole interval later: drift lives at most one interval and a tick.
+ */
+static void test_drift_judged_once_settled(void **state)
+{
+	struct hx *h = *state;
+	NriPodSandbox *pw = pod_in(h, "pw");
+	NriContainer *w1 = ctr_of(h, pw, "w1", (struct hx_res){.req_m = 500}, false);
+	struct hx_runtime rt;
+	uint64_t t;
+
+	use_tree(h);
+	hx_connect(h, &rt);
+	create(h, pw, w1);
+	start(h, pw, w1);
+	put_intent(h, "w1");
+	t = daemon_now_ns() + 2 * SEC;
+	daemon_reconcile_tick(h->d, t);
+	model_container_by_id(h->d->model, "w1")->track.told_ns = t + 9 * SEC + SEC / 2;
+	put("kubepods/w1", "cpuset.cpus", "0-3\n");
+	daemon_reconcile_tick(h->d, t + 10 * SEC);
+	assert_int_equal(h->d->rc.passes, 2);
+	assert_true(drift(h, "cpus") == 0); /* what it was told may not have landed */
+	daemon_reconcile_tick(h->d, t + 10 * SEC + SEC / 4);
+	assert_int_equal(h->d->rc.passes, 2);
+	daemon_reconcile_tick(h->d, t + 11 * SEC);
+	assert_int_equal(h->d->rc.passes, 3);
+	assert_true(drift(h, "cpus") == 1);
+	hx_runtime_done(&rt);
+}
+
 int main(void)
 {
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
@@ -426,6 +458,7 @@ int main(void)
 		T(test_synchronize_created_starts_the_clock),
 		T(test_ghost_after_zero_never),
 		T(test_drift_repaired),
+		T(test_drift_judged_once_settled),
 	};
 #undef T
 

@@ -26,6 +26,7 @@
 #include "plugin/obs/log.h"
 #include "plugin/obs/metrics.h"
 #include "plugin/obs/status.h"
+#include "plugin/host/kubepods.h"
 #include "plugin/host/sysfs.h"
 #include "plugin/config/watch.h"
 
@@ -455,6 +456,7 @@ void daemon_free(struct daemon *d)
 	metrics_free(d->metrics);
 	daemon_control_free(d);
 	daemon_live_free(d);
+	kubepods_root_free(d->rc.kroot);
 	alloc_changes_done(&d->changes);
 	alloc_state_free(d->alloc);
 	model_free(d->model);

@@ -40,10 +40,12 @@ static enum node_view node_look(struct daemon *d, struct model_container *c,
 	char *rel = NULL;
 	int r;
 
-	if (!c->cgroups_path || !*c->cgroups_path ||
+	if (!d->rc.kroot && kubepods_root_open(d->opt.cgroup_root, &d->rc.kroot) < 0)
+		d->rc.kroot = NULL; /* no hierarchy (yet): nothing can be told */
+	if (!d->rc.kroot || !c->cgroups_path || !*c->cgroups_path ||
 	    cgroups_resolve(c->cgroups_path, CGROUPS_DRIVER_AUTO, &rel) < 0)
 		return NODE_UNKNOWN;
-	r = kubepods_read(d->opt.cgroup_root, rel, &k);
+	r = kubepods_read_at(d->rc.kroot, rel, &k);
 	free(rel);
 	if (r == -ENOENT)
 		return c->track.cgroup_seen ? NODE_GONE : NODE_ABSENT;
@@ -292,7 +294,7 @@ static int check_one(struct daemon *d, const char *id, uint64_t now, bool repair
 		ghost_add(g, id, "cgroup-gone");
 	if (v != NODE_EMPTY && v != NODE_ALIVE)
 		return 0;
-	if (repair && settled(c, now))
+	if (settled(c, now))
 		drift_of(d, id, &k, df);
 	else if (repair) /* judged once its update can have landed, not a period later */
 		d->rc.due_ns = now + DAEMON_RECONCILE_SETTLE_NS;
@@ -308,7 +310,8 @@ static void pass(struct daemon *d, uint64_t now)
 	size_t n = alloc_count(d->alloc);
 	struct drift *df = calloc(n ? n : 1, sizeof(*df));
 	struct ghost_list g = {0};
-	/* no runtime to carry a repair: drift waits for the next pass after a reconnect */
+	/* no runtime to carry a repair: drift found now is left for the first pass after a
+	 * reconnect, which finds it again */
 	bool repair = d->stub && nri_stub_is_connected(d->stub);
 	uint64_t t0 = daemon_now_ns(); /* now may be a test's clock */
 	size_t drifted = 0;
@@ -320,7 +323,7 @@ static void pass(struct daemon *d, uint64_t now)
 		drifted += (size_t)check_one(d, alloc_id_at(d->alloc, i), now, repair, &g, &df[i]);
 	/* the repairs first: the ids in d->changes are the allocation's, which a release
 	 * changes */
-	if (drifted && daemon_send_changes(d, "drift") == 0) {
+	if (drifted && repair && daemon_send_changes(d, "drift") == 0) {
 		for (size_t i = 0; i < n; i++) {
 			struct model_container *c =
 				model_container_by_id(d->model, alloc_id_at(d->alloc, i));

@@ -53,6 +53,15 @@ void kubepods_free(struct kubepods_ctr *c, size_t n);
  * untouched on failure; free its strings with kubepods_ctr_done().
  */
 int kubepods_read(const char *cgroup_root, const char *rel, struct kubepods_ctr *ret);
+/*
+ * The same for many containers: where the cpuset and cpu files are under cgroup_root
+ * (and which hierarchy), found once. kubepods_root_open(): 0, -ENOENT (no hierarchy
+ * there) or -ENOMEM; kubepods_root_free() is NULL-safe.
+ */
+struct kubepods_root;
+int kubepods_root_open(const char *cgroup_root, struct kubepods_root **ret);
+void kubepods_root_free(struct kubepods_root *r);
+int kubepods_read_at(const struct kubepods_root *r, const char *rel, struct kubepods_ctr *ret);
 void kubepods_ctr_done(struct kubepods_ctr *c); /* NULL-safe */
 /* cgroup2's cpu.weight for cpu.shares, the conversion runc and the kubelet use. */
 uint64_t kubepods_shares_to_weight(uint64_t shares);

@@ -704,6 +704,17 @@ int alloc_changes_shared(const struct alloc_state *s, const struct alloc_entry *
 	return 0;
 }
 
+int alloc_changes_all(const struct alloc_state *s, struct alloc_changes *c)
+{
+	if (!s)
+		return -EINVAL;
+	if (alloc_changes_reserve(c, s->n) < 0)
+		return -ENOMEM;
+	for (size_t i = 0; i < s->n; i++)
+		(void)alloc_changes_push(c, s->entries[i]->id); /* reserved: cannot fail */
+	return 0;
+}
+
 /* Make room for one push per container (plus one) so that later pushes cannot fail. */
 int alloc_changes_reserve(struct alloc_changes *c, size_t extra)
 {

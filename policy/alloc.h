@@ -263,6 +263,12 @@ int alloc_unshield(struct alloc_state *s, const char *id, struct alloc_changes *
 /* Append every container a shield moves: the shielded ones and every container
  * whose cpus include the shared pool (to re-send their cpusets). 0 or -ENOMEM. */
 int alloc_changes_pool(const struct alloc_state *s, struct alloc_changes *changes);
+/* Append every container: re-asserting the whole state (after a Synchronize, the
+ * runtime's report may be stale). 0 or -ENOMEM. */
+int alloc_changes_all(const struct alloc_state *s, struct alloc_changes *changes);
+/* Append id, which must outlive the use of changes (an alloc_id_at() string). 0 or
+ * -ENOMEM; a NULL changes is ignored. */
+int alloc_changes_push(struct alloc_changes *c, const char *id);
 
 /* Number of containers and iteration (order unspecified, stable while unmodified). */
 size_t alloc_count(const struct alloc_state *s);

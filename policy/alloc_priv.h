@@ -133,7 +133,6 @@ void alloc_result_of(const struct alloc_state *s, const struct alloc_entry *e,
 bool alloc_is_shared_dep(const struct alloc_entry *e);
 void alloc_commit(struct alloc_state *s, struct alloc_entry *e);
 void alloc_uncommit(struct alloc_state *s, struct alloc_entry *e);
-int alloc_changes_push(struct alloc_changes *c, const char *id);
 int alloc_changes_shared(const struct alloc_state *s, const struct alloc_entry *except,
 			 struct alloc_changes *c);
 int alloc_check_request(const struct alloc_request *req, char *reason, size_t reason_size);

@@ -43,12 +43,50 @@ static bool jbool(json_object *o, const char *key)
 	return json_object_object_get_ex(o, key, &v) && v && json_object_get_boolean(v);
 }
 
+static double jdouble(json_object *o, const char *key)
+{
+	json_object *v;
+
+	if (!json_object_object_get_ex(o, key, &v) || !v)
+		return 0;
+	return json_object_get_double(v);
+}
+
+static json_object *jobj(json_object *o, const char *key)
+{
+	json_object *v;
+
+	return json_object_object_get_ex(o, key, &v) ? v : NULL;
+}
+
+/* The node against topoguard's intent: passes, drift repaired, ghosts released. */
+static void print_reconcile(json_object *root)
+{
+	json_object *rc = jobj(root, "reconcile"), *dr, *last;
+
+	if (!rc)
+		return;
+	dr = jobj(rc, "drift_repaired");
+	printf("reconcile: every %.0f s, %lld passes; drift repaired: cpus %lld, quota %lld, "
+	       "period %lld, shares %lld; ghosts released: %lld\n",
+	       jdouble(rc, "interval_s"), jint(rc, "passes"), jint(dr, "cpus"), jint(dr, "quota"),
+	       jint(dr, "period"), jint(dr, "shares"), jint(rc, "ghosts_released"));
+	if ((last = jobj(rc, "last_drift")))
+		printf("  last drift %.0f s ago: %s\n", jdouble(last, "seconds_ago"),
+		       jstr(last, "what"));
+	if ((last = jobj(rc, "last_ghost")))
+		printf("  last ghost %.0f s ago: %s\n", jdouble(last, "seconds_ago"),
+		       jstr(last, "what"));
+}
+
 static void print_runtime(json_object *root)
 {
-	printf("runtime: %s %s (NRI %s)%s\nstate:   from %s\n\n",
+	printf("runtime: %s %s (NRI %s)%s\nstate:   from %s\n",
 	       *jstr(root, "runtime") ? jstr(root, "runtime") : "-", jstr(root, "runtime_version"),
 	       *jstr(root, "nri_version") ? jstr(root, "nri_version") : "unknown",
 	       jbool(root, "connected") ? "" : ", not connected", jstr(root, "state_source"));
+	print_reconcile(root);
+	printf("\n");
 }
 
 static void print_pools(json_object *root)

@@ -145,6 +145,12 @@ static const struct config_key keys[] = {
 	     true, "timeout of one API request"),
 	KINT("kubernetes.qps", kubernetes_qps, 1, 1000, "5", true,
 	     "API requests per second, at most"),
+	KDUR("reconcile.interval", reconcile_interval_us, 0, 3600 * US_PER_SEC, "10s", true,
+	     "how often every placed container's cgroup is compared with what topoguard intends "
+	     "(and after each Synchronize); 0 = never"),
+	KDUR("reconcile.ghost_after", reconcile_ghost_after_us, 0, 3600 * US_PER_SEC, "30s", true,
+	     "a container not started this long after its CreateContainer (and with no process in "
+	     "its cgroup) is a ghost: its CPUs go back to the others (0 = never)"),
 	KEY("log.level", CONFIG_ENUM, log_level, 0, 0, "info", log_level_names, true,
 	    "debug, info, warn or error"),
 	KSTR("metrics.address", metrics_address, ":9464", false,

@@ -103,6 +103,10 @@ struct config {
 	int64_t kubernetes_timeout_us;
 	int64_t kubernetes_qps;
 
+	/* reconciliation with the node (plugin/daemon/reconcile.c) */
+	int64_t reconcile_interval_us;	  /* 0 = never */
+	int64_t reconcile_ghost_after_us; /* 0 = never */
+
 	int log_level; /* enum log_level */
 	char metrics_address[CONFIG_ADDR_MAX];
 	char status_socket[CONFIG_PATH_MAX];

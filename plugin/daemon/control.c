@@ -460,6 +460,7 @@ static void flush(struct daemon *d, uint64_t now)
 		res.period = w->period;
 		if (nri_reply_update(batch(d), w->id, &res, false) < 0)
 			continue;
+		daemon_note_told(d, w->id);
 		w->gen = dc->gen;
 		if (!w->attempts && w->kind == CONTROL_THROTTLE)
 			dc_observe_reaction(dc, "throttle", w->since_ns, now);

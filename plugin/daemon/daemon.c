@@ -18,6 +18,7 @@
 #include "plugin/daemon/control.h"
 #include "plugin/daemon/handlers.h"
 #include "plugin/daemon/live.h"
+#include "plugin/daemon/reconcile.h"
 #include "plugin/daemon/render.h"
 #include "plugin/daemon/restore.h"
 #include "plugin/daemon/state.h"
@@ -25,6 +26,7 @@
 #include "plugin/obs/log.h"
 #include "plugin/obs/metrics.h"
 #include "plugin/obs/status.h"
+#include "plugin/host/kubepods.h"
 #include "plugin/host/sysfs.h"
 #include "plugin/config/watch.h"
 
@@ -135,6 +137,19 @@ static void on_checkpoint_tick(struct nri_stub *s, void *ud)
 	(void)s;
 	if (d->checkpoint_dirty && d->state_known)
 		daemon_checkpoint_save(d);
+}
+
+static void on_reconcile_tick(struct nri_stub *s, void *ud)
+{
+	(void)s;
+	daemon_reconcile_tick(ud, daemon_track_now(ud));
+}
+
+static void on_updates_failed(struct nri_stub *s, const char *const *ids, size_t n, int code,
+			      void *ud)
+{
+	(void)s;
+	daemon_reconcile_updates_failed(ud, ids, n, code, daemon_track_now(ud));
 }
 
 static void on_close(struct nri_stub *s, void *ud)
@@ -323,6 +338,7 @@ static int make_stub(struct daemon *d)
 	o.socket_path = d->opt.socket_path;
 	o.reconnect = d->opt.reconnect;
 	o.on_close = on_close;
+	o.on_updates_failed = on_updates_failed;
 	/* Configure is the daemon's business (config, servers); the rest are handlers.c's */
 	h = daemon_handlers;
 	h.configure = on_configure;
@@ -337,6 +353,7 @@ static int make_stub(struct daemon *d)
 		nri_stub_add_timer(d->stub, 1000, on_info_tick, d);
 	if (*daemon_checkpoint_path(d))
 		nri_stub_add_timer(d->stub, DAEMON_CHECKPOINT_MS, on_checkpoint_tick, d);
+	nri_stub_add_timer(d->stub, DAEMON_RECONCILE_TICK_MS, on_reconcile_tick, d);
 	return 0;
 }
 
@@ -439,6 +456,7 @@ void daemon_free(struct daemon *d)
 	metrics_free(d->metrics);
 	daemon_control_free(d);
 	daemon_live_free(d);
+	kubepods_root_free(d->rc.kroot);
 	alloc_changes_done(&d->changes);
 	alloc_state_free(d->alloc);
 	model_free(d->model);

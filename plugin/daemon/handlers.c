@@ -168,8 +168,7 @@ static bool container_is_live(const struct model_container *c)
 	return !c->sandbox && c->state != MODEL_STATE_STOPPED && c->state != MODEL_STATE_EXITED;
 }
 
-static int restore_entry(struct daemon *d, const struct model_container *c,
-			 struct alloc_restore_entry *e)
+static int restore_entry(struct daemon *d, struct model_container *c, struct alloc_restore_entry *e)
 {
 	const struct model_pod *pod = model_container_pod(d->model, c);
 	const char *excl =
@@ -182,6 +181,7 @@ static int restore_entry(struct daemon *d, const struct model_container *c,
 	if (daemon_classify(pod, c, &in, &qi) < 0)
 		return -EINVAL;
 	parse_prefs(d, pod, c, &ap);
+	c->track.mem_preserve = ap.value[ANNOTATIONS_MEM_PRESERVE] == 1;
 	memset(e, 0, sizeof(*e));
 	build_request(d, pod, c, &qi, &ap, &e->req);
 	if (cpuset_parse(c->resources.cpus, strlen(c->resources.cpus), &e->cpus) < 0)
@@ -208,9 +208,23 @@ static int collect_entry(struct model_container *c, void *ud)
 	return 0;
 }
 
+/*
+ * What an event or a Synchronize tells of c's existence (reconcile.h): running or
+ * paused confirms it; one created but not started starts the ghost clock, unless a
+ * CreateContainer started it already.
+ */
+static void note_alive(struct model_container *c, uint64_t now)
+{
+	if (c->state == MODEL_STATE_RUNNING || c->state == MODEL_STATE_PAUSED)
+		c->track.confirmed = true;
+	else if (!c->track.confirmed && !c->track.created_ns)
+		c->track.created_ns = now;
+}
+
 static int rebuild_model(struct daemon *d, NriPodSandbox *const *pods, size_t n_pods,
 			 NriContainer *const *ctrs, size_t n_ctrs, struct model **ret)
 {
+	uint64_t now = daemon_track_now(d);
 	struct model *m;
 	int r = model_new(&m);
 
@@ -220,17 +234,46 @@ static int rebuild_model(struct daemon *d, NriPodSandbox *const *pods, size_t n_
 		if (model_pod_put(m, pods[i], NULL) < 0)
 			log_warn("synchronize: skipping pod %s", pods[i]->id);
 	for (size_t i = 0; i < n_ctrs; i++) {
+		const struct model_container *known;
 		const NriPodSandbox *pod = NULL;
+		struct model_container *c;
 
 		for (size_t j = 0; j < n_pods && !pod; j++)
 			if (!strcmp(pods[j]->id, ctrs[i]->pod_sandbox_id))
 				pod = pods[j];
-		if (model_container_put(m, pod, ctrs[i], NULL) < 0)
+		if (model_container_put(m, pod, ctrs[i], &c) < 0) {
 			log_warn("synchronize: skipping container %s", ctrs[i]->id);
+			continue;
+		}
+		known = model_container_by_id(d->model, c->id);
+		if (known)
+			c->track = known->track;
+		note_alive(c, now);
 	}
 	*ret = d->model;
 	d->model = m;
 	return 0;
+}
+
+/*
+ * After a Synchronize every container gets its whole intent once, not only the ones
+ * whose reported resources differ: the report can be stale (CRI-O 1.26 reports
+ * creation-time resources after its restart, while the kernel holds later updates),
+ * and a cpuset the report shows as right may not be what the kernel has. On -ENOMEM
+ * the restore's own moves still go out.
+ */
+static void reassert_all(struct daemon *d)
+{
+	struct alloc_changes all = {0}, tmp;
+
+	if (alloc_changes_all(d->alloc, &all) < 0) {
+		log_warn("synchronize: out of memory, only moved containers are updated");
+	} else {
+		tmp = d->changes;
+		d->changes = all;
+		all = tmp;
+	}
+	alloc_changes_done(&all);
 }
 
 static int on_synchronize(struct nri_stub *s, NriPodSandbox *const *pods, size_t n_pods,
@@ -243,6 +286,7 @@ static int on_synchronize(struct nri_stub *s, NriPodSandbox *const *pods, size_t
 	struct model *old = NULL;
 	char reason[256] = "";
 	double t0 = now_seconds();
+	size_t moved;
 	int r;
 
 	(void)s;
@@ -271,17 +315,33 @@ static int on_synchronize(struct nri_stub *s, NriPodSandbox *const *pods, size_t
 	d->alloc = fresh;
 	daemon_live_resync(d, old);
 	model_free(old);
+	moved = d->changes.n;
+	reassert_all(d);
 	daemon_add_change_updates(d, reply);
-	log_info("synchronized: pods=%zu containers=%zu restored=%zu updates=%zu", n_pods, n_ctrs,
-		 sc.n, d->changes.n);
+	log_info("synchronized: pods=%zu containers=%zu restored=%zu moved=%zu updates=%zu", n_pods,
+		 n_ctrs, sc.n, moved, d->changes.n);
 	d->synchronized = true;
 	d->state_known = true;
 	d->state_source = "synchronize";
+	d->rc.due_ns =
+		daemon_track_now(d) + DAEMON_RECONCILE_AFTER_SYNC_NS; /* trust, then verify */
 	metrics_tg_decision(d->metrics, "Synchronize", now_seconds() - t0);
 	metrics_tg_request(d->metrics, "Synchronize", true);
 	daemon_update_pool_metrics(d);
 	metrics_tg_ready(d->metrics, true);
 	return 0;
+}
+
+/*
+ * An unsolicited update not yet answered can reach the runtime after this reply: the
+ * runtime holds it until the event in flight is done (its NRI lock, doc §7), so it
+ * would put back the cpusets this reply moves (an exclusive CPU handed out twice until
+ * the next reconciliation). The moved containers' intent goes out once more, after it.
+ */
+static void outrun_pending(struct daemon *d)
+{
+	if (d->changes.n && d->stub && nri_stub_updates_pending(d->stub))
+		daemon_send_changes(d, "after an update still in flight");
 }
 
 /*
@@ -330,6 +390,8 @@ static int on_create_container(struct nri_stub *s, const NriPodSandbox *npod,
 		metrics_tg_request(d->metrics, "CreateContainer", false);
 		return 0;
 	}
+	if (!c->track.created_ns)
+		c->track.created_ns = daemon_track_now(d); /* it must start within ghost_after */
 	daemon_qos_input(&c->resources, &in);
 	parse_prefs(d, pod, c, &ap);
 	if (ap.value[ANNOTATIONS_CPU_PRESERVE] == 1 || daemon_classify(pod, c, &in, &qi) < 0) {
@@ -344,8 +406,11 @@ static int on_create_container(struct nri_stub *s, const NriPodSandbox *npod,
 		metrics_tg_request(d->metrics, "CreateContainer", false);
 		return 0;
 	}
-	adjust_created(d, &r, qi.cls, ap.value[ANNOTATIONS_MEM_PRESERVE] == 1, reply);
+	c->track.mem_preserve = ap.value[ANNOTATIONS_MEM_PRESERVE] == 1;
+	adjust_created(d, &r, qi.cls, c->track.mem_preserve, reply);
+	c->track.told_ns = daemon_track_now(d);
 	daemon_add_change_updates(d, reply);
+	outrun_pending(d);
 	metrics_tg_decision(d->metrics, "CreateContainer", now_seconds() - t0);
 	metrics_tg_request(d->metrics, "CreateContainer", true);
 	daemon_publish_info(d, pod, c, qi.cls);
@@ -396,12 +461,14 @@ static int on_update_container(struct nri_stub *s, const NriPodSandbox *npod,
 	struct qos_info qi;
 	char reason[256] = "";
 	double t0 = now_seconds();
+	size_t others;
 	int rc;
 
 	(void)s;
 	if (model_pod_put(d->model, npod, &pod) < 0 ||
 	    model_container_put(d->model, npod, nctr, &c) < 0)
 		return 0;
+	note_alive(c, daemon_track_now(d));
 	qos_input_from_nri(res, &in);
 	parse_prefs(d, pod, c, &ap);
 	if (ap.value[ANNOTATIONS_CPU_PRESERVE] == 1 || daemon_classify(pod, c, &in, &qi) < 0)
@@ -418,16 +485,20 @@ static int on_update_container(struct nri_stub *s, const NriPodSandbox *npod,
 	}
 	daemon_add_change_updates(d, reply);
 	daemon_result_to_resources(d, c->id, &r, &out);
-	if (ap.value[ANNOTATIONS_MEM_PRESERVE] == 1)
+	c->track.mem_preserve = ap.value[ANNOTATIONS_MEM_PRESERVE] == 1;
+	if (c->track.mem_preserve)
 		out.mems = NULL;
 	nri_reply_update(reply, c->id, &out, false);
+	c->track.told_ns = daemon_track_now(d);
+	others = d->changes.n;
+	(void)alloc_changes_push(&d->changes, c->id); /* it may be in one in flight too */
+	outrun_pending(d);
 	daemon_live_exclusive_changed(d, c->id);
 	metrics_tg_decision(d->metrics, "UpdateContainer", now_seconds() - t0);
 	metrics_tg_request(d->metrics, "UpdateContainer", true);
 	daemon_publish_info(d, pod, c, qi.cls);
 	daemon_update_pool_metrics(d);
-	log_info("update: container=%s pool=%s others=%zu", c->id, alloc_pool_name(r.pool),
-		 d->changes.n);
+	log_info("update: container=%s pool=%s others=%zu", c->id, alloc_pool_name(r.pool), others);
 	return 0;
 }
 
@@ -459,8 +530,10 @@ static int on_stop_container(struct nri_stub *s, const NriPodSandbox *pod, const
 	if (!ctr) /* the stub passes on what the request held; a runtime always sends one */
 		return 0;
 	alloc_changes_reset(&d->changes);
-	if (alloc_release(d->alloc, ctr->id, &d->changes) > 0)
+	if (alloc_release(d->alloc, ctr->id, &d->changes) > 0) {
 		daemon_add_change_updates(d, reply);
+		outrun_pending(d);
+	}
 	model_container_set_state(d->model, ctr->id, MODEL_STATE_STOPPED);
 	daemon_live_untrack(d, ctr->id);
 	forget_container(d, pod, ctr);
@@ -499,7 +572,21 @@ static int on_start_container(struct nri_stub *s, const NriPodSandbox *pod, cons
 	if (model_container_put(d->model, pod, ctr, &c) < 0)
 		return 0;
 	model_container_set_state(d->model, ctr->id, MODEL_STATE_RUNNING);
+	c->track.confirmed = true;
 	daemon_live_track(d, c);
+	return 0;
+}
+
+/* The runtime created it for real (its cgroup and init process exist): no ghost. */
+static int on_post_create_container(struct nri_stub *s, const NriPodSandbox *pod,
+				    const NriContainer *ctr, void *ud)
+{
+	struct daemon *d = ud;
+	struct model_container *c;
+
+	(void)s;
+	if (model_container_put(d->model, pod, ctr, &c) == 0)
+		c->track.confirmed = true;
 	return 0;
 }
 
@@ -546,6 +633,7 @@ const struct nri_stub_handlers daemon_handlers = {
 	.stop_pod_sandbox = on_stop_pod,
 	.remove_pod_sandbox = on_remove_pod,
 	.create_container = on_create_container,
+	.post_create_container = on_post_create_container,
 	.start_container = on_start_container,
 	.update_container = on_update_container,
 	.stop_container = on_stop_container,

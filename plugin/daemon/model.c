@@ -240,6 +240,7 @@ int model_container_put(struct model *m, const NriPodSandbox *pod, const NriCont
 	if (c) {
 		fresh.ctl_quota = c->ctl_quota;
 		fresh.ctl_period = c->ctl_period;
+		fresh.track = c->track;
 		table_del(&m->containers, c->id, c);
 		p = table_get(&m->pods, c->pod_id);
 		if (p && p->n_containers)

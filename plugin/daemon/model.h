@@ -52,6 +52,26 @@ struct model_pod {
 	size_t n_containers;
 };
 
+/*
+ * What the daemon knows of a container beyond the runtime's report. Kept when the
+ * container is put again, and carried over a Synchronize's rebuild.
+ */
+struct model_track {
+	bool mem_preserve; /* memory.preserve: updates leave its cpuset.mems alone */
+	/* Whether it really exists (reconcile.c): a container topoguard placed that never
+	 * starts is a ghost whose CPUs go back to the others. */
+	uint64_t created_ns; /* its CreateContainer (or the Synchronize that showed it
+			      * created, not running); 0: learnt running */
+	bool confirmed;	     /* it exists: started, post-created, reported running, or a
+			      * process was seen in its cgroup */
+	bool cgroup_seen;    /* its cgroup was found once: absent now means it is gone */
+	bool reject_logged;  /* a rejected update of it was logged */
+	/* Drift (reconcile.c): what its cgroup held that topoguard did not intend. */
+	uint64_t told_ns;  /* topoguard last sent it resources (they may not have landed) */
+	uint64_t drift_ns; /* its last drift was repaired then, 0: never */
+	char drift[160];   /* that drift, "cpus 0-3 (want 4-7)" */
+};
+
 struct model_container {
 	char *id, *pod_id, *name;
 	enum model_state state;
@@ -66,6 +86,7 @@ struct model_container {
 	 * Kept when the container is put again. */
 	int64_t ctl_quota;
 	uint64_t ctl_period;
+	struct model_track track;
 };
 
 struct model;

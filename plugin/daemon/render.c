@@ -15,6 +15,7 @@
 #include "plugin/daemon/annotations.h"
 #include "plugin/daemon/control.h"
 #include "plugin/daemon/live.h"
+#include "plugin/daemon/reconcile.h"
 #include "plugin/daemon/render.h"
 #include "plugin/daemon/state.h"
 
@@ -131,6 +132,7 @@ static json_object *render_status(struct daemon *d)
 	add_live_notes(d, root);
 	if (d->control)
 		json_object_object_add(root, "closed_loop", daemon_control_json(d));
+	json_object_object_add(root, "reconcile", daemon_reconcile_json(d, daemon_track_now(d)));
 	add_set(d, root, "online", &d->topo->online);
 	json_object_object_add(root, "pools", render_pools(d));
 	model_foreach_container(d->model, NULL, render_one, &rc);
@@ -205,6 +207,9 @@ static json_object *render_explain(struct daemon *d, const char *what)
 				 annotations_pref_name(p), ap.value[p] ? "yes" : "no",
 				 annotations_source_name(ap.source[p]));
 	}
+	daemon_reconcile_explain(d, c, daemon_track_now(d), line, sizeof(line));
+	if (strlen(text) + strlen(line) < sizeof(text))
+		strcat(text, line);
 	add_str(root, "container", c->id);
 	add_str(root, "explanation", text);
 	return root;

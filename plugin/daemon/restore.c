@@ -218,13 +218,16 @@ static void model_learn(struct daemon *d, const struct node_view *v)
 {
 	for (size_t i = 0; i < v->n; i++) {
 		NriContainer c = NRI__PKG__API__V1ALPHA1__CONTAINER__INIT;
+		struct model_container *mc;
 
 		c.id = (char *)v->e[i].req.id;
 		c.pod_sandbox_id = (char *)"";
 		c.name = (char *)"";
 		c.state = NRI__PKG__API__V1ALPHA1__CONTAINER_STATE__CONTAINER_RUNNING;
-		if (model_container_put(d->model, NULL, &c, NULL) < 0)
+		if (model_container_put(d->model, NULL, &c, &mc) < 0)
 			log_warn("node restore: container %s not modelled", c.id);
+		else
+			mc->track.confirmed = true; /* its cgroup (or the checkpoint) says so */
 	}
 }
 

@@ -16,6 +16,11 @@ uint64_t daemon_now_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
+uint64_t daemon_track_now(const struct daemon *d)
+{
+	return d->clock_ns ? d->clock_ns : daemon_now_ns();
+}
+
 const char *daemon_checkpoint_path(const struct daemon *d)
 {
 	return d->opt.checkpoint_path ? d->opt.checkpoint_path : d->cfg.checkpoint_path;
@@ -172,15 +177,25 @@ void daemon_publish_container(struct daemon *d, const char *id)
 	daemon_publish_info(d, pod, c, daemon_container_qos(d, pod, c));
 }
 
+void daemon_note_told(struct daemon *d, const char *id)
+{
+	struct model_container *c = model_container_by_id(d->model, id);
+
+	if (c)
+		c->track.told_ns = daemon_track_now(d);
+}
+
 int daemon_add_change_updates(struct daemon *d, struct nri_reply *reply)
 {
 	struct cpuset last_cpus, last_mems;
 	struct nri_resources res;
+	const char *mems = NULL;
 	bool have = false;
 	int n = 0;
 
 	for (size_t i = 0; i < d->changes.n; i++) {
 		const char *id = d->changes.ids[i];
+		struct model_container *c = model_container_by_id(d->model, id);
 		struct alloc_result r;
 
 		if (alloc_get(d->alloc, id, &r) < 0)
@@ -189,18 +204,23 @@ int daemon_add_change_updates(struct daemon *d, struct nri_reply *reply)
 		if (!have || !cpuset_equal(&r.cpus, &last_cpus) ||
 		    !cpuset_equal(&r.mems, &last_mems)) {
 			daemon_result_to_resources(d, id, &r, &res);
+			mems = res.mems;
 			last_cpus = r.cpus;
 			last_mems = r.mems;
 			have = true;
 		}
+		res.mems = c && c->track.mem_preserve ? NULL : mems;
 		/* every update carries the whole CPU side: a move that left the quota to the
 		 * runtime kept a stale one (unlimited on the shared pool, or capped on
 		 * exclusive CPUs) */
 		cpu_limits(d, id, &r, &res);
-		if (nri_reply_update(reply, id, &res, false) < 0)
+		if (nri_reply_update(reply, id, &res, false) < 0) {
 			log_warn("cannot queue update of container %s", id);
-		else
-			n++;
+			continue;
+		}
+		n++;
+		if (c)
+			c->track.told_ns = daemon_track_now(d);
 	}
 	/* their topoguard_container_info is refreshed by the daemon's 1 s timer: a series
 	 * update per moved container would make every create O(containers^2) */

@@ -31,6 +31,31 @@ struct status_server;
 struct watch;
 struct daemon_live;
 struct daemon_control;
+struct kubepods_root;
+
+/*
+ * What topoguard told the runtime lands a moment later (a reply is applied once the
+ * handler returned, an unsolicited update once the runtime's lock is free): a container
+ * told this recently is not compared with its cgroup yet. A pass runs a little later
+ * than that after each Synchronize, whose reply tells every container.
+ */
+#define DAEMON_RECONCILE_SETTLE_NS     1000000000ull
+#define DAEMON_RECONCILE_AFTER_SYNC_NS 1500000000ull
+
+/* Reconciliation with the node (reconcile.c), for status and explain. */
+struct daemon_reconcile {
+	uint64_t ghosts;	/* reservations released because nothing runs */
+	uint64_t last_ghost_ns; /* when the last was released, 0: never */
+	char last_ghost[192];	/* "<id> (<reason>)" */
+	uint64_t passes;	/* comparisons of every placed container with its cgroup */
+	uint64_t last_pass_ns;	/* when the last pass ran, 0: never */
+	uint64_t last_pass_cost_ns;
+	uint64_t due_ns;	     /* a pass wanted then (after a Synchronize), 0: none */
+	uint64_t drift[4];	     /* drift repaired, per field (reconcile.c's order) */
+	uint64_t last_drift_ns;	     /* 0: never */
+	struct kubepods_root *kroot; /* the cgroup hierarchies, found at first use */
+	char last_drift[256];	     /* "<id>: cpus 0-3 (want 4-7)" */
+};
 
 struct daemon {
 	struct daemon_options opt;
@@ -58,6 +83,8 @@ struct daemon {
 	const char *state_source; /* "synchronize", "checkpoint+cgroups", ... (static) */
 	bool checkpoint_dirty;	  /* the allocation changed since the last checkpoint */
 	bool info_dirty;	  /* some topoguard_container_info series are stale */
+	struct daemon_reconcile rc;
+	uint64_t clock_ns; /* tests: daemon_track_now()'s answer; 0: the real clock */
 };
 
 #define DAEMON_CPULIST_MAX (CPUSET_MAX * 6)
@@ -66,6 +93,9 @@ struct daemon {
 const char *daemon_checkpoint_path(const struct daemon *d);
 /* CLOCK_MONOTONIC in nanoseconds: the one clock of the loop's timers and samples. */
 uint64_t daemon_now_ns(void);
+/* The clock of reconciliation's bookkeeping (reconcile.h): daemon_now_ns(), or the
+ * time a test set in d->clock_ns. */
+uint64_t daemon_track_now(const struct daemon *d);
 /* Build the policy state for the current config and topology (empty). */
 int daemon_new_alloc(struct daemon *d, struct alloc_state **ret);
 /* The QoS classifier's input from a modelled container's resources. */
@@ -90,6 +120,8 @@ void daemon_publish_info(struct daemon *d, const struct model_pod *pod,
 void daemon_publish_container(struct daemon *d, const char *id);
 /* After any change of the allocation: publish the pool gauges; the checkpoint is due. */
 void daemon_update_pool_metrics(struct daemon *d);
+/* Topoguard just told the runtime id's resources: reconciliation leaves it alone a while. */
+void daemon_note_told(struct daemon *d, const char *id);
 /* Append an update (the whole CPU side) per container of d->changes; returns how many. */
 int daemon_add_change_updates(struct daemon *d, struct nri_reply *reply);
 /* Send cpusets of d->changes as one unsolicited UpdateContainers. */

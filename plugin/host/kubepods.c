@@ -18,6 +18,7 @@
 /* Where the cpuset and the cpu files live: one dir on v2, two on v1. */
 struct hier {
 	char cpuset[1024], cpu[1024];
+	bool v2; /* cpu.max and cpu.weight; v1: cpu.cfs_*_us and cpu.shares */
 };
 
 struct scan {
@@ -59,7 +60,8 @@ static int hier_detect(const char *root, struct hier *h)
 	char p[1100];
 
 	snprintf(p, sizeof(p), "%s/cgroup.controllers", root);
-	if (access(p, F_OK) == 0) { /* v2 */
+	h->v2 = access(p, F_OK) == 0;
+	if (h->v2) {
 		snprintf(h->cpuset, sizeof(h->cpuset), "%s", root);
 		snprintf(h->cpu, sizeof(h->cpu), "%s", root);
 		return 0;
@@ -88,20 +90,22 @@ static void read_limits(const struct hier *h, const char *rel, struct kubepods_c
 	unsigned long long a, b;
 
 	read_cpus(h, rel, c);
-	if (read_line(h->cpu, rel, "cpu.max", buf, sizeof(buf)) == 0 &&
+	/* only the files of the hierarchy there is: a pass reads hundreds of cgroups */
+	if (h->v2 && read_line(h->cpu, rel, "cpu.max", buf, sizeof(buf)) == 0 &&
 	    sscanf(buf, "%31s %llu", q, &b) == 2) {
 		c->quota = strcmp(q, "max") ? strtoll(q, NULL, 10) : -1;
 		c->period = b;
-	} else if (read_line(h->cpu, rel, "cpu.cfs_quota_us", buf, sizeof(buf)) == 0) {
+	} else if (!h->v2 && read_line(h->cpu, rel, "cpu.cfs_quota_us", buf, sizeof(buf)) == 0) {
 		c->quota = strtoll(buf, NULL, 10);
 		if (read_line(h->cpu, rel, "cpu.cfs_period_us", buf, sizeof(buf)) == 0)
 			c->period = strtoull(buf, NULL, 10);
 	}
-	if (read_line(h->cpu, rel, "cpu.weight", buf, sizeof(buf)) == 0 &&
-	    sscanf(buf, "%llu", &a) == 1 && a >= 1)
+	if (h->v2 && read_line(h->cpu, rel, "cpu.weight", buf, sizeof(buf)) == 0 &&
+	    sscanf(buf, "%llu", &a) == 1 && a >= 1) {
 		/* the least shares the kubelet turns into this weight (its map is lossy) */
 		c->shares = 2 + ((a - 1) * 262142 + 9998) / 9999;
-	else if (read_line(h->cpu, rel, "cpu.shares", buf, sizeof(buf)) == 0)
+		c->weight = a;
+	} else if (!h->v2 && read_line(h->cpu, rel, "cpu.shares", buf, sizeof(buf)) == 0)
 		c->shares = strtoull(buf, NULL, 10);
 	c->has_procs = (read_line(h->cpu, rel, "cgroup.procs", buf, sizeof(buf)) == 0 ||
 			read_line(h->cpuset, rel, "cgroup.procs", buf, sizeof(buf)) == 0) &&
@@ -276,12 +280,85 @@ int kubepods_scan(const char *cgroup_root, struct kubepods_ctr **ret, size_t *re
 	return 0;
 }
 
+void kubepods_ctr_done(struct kubepods_ctr *c)
+{
+	if (!c)
+		return;
+	free(c->id);
+	free(c->pod_uid);
+	free(c->cpus);
+	c->id = c->pod_uid = c->cpus = NULL;
+}
+
 void kubepods_free(struct kubepods_ctr *c, size_t n)
 {
-	for (size_t i = 0; c && i < n; i++) {
-		free(c[i].id);
-		free(c[i].pod_uid);
-		free(c[i].cpus);
-	}
+	for (size_t i = 0; c && i < n; i++)
+		kubepods_ctr_done(&c[i]);
 	free(c);
+}
+
+static bool has_dir(const char *root, const char *rel)
+{
+	char p[2048];
+
+	return snprintf(p, sizeof(p), "%s/%s", root, rel) < (int)sizeof(p) && is_dir(p);
+}
+
+struct kubepods_root {
+	struct hier h;
+};
+
+int kubepods_root_open(const char *cgroup_root, struct kubepods_root **ret)
+{
+	struct kubepods_root *r = calloc(1, sizeof(*r));
+	int e;
+
+	if (!r)
+		return -ENOMEM;
+	e = hier_detect(cgroup_root ? cgroup_root : DEFAULT_ROOT, &r->h);
+	if (e < 0) {
+		free(r);
+		return e;
+	}
+	*ret = r;
+	return 0;
+}
+
+void kubepods_root_free(struct kubepods_root *r)
+{
+	free(r);
+}
+
+int kubepods_read_at(const struct kubepods_root *r, const char *rel, struct kubepods_ctr *ret)
+{
+	struct kubepods_ctr c = {0};
+
+	if (!has_dir(r->h.cpuset, rel) && (r->h.v2 || !has_dir(r->h.cpu, rel)))
+		return -ENOENT;
+	read_limits(&r->h, rel, &c);
+	if (!c.cpus)
+		return -ENOMEM;
+	*ret = c;
+	return 0;
+}
+
+int kubepods_read(const char *cgroup_root, const char *rel, struct kubepods_ctr *ret)
+{
+	struct kubepods_root *r;
+	int e = kubepods_root_open(cgroup_root, &r);
+
+	if (e < 0)
+		return e == -ENOMEM ? e : -ENOENT;
+	e = kubepods_read_at(r, rel, ret);
+	kubepods_root_free(r);
+	return e;
+}
+
+uint64_t kubepods_shares_to_weight(uint64_t shares)
+{
+	if (shares < 2)
+		shares = 2;
+	if (shares > 262144)
+		shares = 262144;
+	return 1 + ((shares - 2) * 9999) / 262142;
 }

@@ -34,6 +34,7 @@ struct kubepods_ctr {
 	int64_t quota;	 /* -1 unlimited, 0 unknown */
 	uint64_t period; /* 0 unknown */
 	uint64_t shares; /* cpu.shares, or cpu.weight converted back; 0 unknown */
+	uint64_t weight; /* cgroup2's cpu.weight as read; 0 on v1 (or unknown) */
 	bool has_procs;	 /* some process is in it (cgroup.procs not empty) */
 };
 
@@ -43,3 +44,24 @@ struct kubepods_ctr {
  */
 int kubepods_scan(const char *cgroup_root, struct kubepods_ctr **ret, size_t *ret_n);
 void kubepods_free(struct kubepods_ctr *c, size_t n);
+
+/*
+ * One container's cgroup, at rel: a path below each hierarchy root, as cgroups_resolve()
+ * (cgroups.h) makes it from the container's NRI cgroups_path. Read like a scanned one
+ * (id and pod_uid NULL, qos unset). 0; -ENOENT when that cgroup exists in neither the
+ * cpuset nor the cpu hierarchy (or no hierarchy is under cgroup_root); -ENOMEM. *ret is
+ * untouched on failure; free its strings with kubepods_ctr_done().
+ */
+int kubepods_read(const char *cgroup_root, const char *rel, struct kubepods_ctr *ret);
+/*
+ * The same for many containers: where the cpuset and cpu files are under cgroup_root
+ * (and which hierarchy), found once. kubepods_root_open(): 0, -ENOENT (no hierarchy
+ * there) or -ENOMEM; kubepods_root_free() is NULL-safe.
+ */
+struct kubepods_root;
+int kubepods_root_open(const char *cgroup_root, struct kubepods_root **ret);
+void kubepods_root_free(struct kubepods_root *r);
+int kubepods_read_at(const struct kubepods_root *r, const char *rel, struct kubepods_ctr *ret);
+void kubepods_ctr_done(struct kubepods_ctr *c); /* NULL-safe */
+/* cgroup2's cpu.weight for cpu.shares, the conversion runc and the kubelet use. */
+uint64_t kubepods_shares_to_weight(uint64_t shares);

@@ -270,15 +270,43 @@ static int loop_timeout(const struct nri_stub *s, int max_ms)
 	return t;
 }
 
+/* The ids of a failed list, or of the whole request for an error status. */
+static void report_failed(struct nri_stub *s, const struct nri_reply *sent, int code,
+			  const uint8_t *payload, size_t len)
+{
+	PB(UpdateContainersResponse) *rsp = NULL;
+	const char **ids;
+	size_t n = 0;
+
+	if (!s->o.on_updates_failed || code < 0 || !sent)
+		return;
+	if (code == 0 && !(rsp = nri__pkg__api__v1alpha1__update_containers_response__unpack(
+				   NULL, len, payload)))
+		return;
+	ids = calloc((rsp ? rsp->n_failed : sent->n_updates) + 1, sizeof(*ids));
+	for (size_t i = 0; ids && rsp && i < rsp->n_failed; i++)
+		if (rsp->failed[i]->container_id && *rsp->failed[i]->container_id)
+			ids[n++] = rsp->failed[i]->container_id;
+	for (size_t i = 0; ids && !rsp && i < sent->n_updates; i++)
+		ids[n++] = stub_reply_update_id(sent, i);
+	if (n)
+		s->o.on_updates_failed(s, ids, n, code, s->ud);
+	free(ids);
+	if (rsp)
+		nri__pkg__api__v1alpha1__update_containers_response__free_unpacked(rsp, NULL);
+}
+
 static void updates_done(struct nri_trunk *t, int code, const char *msg, const uint8_t *payload,
 			 size_t len, void *userdata)
 {
 	struct stub_pending *p = userdata;
 
-	(void)t, (void)msg, (void)payload, (void)len;
+	(void)t, (void)msg;
 	p->stub->n_inflight--;
+	report_failed(p->stub, p->updates, code, payload, len);
 	if (p->done)
 		p->done(p->stub, code, p->ud);
+	stub_reply_free(p->updates);
 	free(p);
 }
 
@@ -292,7 +320,6 @@ static int send_one_update(struct nri_stub *s, struct stub_pending *q)
 	if (!p)
 		return -ENOMEM;
 	*p = *q;
-	p->updates = NULL;
 	p->stub = s;
 	r = stub_reply_pack(q->updates, false, &buf, &len);
 	/* No deadline, like the Go stub: the runtime answers once its own lock is free. */
@@ -304,6 +331,7 @@ static int send_one_update(struct nri_stub *s, struct stub_pending *q)
 		free(p);
 		return r;
 	}
+	q->updates = NULL; /* kept until the answer: it names what an error status failed */
 	s->n_inflight++;
 	return 0;
 }

@@ -149,6 +149,14 @@ struct nri_stub_options {
 	void (*on_close)(struct nri_stub *s, void *ud);
 	/* Called after a successful (re)connection's Synchronize. Optional. */
 	void (*on_synchronized)(struct nri_stub *s, void *ud);
+	/*
+	 * An unsolicited UpdateContainers the runtime did not fully apply. Optional. ids
+	 * (valid during the call) are the containers the answer lists as failed (CRI-O:
+	 * e.g. one it no longer knows), or, for an error status, which carries no list
+	 * (containerd), every container the request named; code is 0 or that status.
+	 */
+	void (*on_updates_failed)(struct nri_stub *s, const char *const *ids, size_t n, int code,
+				  void *ud);
 };
 
 /* Fills defaults: fd = -1, everything else 0/NULL. */
@@ -207,3 +215,5 @@ uint32_t nri_stub_events(const struct nri_stub *s); /* the mask sent in Configur
 unsigned int nri_stub_request_timeout_ms(const struct nri_stub *s);
 unsigned int nri_stub_registration_timeout_ms(const struct nri_stub *s);
 uint64_t nri_stub_reconnects(const struct nri_stub *s);
+/* Unsolicited UpdateContainers queued or sent and not answered yet. */
+size_t nri_stub_updates_pending(const struct nri_stub *s);

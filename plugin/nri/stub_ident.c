@@ -172,3 +172,8 @@ uint64_t nri_stub_reconnects(const struct nri_stub *s)
 {
 	return s ? s->reconnects : 0;
 }
+
+size_t nri_stub_updates_pending(const struct nri_stub *s)
+{
+	return s ? s->n_queue + s->n_inflight : 0;
+}

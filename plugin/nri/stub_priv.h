@@ -118,6 +118,8 @@ int stub_reply_new(enum stub_reply_kind kind, const char *self_id, struct nri_re
 void stub_reply_free(struct nri_reply *r);
 /* Pack the reply as the protobuf response of its kind (more: SynchronizeResponse.more). */
 int stub_reply_pack(const struct nri_reply *r, bool more, uint8_t **ret_buf, size_t *ret_len);
+/* The container id of the i-th update (i < r->n_updates). */
+const char *stub_reply_update_id(const struct nri_reply *r, size_t i);
 
 /* stub_serve.c */
 int stub_serve(struct nri_trunk *t, const struct nri_request *req, void *userdata);

@@ -58,6 +58,11 @@ int stub_reply_new(enum stub_reply_kind kind, const char *self_id, struct nri_re
 	return 0;
 }
 
+const char *stub_reply_update_id(const struct nri_reply *r, size_t i)
+{
+	return i < r->n_updates ? r->updates[i]->id : NULL;
+}
+
 static void update_free(struct stub_update *u)
 {
 	if (!u)

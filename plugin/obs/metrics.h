@@ -78,3 +78,12 @@ void metrics_tg_config_reload(struct metrics *m, const char *result, unsigned in
 void metrics_tg_nri_reconnects(struct metrics *m, uint64_t total);
 void metrics_tg_annotation_refused(struct metrics *m);
 void metrics_tg_ready(struct metrics *m, bool ready);
+/* A ghost's reservation was released; reason one of METRICS_TG_GHOST_REASONS. */
+#define METRICS_TG_GHOST_REASONS "never-started", "cgroup-gone", "update-rejected"
+void metrics_tg_ghost_released(struct metrics *m, const char *reason);
+/* A container's cgroup held field (one of METRICS_TG_DRIFT_FIELDS) other than intended;
+ * an update repairing it was sent. */
+#define METRICS_TG_DRIFT_FIELDS "cpus", "quota", "period", "shares"
+void metrics_tg_drift_repaired(struct metrics *m, const char *field);
+/* The last reconciliation pass took seconds. */
+void metrics_tg_reconcile_pass(struct metrics *m, double seconds);

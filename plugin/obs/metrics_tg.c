@@ -57,6 +57,18 @@ static int metrics_tg_families(struct metrics *m)
 		 "1 once the plugin is registered and synchronized with the runtime.", NULL, 0},
 		{&t->build_info, METRICS_GAUGE, "topoguard_build_info",
 		 "Build information (value is always 1).", L("version"), 1},
+		{&t->ghosts_released, METRICS_COUNTER, "topoguard_ghosts_released_total",
+		 "Reservations released because the container does not run (never started, "
+		 "cgroup gone, or updates rejected as unknown), by reason.",
+		 L("reason"), 1},
+		{&t->drift_repaired, METRICS_COUNTER, "topoguard_drift_repaired_total",
+		 "Containers whose cgroup held other values than topoguard intends, repaired "
+		 "with an update, by field.",
+		 L("field"), 1},
+		{&t->reconcile_seconds, METRICS_GAUGE, "topoguard_reconcile_pass_duration_seconds",
+		 "Time the last reconciliation pass took (every placed container's cgroup read "
+		 "and compared).",
+		 NULL, 0},
 	};
 	int r;
 
@@ -75,6 +87,9 @@ static int metrics_tg_families(struct metrics *m)
 	return metrics_family_set_key(t->container_info, 3);
 }
 
+static const char *const ghost_reasons[] = {METRICS_TG_GHOST_REASONS};
+static const char *const drift_fields[] = {METRICS_TG_DRIFT_FIELDS};
+
 static int metrics_tg_seed(struct metrics *m)
 {
 	static const char *const results[] = {"applied", "unchanged", "refused"};
@@ -91,6 +106,12 @@ static int metrics_tg_seed(struct metrics *m)
 		r = metrics_add(m->tg.annotations_refused, NULL, 0);
 	if (r >= 0)
 		r = metrics_set(m->tg.ready, NULL, 0);
+	for (size_t i = 0; r >= 0 && i < sizeof(ghost_reasons) / sizeof(ghost_reasons[0]); i++)
+		r = metrics_add(m->tg.ghosts_released, L(ghost_reasons[i]), 0);
+	for (size_t i = 0; r >= 0 && i < sizeof(drift_fields) / sizeof(drift_fields[0]); i++)
+		r = metrics_add(m->tg.drift_repaired, L(drift_fields[i]), 0);
+	if (r >= 0)
+		r = metrics_set(m->tg.reconcile_seconds, NULL, 0);
 	return r;
 }
 
@@ -195,4 +216,22 @@ void metrics_tg_ready(struct metrics *m, bool ready)
 {
 	if (m)
 		(void)metrics_set(m->tg.ready, NULL, ready);
+}
+
+void metrics_tg_ghost_released(struct metrics *m, const char *reason)
+{
+	if (m)
+		(void)metrics_add(m->tg.ghosts_released, L(reason), 1);
+}
+
+void metrics_tg_drift_repaired(struct metrics *m, const char *field)
+{
+	if (m)
+		(void)metrics_add(m->tg.drift_repaired, L(field), 1);
+}
+
+void metrics_tg_reconcile_pass(struct metrics *m, double seconds)
+{
+	if (m)
+		(void)metrics_set(m->tg.reconcile_seconds, NULL, seconds);
 }

@@ -78,7 +78,12 @@ static int jint(json_object *o, const char *key)
 	return json_object_get_int(e2e_jget(o, key));
 }
 
-/* Synchronize answers after the first carry no update: nothing valid was moved. */
+/*
+ * Synchronize answers after the first that moved a container: one whose cpuset after
+ * the answer differs from the one before (the simulator's "moved"). Every resync
+ * re-asserts each container (issue 19), so the answers do carry updates; a resync
+ * without any, or without the simulator's count, counts as moving too.
+ */
 static int count_moving_resyncs(json_object *rep)
 {
 	json_object *reqs = e2e_jget(rep, "requests");
@@ -89,7 +94,8 @@ static int count_moving_resyncs(json_object *rep)
 
 		if (strcmp(e2e_jstr(q, "method"), "Synchronize"))
 			continue;
-		if (syncs++ > 0 && jint(q, "updates") > 0)
+		if (syncs++ > 0 &&
+		    (jint(q, "moved") > 0 || jint(q, "updates") == 0 || !e2e_jget(q, "moved")))
 			moving++;
 	}
 	return moving;

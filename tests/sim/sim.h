@@ -57,11 +57,19 @@ struct sim_pod {
 struct sim_ctr {
 	char *id, *pod_id, *name;
 	struct sim_kvs labels, annotations;
-	struct sim_res res; /* effective resources, as the runtime applied them */
-	int state;	    /* PB ContainerState */
+	struct sim_res res;	/* effective resources, as the runtime applied them */
+	struct sim_res created; /* res right after its creation (the spec on disk) */
+	/* After a `fault runtime-restart ... stale-specs`: what the runtime reports of it
+	 * (creation-time resources plus later updates, CRI-O 1.26) while res stays what
+	 * the kernel holds. */
+	struct sim_res spec;
+	bool has_spec;
+	int state; /* PB ContainerState */
 	bool exclusive, failed, removed;
-	bool exited;	     /* its process ended on its own (`exit`) */
-	int32_t exit_code;   /* when exited */
+	bool ghost;	   /* `create ... fail-after`: failed after CreateContainer, never stopped,
+		     * never removed, unknown to the runtime's updates (CRI-O 1.26) */
+	bool exited;	   /* its process ended on its own (`exit`) */
+	int32_t exit_code; /* when exited */
 	int64_t finished_at; /* when exited, ns since the epoch */
 	uint32_t pid;
 };
@@ -96,6 +104,11 @@ void sim_ctr_free(struct sim_ctr *c);
 int sim_kvs_set(struct sim_kvs *kv, const char *key, const char *value);
 const char *sim_kvs_get(const struct sim_kvs *kv, const char *key);
 void sim_res_done(struct sim_res *r);
+/* dst (done first) becomes a deep copy of src; -ENOMEM. */
+int sim_res_copy(struct sim_res *dst, const struct sim_res *src);
+/* Apply an update to c as the runtime does: its effective resources, and the spec it
+ * reports when that went stale. */
+int sim_ctr_apply(struct sim_ctr *c, const PB(LinuxResources) * pb);
 int sim_res_set_str(char **dst, const char *s);
 /* Apply the fields present in a protobuf LinuxResources, as a runtime would. */
 int sim_res_apply(struct sim_res *r, const PB(LinuxResources) * pb);
@@ -167,6 +180,7 @@ struct sim {
 	size_t n_deferred;
 
 	uint64_t unsolicited_calls, disconnects, reconnects, sessions;
+	uint64_t t0_us; /* start: the report's t_ms count from here */
 	int expect_failed, expect_passed;
 
 	json_object *requests, *errors, *unsolicited, *expect_failures, *sessions_log;
@@ -205,8 +219,14 @@ int sim_handshake(struct sim *s);
 void sim_record(struct sim *s, const char *method, int ev, const char *pod, const char *ctr,
 		const struct sim_call_res *res, int n_updates);
 uint32_t sim_known_events(const struct sim *s);
+/* Apply updates; returns how many applied, *ret_moved (optional) how many of them
+ * changed a container's cpuset (as a set). */
 int sim_apply_updates(struct sim *s, PB(ContainerUpdate) * *u, size_t n, const char *skip_id,
-		      json_object *log);
+		      json_object *log, int *ret_moved);
+/* Milliseconds since the simulator started (the report's t_ms). */
+int64_t sim_t_ms(const struct sim *s);
+/* Add "moved": n to the last recorded request. */
+void sim_record_moved(struct sim *s, int n);
 
 /* sim_run.c */
 int sim_apply_existing(struct sim *s, const struct sim_scenario *sc);
@@ -226,6 +246,11 @@ void sim_fault_check(struct sim *s, const char *where);
 int sim_cgroups_setup(const char *name);
 /* Bring the kernel in line with the model (create, write changes, start/stop, remove). */
 void sim_cgroups_sync(struct sim *s);
+/* An update named c: the runtime writes every field again, changed or not. */
+void sim_cgroups_touch(const struct sim_ctr *c);
+/* A third party writes c's cpuset.cpus behind the runtime's back (the model keeps what
+ * it had). -ENOENT when c has no cgroup (or --apply-cgroups is off). */
+int sim_cgroups_rewrite_cpuset(struct sim *s, const struct sim_ctr *c, const char *cpus);
 /* Re-read cpusets and Cpus_allowed_list of what still lives (before the report). */
 void sim_cgroups_refresh(void);
 /* The report's "cgroup" object of c (new reference), NULL if c never had a cgroup. */

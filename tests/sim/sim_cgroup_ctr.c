@@ -428,6 +428,33 @@ void sim_cgroups_sync(struct sim *s)
 	}
 }
 
+void sim_cgroups_touch(const struct sim_ctr *c)
+{
+	struct cg_ent *e = ent_find(c);
+
+	if (!e)
+		return;
+	sim_res_done(&e->done); /* all of it is written again at the next sync */
+	e->written = false;
+}
+
+int sim_cgroups_rewrite_cpuset(struct sim *s, const struct sim_ctr *c, const char *cpus)
+{
+	struct cg_ent *e = ent_find(c);
+	int r;
+
+	if (!e || e->gone)
+		return -ENOENT;
+	r = sim_cgroup_write(dir_of(e, CG_CPUSET), "cpuset.cpus", cpus);
+	if (r < 0) {
+		sim_error(s, "cgroup %s: rewrite cpuset.cpus=\"%s\": %s", c->id, cpus,
+			  strerror(-r));
+		return r;
+	}
+	ent_readback(e);
+	return 0;
+}
+
 void sim_cgroups_refresh(void)
 {
 	for (size_t i = 0; sim_cgroup_state && i < sim_cgroup_state->n; i++) {

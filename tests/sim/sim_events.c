@@ -77,6 +77,7 @@ struct ev_ctx {
 	PB(PodSandbox) * pod_pb;
 	PB(Container) * ctr_pb;
 	const struct sim_res *req_res;
+	int moved; /* cpusets the reply's updates changed */
 };
 
 static int send_state_change(struct ev_ctx *c, struct sim_call_res *res)
@@ -127,7 +128,7 @@ static void create_adjust(struct ev_ctx *c, const PB(ContainerAdjustment) * adj)
 	if (!adj)
 		return;
 	if (adj->linux_ && adj->linux_->resources)
-		sim_res_apply(&c->ctr->res, adj->linux_->resources);
+		sim_ctr_apply(c->ctr, adj->linux_->resources);
 	for (size_t i = 0; i < adj->n_annotations; i++)
 		sim_kvs_set(&c->ctr->annotations, adj->annotations[i]->key,
 			    adj->annotations[i]->value);
@@ -165,7 +166,7 @@ static int create_apply(struct ev_ctx *c, const struct sim_call_res *res, int *n
 	}
 	if (ret == 0) {
 		create_adjust(c, r->adjust);
-		*n_upd = sim_apply_updates(c->s, r->update, r->n_update, NULL, NULL);
+		*n_upd = sim_apply_updates(c->s, r->update, r->n_update, NULL, NULL, &c->moved);
 		evictions(c->s, r->evict, r->n_evict);
 	}
 	nri__pkg__api__v1alpha1__create_container_response__free_unpacked(r, NULL);
@@ -184,6 +185,7 @@ static int send_create(struct ev_ctx *c)
 	if (r == 0 && create_apply(c, &res, &n_upd) > 0)
 		r = TTRPC_UNKNOWN;
 	sim_record(c->s, "CreateContainer", c->ev, c->pod->id, c->ctr->id, &res, n_upd);
+	sim_record_moved(c->s, c->moved);
 	sim_call_res_done(&res);
 	return r;
 }
@@ -198,7 +200,7 @@ static void apply_requested(int ev, struct sim_ctr *ctr, const struct sim_res *r
 		return;
 	pb = sim_res_build(&a, req);
 	if (pb)
-		sim_res_apply(&ctr->res, pb);
+		sim_ctr_apply(ctr, pb);
 	sim_arena_done(&a);
 }
 
@@ -211,7 +213,7 @@ static int update_apply(struct ev_ctx *c, const struct sim_call_res *res, int *n
 	if (!r)
 		return 1;
 	apply_requested(c->ev, c->ctr, c->req_res);
-	*n_upd = sim_apply_updates(c->s, r->update, r->n_update, NULL, NULL);
+	*n_upd = sim_apply_updates(c->s, r->update, r->n_update, NULL, NULL, &c->moved);
 	evictions(c->s, r->evict, r->n_evict);
 	nri__pkg__api__v1alpha1__update_container_response__free_unpacked(r, NULL);
 	return 0;
@@ -230,6 +232,7 @@ static int send_update(struct ev_ctx *c)
 	if (r == 0 && update_apply(c, &res, &n_upd) > 0)
 		r = TTRPC_UNKNOWN;
 	sim_record(c->s, "UpdateContainer", c->ev, c->pod->id, c->ctr->id, &res, n_upd);
+	sim_record_moved(c->s, c->moved);
 	sim_call_res_done(&res);
 	return r;
 }
@@ -248,11 +251,13 @@ static int send_stop(struct ev_ctx *c)
 		r = nri__pkg__api__v1alpha1__stop_container_response__unpack(NULL, res.len,
 									     res.payload);
 		if (r) {
-			n_upd = sim_apply_updates(c->s, r->update, r->n_update, NULL, NULL);
+			n_upd = sim_apply_updates(c->s, r->update, r->n_update, NULL, NULL,
+						  &c->moved);
 			nri__pkg__api__v1alpha1__stop_container_response__free_unpacked(r, NULL);
 		}
 	}
 	sim_record(c->s, "StopContainer", c->ev, c->pod->id, c->ctr->id, &res, n_upd);
+	sim_record_moved(c->s, c->moved);
 	sim_call_res_done(&res);
 	return ret;
 }

@@ -9,11 +9,21 @@
  *                                        every UpdateContainers call, live containers
  *                                        marked `exclusive` and not stopped must have
  *                                        disjoint cpusets
- *   fault runtime-restart <down-ms>      the runtime goes away: listener closed, socket
+ *   fault runtime-restart <down-ms> [stale-specs] [lose=<ctr>]...
+ *                                        the runtime goes away: listener closed, socket
  *                                        removed, plugin dropped; down-ms later a new
  *                                        listener appears and the time until the
  *                                        plugin completed the new handshake is logged
- *                                        ("fault: runtime-restart: resync_us=N")
+ *                                        ("fault: runtime-restart: resync_us=N").
+ *                                        stale-specs: from then on the runtime reports
+ *                                        each container's creation-time resources
+ *                                        (plus later updates) while the kernel keeps
+ *                                        what it had (CRI-O 1.26); lose=<ctr>: that
+ *                                        running container's process ends while the
+ *                                        runtime is away (no event reaches the plugin)
+ *   fault rewrite-cpuset <ctr> <cpus>    a third party writes the container's real
+ *                                        cpuset.cpus (--apply-cgroups), behind the
+ *                                        runtime's back: the model keeps its value
  *
  * The continuous check is here rather than as generated `expect-` lines because the
  * daemon's unsolicited UpdateContainers land between lines: only the simulator sees
@@ -29,6 +39,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "tests/sim/sim.h"
@@ -136,7 +147,54 @@ static int fault_listen(const char *path)
 	return fd;
 }
 
-static int fault_runtime_restart(struct sim *s, long down_ms)
+/* CRI-O 1.26 restarted: its in-memory specs are the creation-time ones again. */
+static int stale_specs(struct sim *s)
+{
+	for (size_t i = 0; i < s->model.n_ctrs; i++) {
+		struct sim_ctr *c = s->model.ctrs[i];
+		int r = sim_res_copy(&c->spec, &c->created);
+
+		if (r < 0)
+			return r;
+		c->has_spec = true;
+	}
+	return 0;
+}
+
+/* The process of a running container ends while nobody tells the plugin. */
+static int lose(struct sim *s, const char *id)
+{
+	struct sim_ctr *c = sim_model_ctr(&s->model, id);
+	struct timespec now;
+
+	if (!c || c->removed ||
+	    c->state != NRI__PKG__API__V1ALPHA1__CONTAINER_STATE__CONTAINER_RUNNING)
+		return -EINVAL;
+	c->state = NRI__PKG__API__V1ALPHA1__CONTAINER_STATE__CONTAINER_STOPPED;
+	c->exited = true;
+	clock_gettime(CLOCK_REALTIME, &now);
+	c->finished_at = (int64_t)now.tv_sec * 1000000000 + now.tv_nsec;
+	sim_cgroups_sync(s); /* its process goes now, not at the next line */
+	return 0;
+}
+
+/* The options after <down-ms>; applied while the runtime is away. */
+static int restart_opts(struct sim *s, int argc, char **argv)
+{
+	int r = 0;
+
+	for (int i = 3; i < argc && r == 0; i++) {
+		if (!strcmp(argv[i], "stale-specs"))
+			r = stale_specs(s);
+		else if (!strncmp(argv[i], "lose=", 5))
+			r = lose(s, argv[i] + 5);
+		else
+			r = -EINVAL;
+	}
+	return r;
+}
+
+static int fault_runtime_restart(struct sim *s, long down_ms, int argc, char **argv)
 {
 	uint64_t t0;
 	int r;
@@ -144,6 +202,9 @@ static int fault_runtime_restart(struct sim *s, long down_ms)
 	if (s->listen_fd < 0 || !s->o.listen_path)
 		return -EINVAL; /* only external plugins reconnect by themselves */
 	sim_disconnect(s, "fault: runtime restart");
+	r = restart_opts(s, argc, argv);
+	if (r < 0)
+		return r;
 	close(s->listen_fd);
 	unlink(s->o.listen_path);
 	s->listen_fd = -1;
@@ -189,10 +250,15 @@ int sim_fault_command(struct sim *s, int argc, char **argv)
 		fault.check_always = true;
 		return 0;
 	}
-	if (argc == 3 && !strcmp(argv[1], "runtime-restart")) {
+	if (argc >= 3 && !strcmp(argv[1], "runtime-restart")) {
 		if (parse_count(argv[2], &n) < 0 || n > 60000)
 			return -EINVAL;
-		return fault_runtime_restart(s, (long)n);
+		return fault_runtime_restart(s, (long)n, argc, argv);
+	}
+	if (argc == 4 && !strcmp(argv[1], "rewrite-cpuset")) {
+		const struct sim_ctr *c = sim_model_ctr(&s->model, argv[2]);
+
+		return c ? sim_cgroups_rewrite_cpuset(s, c, argv[3]) : -EINVAL;
 	}
 	return -EINVAL;
 }

@@ -127,7 +127,9 @@ static size_t chunk_size(const struct sim *s, const struct sync_set *set)
 	return n < 8 ? 8 : n;
 }
 
-static int sync_reply(struct sim *s, const struct sim_call_res *res, bool more)
+/* The final answer's updates are applied; *n_upd and *moved say what they did. */
+static int sync_reply(struct sim *s, const struct sim_call_res *res, bool more, int *n_upd,
+		      int *moved)
 {
 	PB(SynchronizeResponse) *r =
 		nri__pkg__api__v1alpha1__synchronize_response__unpack(NULL, res->len, res->payload);
@@ -139,7 +141,7 @@ static int sync_reply(struct sim *s, const struct sim_call_res *res, bool more)
 		sim_error(s, "plugin does not handle split sync requests");
 		ret = -EPROTO;
 	} else if (!more) {
-		sim_apply_updates(s, r->update, r->n_update, NULL, NULL);
+		*n_upd = sim_apply_updates(s, r->update, r->n_update, NULL, NULL, moved);
 	}
 	nri__pkg__api__v1alpha1__synchronize_response__free_unpacked(r, NULL);
 	return ret;
@@ -156,7 +158,7 @@ static int sync_send(struct sim *s, const struct sync_set *set, size_t per)
 		struct sim_call_res res;
 		uint64_t now = sim_now_us();
 		unsigned int left = now < deadline ? (unsigned int)((deadline - now) / 1000) : 0;
-		int r;
+		int r, n_upd = 0, moved = 0;
 
 		/* Pods first, then containers; one deadline covers the whole series. */
 		m.pods = set->pods + (off < set->n_pods ? off : set->n_pods);
@@ -167,9 +169,10 @@ static int sync_send(struct sim *s, const struct sync_set *set, size_t per)
 				 (off > set->n_pods ? off - set->n_pods : 0);
 		m.more = end < total;
 		r = sim_call(s, "Synchronize", &m.base, left ? left : 1, &res);
-		sim_record(s, "Synchronize", 0, NULL, NULL, &res, -1);
 		if (r == 0)
-			r = sync_reply(s, &res, m.more);
+			r = sync_reply(s, &res, m.more, &n_upd, &moved);
+		sim_record(s, "Synchronize", 0, NULL, NULL, &res, n_upd);
+		sim_record_moved(s, moved);
 		sim_call_res_done(&res);
 		if (r != 0)
 			return r < 0 ? r : -EPROTO;

@@ -63,6 +63,21 @@ void sim_res_done(struct sim_res *r)
 	*r = (struct sim_res){0};
 }
 
+int sim_res_copy(struct sim_res *dst, const struct sim_res *src)
+{
+	struct sim_res r = *src;
+
+	r.cpus = src->cpus ? strdup(src->cpus) : NULL;
+	r.mems = src->mems ? strdup(src->mems) : NULL;
+	if ((src->cpus && !r.cpus) || (src->mems && !r.mems)) {
+		sim_res_done(&r);
+		return -ENOMEM;
+	}
+	sim_res_done(dst);
+	*dst = r;
+	return 0;
+}
+
 static void kvs_done(struct sim_kvs *kv)
 {
 	for (size_t i = 0; i < kv->n; i++) {
@@ -131,6 +146,8 @@ void sim_ctr_free(struct sim_ctr *c)
 	kvs_done(&c->labels);
 	kvs_done(&c->annotations);
 	sim_res_done(&c->res);
+	sim_res_done(&c->created);
+	sim_res_done(&c->spec);
 	free(c);
 }
 
@@ -226,6 +243,15 @@ int sim_res_apply(struct sim_res *r, const PB(LinuxResources) * pb)
 	if (pb && pb->memory && pb->memory->limit)
 		r->has_mem_limit = true, r->mem_limit = pb->memory->limit->value;
 	return ret;
+}
+
+int sim_ctr_apply(struct sim_ctr *c, const PB(LinuxResources) * pb)
+{
+	int r = sim_res_apply(&c->res, pb);
+
+	if (r == 0 && c->has_spec)
+		r = sim_res_apply(&c->spec, pb);
+	return r;
 }
 
 PB(LinuxResources) * sim_res_build(struct sim_arena *a, const struct sim_res *r)
@@ -379,7 +405,7 @@ PB(Container) *
 		a, &c->labels, &PBD(container__labels_entry), &pb->n_labels);
 	pb->annotations = (PB(Container__AnnotationsEntry) **)kvs_build(
 		a, &c->annotations, &PBD(container__annotations_entry), &pb->n_annotations);
-	lin->resources = sim_res_build(a, &c->res);
+	lin->resources = sim_res_build(a, c->has_spec ? &c->spec : &c->res);
 	lin->cgroups_path = ctr_cgroups_path(a, m, p, c->id);
 	pb->linux_ = lin;
 	if (!pb->labels || !pb->annotations || !lin->resources || !lin->cgroups_path)

@@ -97,6 +97,11 @@ int sim_call(struct sim *s, const char *method, const ProtobufCMessage *m, unsig
 	return res->code;
 }
 
+int64_t sim_t_ms(const struct sim *s)
+{
+	return (int64_t)((sim_now_us() - s->t0_us) / 1000);
+}
+
 void sim_record(struct sim *s, const char *method, int ev, const char *pod, const char *ctr,
 		const struct sim_call_res *res, int n_updates)
 {
@@ -115,6 +120,7 @@ void sim_record(struct sim *s, const char *method, int ev, const char *pod, cons
 	if (ctr)
 		json_object_object_add(o, "container", json_object_new_string(ctr));
 	json_object_object_add(o, "latency_us", json_object_new_int64((int64_t)res->latency_us));
+	json_object_object_add(o, "t_ms", json_object_new_int64(sim_t_ms(s)));
 	json_object_object_add(o, "outcome", json_object_new_string(outcome));
 	json_object_object_add(o, "code", json_object_new_int(res->code));
 	if (res->code != 0)
@@ -185,10 +191,44 @@ static int serve_register(struct sim *s, const struct nri_request *req)
 	return nri_trunk_reply(s->t, req->stream_id, NULL, 0);
 }
 
-int sim_apply_updates(struct sim *s, PB(ContainerUpdate) * *u, size_t n, const char *skip_id,
-		      json_object *log)
+void sim_record_moved(struct sim *s, int n)
 {
-	int applied = 0;
+	size_t len = json_object_array_length(s->requests);
+
+	if (len)
+		json_object_object_add(json_object_array_get_idx(s->requests, len - 1), "moved",
+				       json_object_new_int(n));
+}
+
+/* Whether two cpulists name different sets ("" = unset, all CPUs, differs from any). */
+static bool cpus_differ(const char *a, const char *b)
+{
+	uint64_t x[SIM_MAX_CPUS / 64], y[SIM_MAX_CPUS / 64];
+
+	if (!a || !*a || !b || !*b)
+		return (a && *a) != (b && *b);
+	if (sim_cpulist_parse(a, x) < 0 || sim_cpulist_parse(b, y) < 0)
+		return strcmp(a, b) != 0;
+	return memcmp(x, y, sizeof(x)) != 0;
+}
+
+/* One update: applied to c; 1 if it changed c's cpuset. */
+static int apply_one(struct sim_ctr *c, const PB(ContainerUpdate) * u, int *applied)
+{
+	char *before = c->res.cpus ? strdup(c->res.cpus) : NULL;
+	int moved;
+
+	if (u->linux_ && sim_ctr_apply(c, u->linux_->resources) == 0)
+		(*applied)++;
+	moved = cpus_differ(before, c->res.cpus);
+	free(before);
+	return moved;
+}
+
+int sim_apply_updates(struct sim *s, PB(ContainerUpdate) * *u, size_t n, const char *skip_id,
+		      json_object *log, int *ret_moved)
+{
+	int applied = 0, moved = 0;
 
 	for (size_t i = 0; i < n; i++) {
 		struct sim_ctr *c = sim_model_ctr(&s->model, u[i]->container_id);
@@ -196,15 +236,22 @@ int sim_apply_updates(struct sim *s, PB(ContainerUpdate) * *u, size_t n, const c
 
 		if (!c || (skip_id && !strcmp(skip_id, c->id)))
 			continue; /* unknown ids are skipped silently, like containerd */
-		if (u[i]->linux_ && sim_res_apply(&c->res, u[i]->linux_->resources) == 0)
-			applied++;
+		if (c->ghost) {	  /* CRI-O 1.26 no longer knows it */
+			sim_error(s, "update of container %s failed: ID does not exist", c->id);
+			continue;
+		}
+		moved += apply_one(c, u[i], &applied);
+		sim_cgroups_touch(c); /* the runtime writes what an update names, changed or not */
 		if (!log || !(e = json_object_new_object()))
 			continue;
 		json_object_object_add(e, "container", json_object_new_string(c->id));
 		json_object_object_add(e, "cpus",
 				       json_object_new_string(c->res.cpus ? c->res.cpus : ""));
+		json_object_object_add(e, "t_ms", json_object_new_int64(sim_t_ms(s)));
 		json_object_array_add(log, e);
 	}
+	if (ret_moved)
+		*ret_moved = moved;
 	return applied;
 }
 
@@ -223,21 +270,59 @@ static void apply_evictions(struct sim *s, PB(ContainerEviction) * *e, size_t n)
 	}
 }
 
+/*
+ * The answer: success, listing as failed each update of a container the runtime does
+ * not know any more (a `fail-after` ghost) that did not ask to ignore failures, as
+ * CRI-O 1.26 does. Unknown ids stay silently skipped, as containerd does.
+ */
+static int reply_updates(struct sim *s, uint32_t stream_id, PB(UpdateContainersRequest) * m)
+{
+	PB(UpdateContainersResponse)
+	rsp = NRI__PKG__API__V1ALPHA1__UPDATE_CONTAINERS_RESPONSE__INIT;
+	PB(ContainerUpdate) **failed = calloc(m->n_update + 1, sizeof(*failed));
+	uint8_t *buf;
+	size_t len;
+	int r;
+
+	if (!failed)
+		return -ENOMEM;
+	for (size_t i = 0; i < m->n_update; i++) {
+		const struct sim_ctr *c = sim_model_ctr(&s->model, m->update[i]->container_id);
+
+		if (c && c->ghost && !m->update[i]->ignore_failure)
+			failed[rsp.n_failed++] = m->update[i];
+	}
+	rsp.failed = failed;
+	len = nri__pkg__api__v1alpha1__update_containers_response__get_packed_size(&rsp);
+	buf = malloc(len + 1);
+	if (!buf) {
+		free(failed);
+		return -ENOMEM;
+	}
+	nri__pkg__api__v1alpha1__update_containers_response__pack(&rsp, buf);
+	r = nri_trunk_reply(s->t, stream_id, buf, len);
+	free(buf);
+	free(failed);
+	return r;
+}
+
 static int serve_updates(struct sim *s, uint32_t stream_id, const uint8_t *p, size_t len)
 {
 	PB(UpdateContainersRequest) *m =
 		nri__pkg__api__v1alpha1__update_containers_request__unpack(NULL, len, p);
+	int r;
 
 	s->unsolicited_calls++;
 	if (!m)
 		return nri_trunk_reply_error(s->t, stream_id, TTRPC_INVALID_ARGUMENT,
 					     "failed to unmarshal UpdateContainersRequest");
-	sim_apply_updates(s, m->update, m->n_update, NULL, s->unsolicited);
+	sim_apply_updates(s, m->update, m->n_update, NULL, s->unsolicited, NULL);
 	apply_evictions(s, m->evict, m->n_evict);
 	sim_cgroups_sync(s); /* applied before the reply, as containerd does */
 	sim_fault_check(s, "UpdateContainers");
+	r = reply_updates(s, stream_id, m);
 	nri__pkg__api__v1alpha1__update_containers_request__free_unpacked(m, NULL);
-	return nri_trunk_reply(s->t, stream_id, NULL, 0);
+	return r;
 }
 
 /* containerd's NRI lock: UpdateContainers waits until the event in flight is done. */

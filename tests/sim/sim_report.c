@@ -56,6 +56,8 @@ static json_object *ctr_json(const struct sim_ctr *c)
 	json_object_object_add(o, "state",
 			       json_object_new_string(c->removed ? "removed" : state_names[st]));
 	json_object_object_add(o, "failed", json_object_new_boolean(c->failed));
+	if (c->ghost)
+		json_object_object_add(o, "ghost", json_object_new_boolean(true));
 	if (c->exited)
 		json_object_object_add(o, "exit_code", json_object_new_int(c->exit_code));
 	json_object_object_add(o, "exclusive", json_object_new_boolean(c->exclusive));

@@ -221,7 +221,7 @@ static int cmd_create(struct run_ctx *c)
 		return r;
 	}
 	if (c->l->existing)
-		return 0;
+		return sim_res_copy(&k->created, &k->res);
 	sim_event(c->s, NRI_EV_CREATE_CONTAINER, p, k, NULL, &failed);
 	if (failed) {
 		k->failed = true;
@@ -231,8 +231,17 @@ static int cmd_create(struct run_ctx *c)
 		k->removed = true;
 		return 0;
 	}
+	if (flag(c->l, "fail-after")) {
+		/* CRI-O 1.26's undo path after a failure past the NRI call (command not found,
+		 * no log directory): no PostCreate, no Stop, no Remove, and the runtime forgets
+		 * it, so later updates naming it fail ("ID does not exist") */
+		k->failed = true;
+		k->ghost = true;
+		sim_error(c->s, "creation of %s failed after CreateContainer (fail-after)", k->id);
+		return 0;
+	}
 	sim_event(c->s, NRI_EV_POST_CREATE_CONTAINER, p, k, NULL, &failed);
-	return 0;
+	return sim_res_copy(&k->created, &k->res);
 }
 
 static int ctr_and_pod(struct run_ctx *c, struct sim_ctr **k, struct sim_pod **p)
@@ -249,7 +258,7 @@ static int cmd_start(struct run_ctx *c)
 	struct sim_pod *p;
 	bool failed;
 
-	if (ctr_and_pod(c, &k, &p) < 0)
+	if (ctr_and_pod(c, &k, &p) < 0 || k->failed)
 		return -EINVAL;
 	sim_event(c->s, NRI_EV_START_CONTAINER, p, k, NULL, &failed);
 	if (failed)

@@ -134,7 +134,7 @@ int sim_init(struct sim *s, const struct sim_opts *o)
 {
 	int r = 0;
 
-	*s = (struct sim){.o = *o, .listen_fd = -1, .child = -1};
+	*s = (struct sim){.o = *o, .listen_fd = -1, .child = -1, .t0_us = sim_now_us()};
 	s->v012 = !strcmp(o->nri_version, "v0.12.2");
 	s->v06 = !strcmp(o->nri_version, "v0.6.1");
 	s->model.systemd = o->systemd;

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * Fixture of tests/unit/daemon/test_handlers.c (header-only, so the test stays one
- * binary): a daemon without a runtime (daemon_new_offline) on a synthetic machine,
+ * Fixture of tests/unit/daemon/test_handlers.c and test_reconcile.c (header-only, so
+ * each test stays one binary): a daemon without a runtime (daemon_new_offline) on a synthetic machine,
  * NRI pods and containers as the kubelet makes them, the daemon's handlers called
  * directly with real struct nri_reply objects, and each reply packed and decoded
  * again, so a test sees exactly the protobuf the runtime would receive.
@@ -9,6 +9,9 @@
  * Everything allocated here hangs off struct hx and is freed by hx_teardown().
  */
 #pragma once
+
+/* Shared by the daemon room's test files; each uses a part of it. */
+#pragma GCC diagnostic ignored "-Wunused-function"
 
 #include <errno.h>
 #include <pthread.h>
@@ -27,6 +30,7 @@
 #include "plugin/config/config.h"
 #include "plugin/daemon/daemon.h"
 #include "plugin/daemon/handlers.h"
+#include "plugin/daemon/reconcile.h"
 #include "plugin/daemon/state.h"
 #include "plugin/nri/stub_priv.h"
 #include "plugin/obs/log.h"
@@ -482,7 +486,42 @@ struct hx_runtime {
 	bool registered, configured;
 	int calls;			    /* UpdateContainers received */
 	PB(UpdateContainersRequest) * last; /* the last of them */
+	/* Optional: applies each UpdateContainers as a runtime would, and marks in failed[]
+	 * (n_update entries) the updates it fails; the answer lists them, as CRI-O does. */
+	void (*apply)(const PB(UpdateContainersRequest) * m, bool *failed, void *ud);
+	void *apply_ud;
 };
+
+/* Success, with the updates apply() failed as the failed list. */
+static int rt_answer_updates(struct hx_runtime *rt, uint32_t id)
+{
+	PB(UpdateContainersResponse)
+	rsp = NRI__PKG__API__V1ALPHA1__UPDATE_CONTAINERS_RESPONSE__INIT;
+	size_t n = rt->last ? rt->last->n_update : 0;
+	PB(ContainerUpdate) **fl = calloc(n + 1, sizeof(*fl));
+	bool *failed = calloc(n + 1, sizeof(*failed));
+	uint8_t *buf;
+	size_t len;
+	int r;
+
+	assert_non_null(fl);
+	assert_non_null(failed);
+	if (rt->apply && rt->last)
+		rt->apply(rt->last, failed, rt->apply_ud);
+	for (size_t i = 0; i < n; i++)
+		if (failed[i])
+			fl[rsp.n_failed++] = rt->last->update[i];
+	rsp.failed = fl;
+	len = nri__pkg__api__v1alpha1__update_containers_response__get_packed_size(&rsp);
+	buf = malloc(len + 1);
+	assert_non_null(buf);
+	nri__pkg__api__v1alpha1__update_containers_response__pack(&rsp, buf);
+	r = nri_trunk_reply(rt->t, id, buf, len);
+	free(buf);
+	free(fl);
+	free(failed);
+	return r;
+}
 
 static int rt_serve(struct nri_trunk *t, const struct nri_request *req, void *ud)
 {
@@ -499,9 +538,17 @@ static int rt_serve(struct nri_trunk *t, const struct nri_request *req, void *ud
 		rt->last = nri__pkg__api__v1alpha1__update_containers_request__unpack(
 			NULL, req->payload_len, req->payload);
 		rt->calls++;
-		return nri_trunk_reply(t, req->stream_id, NULL, 0);
+		return rt_answer_updates(rt, req->stream_id);
 	}
 	return nri_trunk_reply_error(t, req->stream_id, TTRPC_UNIMPLEMENTED, "not here");
+}
+
+/* The daemon's own wiring (daemon.c): failed updates go to reconciliation. */
+static void hx_updates_failed(struct nri_stub *s, const char *const *ids, size_t n, int code,
+			      void *ud)
+{
+	(void)s;
+	daemon_reconcile_updates_failed(ud, ids, n, code, daemon_track_now(ud));
 }
 
 static void rt_configured(struct nri_trunk *t, int code, const char *msg, const uint8_t *payload,
@@ -558,6 +605,7 @@ static void hx_connect(struct hx *h, struct hx_runtime *rt)
 	o.name = "unit";
 	o.idx = "42";
 	o.fd = sv[1];
+	o.on_updates_failed = hx_updates_failed;
 	assert_int_equal(nri_stub_new(&daemon_handlers, &o, h->d, &h->d->stub), 0);
 	assert_int_equal(pthread_create(&th, NULL, rt_handshake, rt), 0);
 	assert_int_equal(nri_stub_start(h->d->stub), 0);

@@ -215,9 +215,12 @@ static void test_synchronize_restores_exclusive_annotation(void **state)
 	hx_sync(h, pods, 2, ctrs, 3, &v);
 	s = upd_cpus(&v, "g1");
 	assert_set(&s, "6-7");
-	assert_null(upd_cpu(&v, "g2")); /* nothing valid moves */
-	assert_null(upd_cpu(&v, "w1"));
-	assert_int_equal(v.n_update, 1);
+	/* nothing valid moves: the others are re-asserted where they are */
+	s = upd_cpus(&v, "g2");
+	assert_set(&s, "0-5");
+	s = upd_cpus(&v, "w1");
+	assert_set(&s, "0-5");
+	assert_int_equal(v.n_update, 3);
 	view_done(&v);
 }
 
@@ -236,7 +239,9 @@ static void test_synchronize_restores_mixed_annotation(void **state)
 	m.cpus = "0-7";
 	ctrs[0] = running(h, pods[0], "m1", m, "6-7");
 	hx_sync(h, pods, 1, ctrs, 1, &v);
-	assert_int_equal(v.n_update, 0);
+	s = upd_cpus(&v, "m1"); /* re-asserted, not moved */
+	assert_set(&s, "0-7");
+	assert_int_equal(v.n_update, 1);
 	view_done(&v);
 	assert_int_equal(alloc_get(h->d->alloc, "m1", &r), 0);
 	assert_set(&r.exclusive, "6-7");
@@ -433,6 +438,80 @@ static void test_moves_carry_the_closed_loop_quota(void **state)
 	view_done(&v);
 }
 
+/*
+ * Class 11: a Synchronize re-asserts every container's whole intent, also where the
+ * runtime's report already matches it: CRI-O 1.26 reports creation-time resources
+ * after its restart while the kernel holds later updates (issue 19), so a report that
+ * looks right proves nothing. memory.preserve still leaves cpuset.mems alone.
+ */
+static void test_synchronize_reasserts_every_container(void **state)
+{
+	struct hx *h = *state;
+	NriPodSandbox *pods[2] = {
+		pod_in(h, "pw", "default"),
+		hx_pod(h, &(struct hx_pod_spec){.id = "pk",
+						.ns = "default",
+						.name = "keep",
+						.ann = {"memory.preserve.topoguard.io=true"}})};
+	NriContainer *ctrs[2];
+	const PB(LinuxCPU) * cpu;
+	struct view v;
+
+	ctrs[0] = running(h, pods[0], "w1",
+			  (struct hx_res){.req_m = 500, .lim_m = 1000, .cpus = "0-7"}, NULL);
+	ctrs[1] = running(h, pods[1], "k1", (struct hx_res){.req_m = 500, .cpus = "0-7"}, NULL);
+	hx_sync(h, pods, 2, ctrs, 2, &v);
+	assert_int_equal(v.n_update, 2);
+	cpu = upd_cpu(&v, "w1");
+	assert_non_null(cpu);
+	assert_string_equal(cpu->cpus, "0-7");
+	assert_string_equal(cpu->mems, "0");
+	assert_non_null(cpu->quota);
+	assert_int_equal(cpu->quota->value, 100000);
+	assert_non_null(cpu->shares);
+	assert_int_equal(cpu->shares->value, 512);
+	cpu = upd_cpu(&v, "k1");
+	assert_non_null(cpu);
+	assert_string_equal(cpu->mems, "");
+	view_done(&v);
+}
+
+/*
+ * Class 12: an unsolicited update still unanswered reaches the runtime after the next
+ * reply (it waits for the runtime's NRI lock), and would undo what that reply moves:
+ * the reply's moves go out once more, after it. Here RemoveContainer without a stop
+ * widens w1 to all CPUs unsolicited; the CreateContainer that follows squeezes it again
+ * in its reply. The last word the runtime gets for w1 must be the squeezed set.
+ */
+static void test_reply_outruns_pending_unsolicited_update(void **state)
+{
+	struct hx *h = *state;
+	NriPodSandbox *pw = pod_in(h, "pw", "default"), *pg = pod_in(h, "pg", "default");
+	NriContainer *w1 = ctr_of(h, pw, "w1", (struct hx_res){.req_m = 500});
+	NriContainer *g1 = ctr_of(h, pg, "g1", GUARANTEED(2000));
+	NriContainer *g2 = ctr_of(h, pg, "g2", GUARANTEED(4000));
+	struct hx_runtime rt;
+	struct cpuset squeezed;
+	struct view v;
+
+	hx_connect(h, &rt);
+	hx_create(h, pw, w1, &v);
+	view_done(&v);
+	hx_create(h, pg, g1, &v);
+	view_done(&v);
+	hx_remove(h, pg, g1); /* queues w1 = 0-7 */
+	assert_int_equal(nri_stub_updates_pending(h->d->stub), 1);
+	hx_create(h, pg, g2, &v);
+	squeezed = upd_cpus(&v, "w1");
+	assert_int_equal(cpuset_count(&squeezed), 4);
+	view_done(&v);
+	assert_int_equal(nri_stub_updates_pending(h->d->stub), 2);
+	hx_exchange(h, &rt, 2);
+	assert_int_equal(rt.calls, 2);
+	assert_set(&squeezed, rt.last->update[0]->linux_->resources->cpu->cpus);
+	hx_runtime_done(&rt);
+}
+
 int main(void)
 {
 #define T(f) cmocka_unit_test_setup_teardown(f, hx_setup, hx_teardown)
@@ -451,6 +530,8 @@ int main(void)
 		T(test_stop_and_remove_forget_info_under_label_namespace),
 		T(test_unknown_state_gives_no_exclusive_cpus),
 		T(test_moves_carry_the_closed_loop_quota),
+		T(test_synchronize_reasserts_every_container),
+		T(test_reply_outruns_pending_unsolicited_update),
 	};
 #undef T
 

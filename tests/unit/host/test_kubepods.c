@@ -190,6 +190,62 @@ static void test_kubepods_none_is_enoent(void **state)
 	kubepods_free(c, n);
 }
 
+/*
+ * One container by the path cgroups_resolve() makes of its NRI cgroups_path: v1
+ * (cpuset and cpu hierarchies apart, a systemd scope), and v2 (weight as read); a path
+ * that is nowhere is -ENOENT, which reconciliation takes for "gone" once it was seen.
+ */
+static void test_kubepods_read_one(void **state)
+{
+	const char *rel = "/kubepods.slice/kubepods-burstable.slice/"
+			  "kubepods-burstable-podu2.slice/cri-containerd-" ID2 ".scope";
+	char cs[512], cpu[512];
+	struct kubepods_ctr k = {0};
+
+	(void)state;
+	snprintf(cs, sizeof(cs), "cpuset%s", rel);
+	snprintf(cpu, sizeof(cpu), "cpu,cpuacct%s", rel);
+	put(cs, "cpuset.cpus", "0-3\n");
+	put(cpu, "cpu.cfs_quota_us", "50000\n");
+	put(cpu, "cpu.cfs_period_us", "100000\n");
+	put(cpu, "cpu.shares", "512\n");
+	put(cpu, "cgroup.procs", "");
+	assert_int_equal(kubepods_read(root, rel, &k), 0);
+	assert_string_equal(k.cpus, "0-3");
+	assert_int_equal(k.quota, 50000);
+	assert_int_equal(k.period, 100000);
+	assert_int_equal(k.shares, 512);
+	assert_int_equal(k.weight, 0);
+	assert_false(k.has_procs);
+	assert_null(k.id);
+	kubepods_ctr_done(&k);
+	kubepods_ctr_done(NULL);
+	assert_int_equal(kubepods_read(root, "/kubepods/podx/" ID1, &k), -ENOENT);
+	assert_int_equal(kubepods_read("/nonexistent-root", rel, &k), -ENOENT);
+}
+
+static void test_kubepods_read_v2_weight(void **state)
+{
+	const char *rel = "/kubepods/podu1/" ID1;
+	struct kubepods_ctr k = {0};
+
+	(void)state;
+	put(".", "cgroup.controllers", "cpuset cpu\n");
+	put(rel, "cpuset.cpus", "5\n");
+	put(rel, "cpu.max", "max 100000\n");
+	put(rel, "cpu.weight", "79\n");
+	put(rel, "cgroup.procs", "77\n");
+	assert_int_equal(kubepods_read(root, rel, &k), 0);
+	assert_int_equal(k.weight, 79);
+	assert_int_equal(k.quota, -1);
+	assert_true(k.has_procs);
+	assert_int_equal(kubepods_shares_to_weight(2048), 79);
+	assert_int_equal(kubepods_shares_to_weight(k.shares), 79);
+	assert_int_equal(kubepods_shares_to_weight(0), 1);
+	assert_int_equal(kubepods_shares_to_weight(1u << 30), 10000);
+	kubepods_ctr_done(&k);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -197,6 +253,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_kubepods_v2_systemd, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_kubepods_v1_cgroupfs, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_kubepods_none_is_enoent, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_kubepods_read_one, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_kubepods_read_v2_weight, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

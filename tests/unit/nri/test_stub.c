@@ -48,9 +48,32 @@ struct rt {
 	int updates_while_pending; /* ... while one of our calls was unanswered */
 	int n_update_entries;
 	struct rt_result *pending; /* the call in flight, if any */
+	int updates_mode; /* UpdateContainers answer: 0 ok, 1 "ghost*" as failed, 2 error */
 	void (*script)(struct rt *rt);
 	void *data;
 };
+
+/* As CRI-O (a failed list) or containerd (an error status without one) answer. */
+static int rt_answer_updates(struct rt *rt, uint32_t id, PB(UpdateContainersRequest) * m)
+{
+	PB(UpdateContainersResponse)
+	rsp = NRI__PKG__API__V1ALPHA1__UPDATE_CONTAINERS_RESPONSE__INIT;
+	PB(ContainerUpdate) * failed[8];
+	uint8_t buf[1024];
+	size_t len;
+
+	if (rt->updates_mode == 2)
+		return nri_trunk_reply_error(rt->t, id, TTRPC_UNKNOWN,
+					     "NRI update of some containers failed");
+	for (size_t i = 0; rt->updates_mode == 1 && m && i < m->n_update && i < 8; i++)
+		if (!strncmp(m->update[i]->container_id, "ghost", 5))
+			failed[rsp.n_failed++] = m->update[i];
+	rsp.failed = failed;
+	len = nri__pkg__api__v1alpha1__update_containers_response__get_packed_size(&rsp);
+	assert_true(len <= sizeof(buf));
+	nri__pkg__api__v1alpha1__update_containers_response__pack(&rsp, buf);
+	return nri_trunk_reply(rt->t, id, buf, len);
+}
 
 static int rt_serve(struct nri_trunk *t, const struct nri_request *req, void *ud)
 {
@@ -76,11 +99,14 @@ static int rt_serve(struct nri_trunk *t, const struct nri_request *req, void *ud
 		rt->n_updates++;
 		/* Byte order on the wire: was the call's answer already in? */
 		rt->updates_while_pending += rt->pending && !rt->pending->done;
-		if (m) {
+		int r;
+
+		if (m)
 			rt->n_update_entries += (int)m->n_update;
+		r = rt_answer_updates(rt, req->stream_id, m);
+		if (m)
 			nri__pkg__api__v1alpha1__update_containers_request__free_unpacked(m, NULL);
-		}
-		return nri_trunk_reply(t, req->stream_id, NULL, 0);
+		return r;
 	}
 	return nri_trunk_reply_error(t, req->stream_id, TTRPC_UNIMPLEMENTED, "nope");
 }
@@ -176,6 +202,24 @@ struct plug {
 	char last_ctr[64];
 };
 
+/* What on_updates_failed reported in the last session. */
+static struct {
+	int calls, code;
+	size_t n;
+	char ids[4][32];
+} failed_seen;
+
+static void session_on_updates_failed(struct nri_stub *s, const char *const *ids, size_t n,
+				      int code, void *ud)
+{
+	(void)s, (void)ud;
+	failed_seen.calls++;
+	failed_seen.code = code;
+	failed_seen.n = n;
+	for (size_t i = 0; i < n && i < 4; i++)
+		snprintf(failed_seen.ids[i], sizeof(failed_seen.ids[i]), "%s", ids[i]);
+}
+
 /* Runs `script` as the runtime against a stub with handlers h; returns nri_stub_run's code. */
 static int run_session(const struct nri_stub_handlers *h, struct rt *rt, void *plug)
 {
@@ -191,6 +235,7 @@ static int run_session(const struct nri_stub_handlers *h, struct rt *rt, void *p
 	o.name = "unit";
 	o.idx = "42";
 	o.fd = sv[1];
+	o.on_updates_failed = session_on_updates_failed;
 	assert_int_equal(nri_stub_new(h, &o, plug, &s), 0);
 	assert_int_equal(pthread_create(&th, NULL, rt_thread, rt), 0);
 	r = nri_stub_run(s);
@@ -672,6 +717,77 @@ static void test_update_containers_queued_after_handler(void **state)
 	assert_int_equal(rt.updates_while_pending, 0); /* not sent from inside the handler */
 }
 
+/* A StartContainer that queues an update of "ghost1" and "alive". */
+static int h_start_queue(struct nri_stub *s, const NriPodSandbox *pod, const NriContainer *ctr,
+			 void *ud)
+{
+	struct nri_resources res = {.cpus = "0-1"};
+	struct nri_reply *u = nri_stub_new_updates(s);
+
+	(void)pod, (void)ctr;
+	assert_non_null(u);
+	assert_int_equal(nri_reply_update(u, "ghost1", &res, false), 0);
+	assert_int_equal(nri_reply_update(u, "alive", &res, false), 0);
+	((struct plug *)ud)->queue_rc = nri_stub_update_containers(s, u, NULL, NULL);
+	return 0;
+}
+
+static void script_start_then_updates(struct rt *rt)
+{
+	PB(StartContainerRequest) sc = NRI__PKG__API__V1ALPHA1__START_CONTAINER_REQUEST__INIT;
+	PB(Container) ctr = NRI__PKG__API__V1ALPHA1__CONTAINER__INIT;
+	PB(PodSandbox) pod;
+	struct rt_result res;
+
+	rt_configure(rt, "nri-sim", "v1", "v0.12.2", &res);
+	free(res.payload);
+	sc.pod = make_pod(&pod, "pod0");
+	ctr.id = (char *)"c1";
+	sc.container = &ctr;
+	rt_call(rt, "StartContainer", &sc.base, &res);
+	free(res.payload);
+	for (int i = 0; i < 50 && rt->n_updates == 0; i++)
+		nri_trunk_run_once(rt->t, 20);
+}
+
+/*
+ * The runtime's word on an unsolicited update reaches the plugin: CRI-O names the
+ * containers it failed (one it no longer knows), containerd answers with an error
+ * status and no list, so every container of that request is reported; a success
+ * reports nothing.
+ */
+static void test_update_containers_failures_reported(void **state)
+{
+	struct nri_stub_handlers h = {.start_container = h_start_queue};
+	struct plug p = {0};
+
+	(void)state;
+	for (int mode = 0; mode < 3; mode++) {
+		struct rt rt = {.script = script_start_then_updates, .updates_mode = mode};
+
+		memset(&failed_seen, 0, sizeof(failed_seen));
+		run_session(&h, &rt, &p);
+		assert_int_equal(p.queue_rc, 0);
+		assert_int_equal(rt.n_updates, 1);
+		assert_int_equal(failed_seen.calls, mode == 0 ? 0 : 1);
+	}
+	/* the last session (mode 2): every id of the request, with the status */
+	assert_int_equal(failed_seen.code, TTRPC_UNKNOWN);
+	assert_int_equal(failed_seen.n, 2);
+	assert_string_equal(failed_seen.ids[0], "ghost1");
+	assert_string_equal(failed_seen.ids[1], "alive");
+	{
+		struct rt rt = {.script = script_start_then_updates, .updates_mode = 1};
+
+		memset(&failed_seen, 0, sizeof(failed_seen));
+		run_session(&h, &rt, &p);
+		assert_int_equal(failed_seen.calls, 1);
+		assert_int_equal(failed_seen.code, 0);
+		assert_int_equal(failed_seen.n, 1);
+		assert_string_equal(failed_seen.ids[0], "ghost1");
+	}
+}
+
 static void test_update_containers_not_connected(void **state)
 {
 	struct nri_stub_handlers h = {.start_container = h_start};
@@ -992,6 +1108,7 @@ int main(void)
 		cmocka_unit_test(test_serve_state_change_dispatch),
 		cmocka_unit_test(test_serve_handler_error_code2),
 		cmocka_unit_test(test_update_containers_queued_after_handler),
+		cmocka_unit_test(test_update_containers_failures_reported),
 		cmocka_unit_test(test_update_containers_not_connected),
 		cmocka_unit_test(test_nri_stub_wait_fds_timers_stop),
 		cmocka_unit_test(test_nri_stub_start_registration_deadline),

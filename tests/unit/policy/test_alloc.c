@@ -373,6 +373,25 @@ static void test_alloc_release_idempotent(void **state)
 	assert_int_equal(alloc_count(f->s), 0);
 }
 
+/* alloc_changes_all names every container once, appended after what is there. */
+static void test_alloc_changes_all(void **state)
+{
+	struct fx *f = *state;
+
+	fx_state(f);
+	burstable(f, "b", 100);
+	guaranteed(f, "g", 4000);
+	alloc_changes_reset(&f->ch);
+	assert_int_equal(alloc_changes_push(&f->ch, "x"), 0);
+	assert_int_equal(alloc_changes_all(f->s, &f->ch), 0);
+	assert_int_equal(f->ch.n, 3);
+	assert_string_equal(f->ch.ids[0], "x");
+	assert_true(changes_has(f, "b"));
+	assert_true(changes_has(f, "g"));
+	assert_int_equal(alloc_changes_all(NULL, &f->ch), -EINVAL);
+	assert_int_equal(alloc_changes_all(f->s, NULL), 0);
+}
+
 /* The request a container holds is the one it was placed with, namespace included. */
 static void test_alloc_get_request(void **state)
 {
@@ -613,6 +632,7 @@ int main(void)
 		T(test_alloc_update_enospc_keeps_old),
 		T(test_alloc_release_idempotent),
 		T(test_alloc_get_request),
+		T(test_alloc_changes_all),
 		T(test_alloc_restore_keeps_valid_and_fixes_conflicts),
 		T(test_alloc_restore_rejects_duplicates),
 		T(test_alloc_restore_round_trip),

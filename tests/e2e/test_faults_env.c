@@ -31,6 +31,7 @@
 #include <cmocka.h>
 
 #include "tests/lib/e2e_run.h"
+#include "tests/lib/skip.h"
 
 #define FIXTURE "tests/fixtures/sysfs/skx-4s-smt"
 
@@ -284,7 +285,7 @@ static void test_faults_env_bpf_cannot_load(void **state)
 	int status;
 
 	if (geteuid() != 0 || access(setpriv[0], X_OK) != 0)
-		skip(); /* needs root and util-linux setpriv to drop the capabilities */
+		tg_skip("needs root and util-linux setpriv to drop the capabilities");
 	sim = start_sim(r, "pod g1 default/db qos=guaranteed\n"
 			   "create e1 pod=g1 name=pg cpu-request=2000 cpu-limit=2000 "
 			   "mem-limit=1073741824 exclusive\n"
@@ -392,7 +393,7 @@ static void test_faults_env_cgroup_removed_under_collector(void **state)
 	}
 	if (geteuid() != 0 ||
 	    (cg_ctrls == cg_ctrls_v1 && access("/sys/fs/cgroup/cpu/cgroup.procs", F_OK) != 0))
-		skip(); /* needs root and cgroup v1 cpu/cpuacct/memory hierarchies, or v2 */
+		tg_skip("needs root, and cgroup v2 or the v1 cpu, cpuacct and memory hierarchies");
 	snprintf(uid, sizeof(uid), "h10fault%d", (int)getpid());
 	assert_int_equal(cg_dirs(uid, "c1", true), 0);
 	assert_int_equal(cg_dirs(uid, "c2", true), 0);

@@ -17,6 +17,7 @@
 #include <cmocka.h>
 
 #include "bpf/usageprog.h"
+#include "tests/lib/skip.h"
 
 struct fixture {
 	struct cgt t;
@@ -148,10 +149,8 @@ static void test_usage_collect_cpu_matches_cpuacct_v1(void **state)
 {
 	struct fixture *f = *state;
 
-	if (cgt_v2_only()) {
-		print_message("skip: a cgroup v1 test, and this host has cgroup v2 only\n");
-		skip();
-	}
+	if (cgt_v2_only())
+		tg_skip("a cgroup v1 test, and this host has cgroup v2 only");
 	open_usage(f, USAGE_BACKEND_BPF, USAGE_HIER_V1);
 	burn_and_compare(f, "cpuacct", "cpuacct.usage", 1);
 }
@@ -160,10 +159,8 @@ static void test_usage_collect_cpu_matches_cpu_stat_v2(void **state)
 {
 	struct fixture *f = *state;
 
-	if (!f->t.has_v2) {
-		fprintf(stderr, "skip: no cgroup2 hierarchy at " CGT_ROOT "/unified\n");
-		skip();
-	}
+	if (!f->t.has_v2)
+		tg_skip("no cgroup v2 hierarchy at " CGT_ROOT "/unified");
 	open_usage(f, USAGE_BACKEND_BPF, USAGE_HIER_V2);
 	burn_and_compare(f, "unified", "cpu.stat", 1000);
 }
@@ -240,7 +237,7 @@ static void test_usageprog_cpu_unseen_switch_in_charged(void **state)
 	int r;
 
 	if (sysconf(_SC_NPROCESSORS_ONLN) < 2)
-		skip();
+		tg_skip("needs 2 CPUs (the sleeper and the burner share CPU 1)");
 	assert_non_null(wakeups);
 	assert_int_equal(cgt_leaf(&f->t, "blind", "1"), 0);
 	assert_int_equal(cgt_leaf(&f->t, "burn", "1"), 0);

@@ -44,6 +44,7 @@
 #include "tests/integration/closed_loop_rig.h"
 #include "tests/integration/kube_server.h"
 #include "tests/lib/e2e.h"
+#include "tests/lib/skip.h"
 
 #define MS		     1000000ull
 #define CI_REACTION_BOUND_MS 1000
@@ -540,7 +541,7 @@ static void test_closed_loop_memory_hog_is_evicted_through_the_api(void **state)
 	if (system("openssl version >/dev/null 2>&1") != 0 ||
 	    MHD_is_feature_supported(MHD_FEATURE_TLS) != MHD_YES) {
 		e2e_teardown(&r.e);
-		skip();
+		tg_skip("needs the openssl CLI and libmicrohttpd with TLS (the API stand-in)");
 	}
 	assert_int_equal(kube_server_start(&ks, dir, "tg-e2e-token", 1), 0);
 	assert_int_equal(e2e_write(&r.e, "token", "tg-e2e-token\n"), 0);

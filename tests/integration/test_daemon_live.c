@@ -26,6 +26,7 @@
 
 #include "plugin/obs/status.h"
 #include "tests/lib/e2e.h"
+#include "tests/lib/skip.h"
 
 static const char *const ctrls_v1[] = {"/cpu", "/cpuacct", "/memory"};
 static const char *const ctrls_v2[] = {""};
@@ -218,7 +219,7 @@ static void test_daemon_live_without_bpf_falls_back_to_polling(void **state)
 {
 	(void)state;
 	if (access("/usr/bin/setpriv", X_OK) != 0)
-		skip();
+		tg_skip("needs util-linux setpriv (/usr/bin/setpriv) to drop the BPF capabilities");
 	run_live(true);
 }
 

@@ -34,6 +34,7 @@
 #include "plugin/nri/stub.h"
 #include "policy/cpuset.h"
 #include "tests/lib/e2e.h"
+#include "tests/lib/skip.h"
 
 /* The v1 hierarchies, or all of them the cgroup2 root on a cgroup v2 only host. */
 static bool g_v2;
@@ -444,7 +445,8 @@ static void test_apply_cgroups_topoguard(void **state)
 	json_object *rep;
 
 	if (access(r->e.topoguard, X_OK) < 0)
-		skip(); /* no daemon built: the stub plugin test covers the simulator */
+		tg_skip("%s is not built: the stub plugin test covers the simulator",
+			r->e.topoguard);
 	start_sim(r, daemon_scenario, mode);
 	assert_int_equal(e2e_wait_path(r->sock, 5000), 0);
 	start_daemon(r);
@@ -509,7 +511,7 @@ static void test_apply_cgroups_needs_root(void **state)
 	}
 	rc = e2e_wait_exit(pid, 5000);
 	if (rc == 126 || rc == 127)
-		skip(); /* nobody cannot run the binary here (permissions of the tree) */
+		tg_skip("user nobody cannot run %s here (permissions of the tree)", r->e.sim);
 	assert_int_equal(rc, 2);
 	assert_int_equal(e2e_file_count(log, "needs root"), 1);
 }

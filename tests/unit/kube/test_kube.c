@@ -19,6 +19,7 @@
 
 #include "plugin/kube/kube.h"
 #include "tests/integration/kube_server.h"
+#include "tests/lib/skip.h"
 
 #define MS 1000000ull
 
@@ -76,7 +77,7 @@ static struct kube_result wait_result(struct kube *k)
 static void start(struct kube_server *ks, unsigned int refuse)
 {
 	if (!have_tls)
-		skip();
+		tg_skip("needs the openssl CLI and libmicrohttpd with TLS (the API stand-in)");
 	assert_int_equal(kube_server_start(ks, dir, "s3cr3t-token", refuse), 0);
 }
 

@@ -1,97 +1,158 @@
 #!/usr/bin/env bash
-# Runs every test binary the build produced and prints one closing line:
+# Runs the tests (`make test`, from the repository root) and prints one PASS/FAIL/SKIP
+# line per step and a closing line:
 #   "tests: N passed, N failed, N skipped"
-# Exit code 77 from a test means "skipped" (with its reason on stderr), as in automake.
-# Unit tests run twice: plain (-O2) and under ASan+UBSan.
+# counting test cases: each case of a cmocka binary, and each other step (a script, a
+# fuzz target, lint) as one. The verdict logic is tests/lib/runner.sh (read its header):
+# exit 77 from a step means "skipped" (reason: its last output line), as in automake,
+# except for fuzzers, where libFuzzer's 77 means a crash; a cmocka case skipped with
+# tg_skip() is a skip, with its reason, not a pass. Exit status 0 iff nothing failed and
+# something passed.
+#
+# What runs comes from the sources, mapped to binaries as the Makefile builds them, so a
+# deleted test's stale binary does not run and a test that was not built fails:
+#   tests/unit/*/test_*.c, twice: $B/rel/... (-O2) and $B/asan/... (ASan+UBSan)
+#   tests/integration/test_*.c     $B/rel/tests/integration/test_*   (root)
+#   tests/e2e/test_*.c, twice: $B/rel/... and $B/asan/... (daemon and simulator alike)
+#   tests/e2e/*.sh, tests/runner/*.sh   scripts (valgrind, deploy validation, runner self-test)
+#   tests/fuzz/fuzz_*.c            $B/fuzz/fuzz_*, for FUZZ_SECONDS (tests/fuzz/run.sh)
+#   the root tests again in QEMU guests (scripts/vmtest.sh, which finds its own binaries)
+#
+# Environment:
+#   B=build           the build directory
+#   TEST_FILTER=...   run only the steps whose name starts with one of these
+#                     space-separated bash patterns, e.g. TEST_FILTER=unit/rel,
+#                     TEST_FILTER='unit/*/test_kube e2e/rel/test_daemon', TEST_FILTER=fuzz
+#                     (the names are those printed on the PASS/FAIL/SKIP lines)
+#   FUZZ_SECONDS=60   the NRI wire decoder's fuzz time; the other targets get a third
+#   TEST_SRC=.        where the test sources are looked for (the self-test points it at
+#                     a fixture tree)
+#   VMTEST=0          leaves out the QEMU guest(s) (scripts/vmtest.sh, step names vm/...)
+#   VMTEST_GUESTS=v2  the guests to run ("v2 v1" adds the hybrid v1 one)
 set -u
 B=${B:-build}
+SRC=${TEST_SRC:-.}
 FUZZ_SECONDS=${FUZZ_SECONDS:-60}
-pass=0 fail=0 skip=0
-failed=()
-log_dir=$B/test-logs
-mkdir -p "$log_dir"
-
-run_one() { # name, command...
-	local name=$1; shift
-	local log="$log_dir/$(echo "$name" | tr '/ ' '__').log"
-	local start=$(date +%s%N)
-	"$@" >"$log" 2>&1
-	local rc=$?
-	local ms=$((($(date +%s%N) - start) / 1000000))
-	local dur=$((ms / 1000)).$((ms % 1000 / 100))
-	case $rc in
-	0) pass=$((pass + 1)); printf 'PASS %-55s %6ss\n' "$name" "$dur" ;;
-	77) skip=$((skip + 1)); printf 'SKIP %-55s (%s)\n' "$name" "$(tail -n 1 "$log")" ;;
-	*) fail=$((fail + 1)); failed+=("$name"); printf 'FAIL %-55s rc=%d\n' "$name" $rc
-	   sed 's/^/    | /' "$log" | tail -n 40 ;;
-	esac
-}
+# shellcheck source=tests/lib/runner.sh
+. "$(dirname "$0")/lib/runner.sh"
+runner_init "$B/test-logs"
 
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 export TOPOGUARD_BIN=$B/rel/topoguard NRI_SIM_BIN=$B/rel/nri-sim
-export TOPOGUARD_SRC=$(pwd)
+TOPOGUARD_SRC=$(pwd)
+export TOPOGUARD_SRC
 
-for variant in rel asan; do
-	for t in $(find "$B/$variant/tests/unit" -type f -executable -name 'test_*' 2>/dev/null | sort); do
-		run_one "unit/$variant/${t#$B/$variant/tests/unit/}" "$t"
+test_name() { # source [prefix to drop]: the name on the PASS/FAIL/SKIP line
+	local n=${1%.c}
+	if [ $# -gt 1 ]; then
+		echo "${n#"$2"}"
+	else
+		echo "${n##*/}"
+	fi
+}
+
+cmocka_test() { # name, binary, command prefix...
+	local name=$1 bin=$2
+	shift 2
+	runner_require_bin "$name" "$bin" && runner_cmocka "$name" "$@" "$bin"
+}
+
+unit_tests() {
+	local variant src
+	for variant in rel asan; do
+		for src in $(runner_sources "$SRC" 'tests/unit/*/test_*.c'); do
+			cmocka_test "unit/$variant/$(test_name "$src" tests/unit/)" \
+				"$(runner_bin "$B" $variant "$src")"
+		done
 	done
-done
-# The policy property test again with a fresh random seed (it prints the seed to replay).
-props=$B/rel/tests/unit/policy/test_alloc_props
-[ -x "$props" ] && run_one "unit/rel/policy/test_alloc_props (random seed)" env TOPOGUARD_SEED=random "$props"
-for t in $(find "$B/rel/tests/integration" -type f -executable -name 'test_*' 2>/dev/null | sort); do
-	run_one "integration/${t##*/}" "$t"
-done
+	# The policy property test again with a fresh random seed (it prints the seed to replay).
+	for src in $(runner_sources "$SRC" 'tests/unit/*/test_alloc_props.c'); do
+		cmocka_test "unit/rel/$(test_name "$src" tests/unit/) (random seed)" \
+			"$(runner_bin "$B" rel "$src")" env TOPOGUARD_SEED=random
+	done
+}
+
+integration_tests() {
+	local src
+	for src in $(runner_sources "$SRC" 'tests/integration/test_*.c'); do
+		cmocka_test "integration/$(test_name "$src")" "$(runner_bin "$B" rel "$src")"
+	done
+}
+
 # e2e twice: the -O2 daemon and simulator, then everything (test, daemon, simulator)
 # built with ASan+UBSan.
-for variant in rel asan; do
-	for t in $(find "$B/$variant/tests/e2e" -type f -executable -name 'test_*' 2>/dev/null | sort); do
-		run_one "e2e/$variant/${t##*/}" env TOPOGUARD_BIN="$B/$variant/topoguard" \
-			NRI_SIM_BIN="$B/$variant/nri-sim" "$t"
+e2e_tests() {
+	local variant src
+	for variant in rel asan; do
+		for src in $(runner_sources "$SRC" 'tests/e2e/test_*.c'); do
+			cmocka_test "e2e/$variant/$(test_name "$src")" \
+				"$(runner_bin "$B" $variant "$src")" env \
+				TOPOGUARD_BIN="$B/$variant/topoguard" NRI_SIM_BIN="$B/$variant/nri-sim"
+		done
 	done
-done
-for t in tests/e2e/*.sh; do
-	[ -f "$t" ] && run_one "e2e/${t##*/}" bash "$t"
-done
-# The NRI wire decoder (mux + ttRPC + protobuf) gets FUZZ_SECONDS (default 60); the
-# other targets a third of that, to keep CI short. `make fuzz` runs each for 10 minutes.
-for f in $(find "$B/fuzz" -maxdepth 1 -type f -executable -name 'fuzz_*' 2>/dev/null | sort); do
-	secs=$FUZZ_SECONDS
-	[ "${f##*/}" = fuzz_nri_wire ] || secs=$(((FUZZ_SECONDS + 2) / 3))
-	run_one "fuzz/${f##*/} (${secs}s)" env FUZZ_SECONDS=$secs B="$B" bash tests/fuzz/run.sh "$f"
-done
-run_one "lint/clang-format" make -s --no-print-directory lint
+}
+
+scripts() { # directory under tests/
+	local t
+	for t in $(runner_sources "$SRC" "tests/$1/*.sh"); do
+		runner_step "$1/${t##*/}" bash "$SRC/$t"
+	done
+}
+
+# The NRI wire decoder (mux + ttRPC + protobuf) gets FUZZ_SECONDS; the other targets a
+# third of that, to keep CI short. `make fuzz` runs each for 10 minutes.
+fuzz_targets() {
+	local src f secs name
+	for src in $(runner_sources "$SRC" 'tests/fuzz/fuzz_*.c'); do
+		f=$(runner_fuzz_bin "$B" "$src")
+		secs=$FUZZ_SECONDS
+		[ "${f##*/}" = fuzz_nri_wire ] || secs=$(((FUZZ_SECONDS + 2) / 3))
+		name="fuzz/${f##*/} (${secs}s)"
+		runner_require_bin "$name" "$f" || continue
+		runner_strict_step "$name" env FUZZ_SECONDS="$secs" B="$B" \
+			FUZZ_SEEDS="$SRC/tests/fuzz/corpus" bash tests/fuzz/run.sh "$f"
+	done
+}
 
 # The root tests again in a QEMU guest (scripts/vmtest.sh): cgroup v2 on 2 sockets x
 # 2 cores x 2 threads with 2 NUMA nodes, kernel 6.1 (VMTEST_GUESTS="v2 v1" adds the
 # hybrid v1 guest; the host itself is hybrid v1 on a current kernel, so CI leaves it to
 # `make vmtest` to stay inside its time budget). Its PASS/FAIL/SKIP/KFAIL
 # lines print as they come; each guest's closing line adds its tests to the totals. If
-# QEMU cannot run here (exit 77) that is one skip. VMTEST=0 leaves the guests out.
+# QEMU cannot run here (exit 77) that is one skip.
 vm_tests() {
-	local log=$log_dir/vmtest.log rc p f s
-	B=$B bash scripts/vmtest.sh ${VMTEST_GUESTS:-v2} 2>&1 | tee "$log" | grep -E '^(PASS|FAIL|SKIP|KFAIL|KPASS|    \|) |^vmtest-[a-z0-9]+: [0-9]+ passed'
+	local log=$RUNNER_LOG_DIR/vmtest.log rc p f s
+	runner_selected vm || return 0
+	runner_selected_steps=$((runner_selected_steps + 1))
+	# shellcheck disable=SC2086 # a list of guests
+	B=$B bash scripts/vmtest.sh ${VMTEST_GUESTS:-v2} 2>&1 | tee "$log" |
+		grep -E '^(PASS|FAIL|SKIP|KFAIL|KPASS|    \|) |^vmtest-[a-z0-9]+: [0-9]+ passed'
 	rc=${PIPESTATUS[0]}
 	while read -r p f s; do
-		pass=$((pass + p)) fail=$((fail + f)) skip=$((skip + s))
+		runner_pass=$((runner_pass + p)) runner_fail=$((runner_fail + f))
+		runner_skip=$((runner_skip + s))
 	done < <(sed -nE 's/^vmtest-[a-z0-9]+: ([0-9]+) passed, ([0-9]+) failed, ([0-9]+) skipped$/\1 \2 \3/p' "$log")
-	failed+=($(sed -nE 's/^FAIL (vm\/[^ ]+) .*/\1/p' "$log"))
+	mapfile -t -O ${#runner_failed[@]} runner_failed < <(sed -nE 's/^FAIL (vm\/[^ ]+) .*/\1/p' "$log")
 	case $rc in
 	0 | 1) ;;
-	77) skip=$((skip + 1)); printf 'SKIP %-55s (%s)\n' vm "$(tail -n 1 "$log")" ;;
-	*) fail=$((fail + 1)); failed+=(vm); printf 'FAIL %-55s rc=%d\n' vm "$rc"
-	   sed 's/^/    | /' "$log" | tail -n 40 ;;
+	77) runner__skip vm 1 "($(tail -n 1 "$log"))" ;;
+	*) runner__fail vm 1 "rc=$rc" "$log" ;;
 	esac
 	# A guest that did not finish prints no closing line: one failure, with its reason.
 	if grep -q 'did not finish' "$log"; then
-		fail=$((fail + 1)); failed+=(vm)
+		runner_fail=$((runner_fail + 1))
+		runner_failed+=(vm)
 		grep -A 32 'did not finish' "$log" | sed 's/^/    | /'
 	fi
 }
-[ "${VMTEST:-1}" = 0 ] || vm_tests
 
-echo
-[ ${#failed[@]} -gt 0 ] && printf 'failed: %s\n' "${failed[@]}"
-echo "tests: $pass passed, $fail failed, $skip skipped"
-[ $fail -eq 0 ] && [ $pass -gt 0 ]
+scripts runner
+unit_tests
+integration_tests
+e2e_tests
+scripts e2e
+fuzz_targets
+runner_step "lint/clang-format" make -s --no-print-directory lint
+[ "${VMTEST:-1}" = 0 ] || vm_tests
+runner_summary

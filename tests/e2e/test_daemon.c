@@ -84,21 +84,24 @@ static json_object *status(struct e2e_run *r, const char *req)
 	char *answer = NULL;
 	json_object *o;
 
-	assert_int_equal(status_client_request(r->status, req, 2000, &answer), 0);
+	assert_int_equal(status_client_request(r->status, req, e2e_timeout_ms(2000), &answer), 0);
 	o = json_tokener_parse(answer);
 	free(answer);
 	assert_non_null(o);
 	return o;
 }
 
-/* The status answer once it contains needle (the daemon has caught up), NULL after 5 s. */
+/* The status answer once it contains needle (the daemon has caught up), NULL after 5 s
+ * (scaled: e2e_timeout_ms()). */
 static json_object *wait_status(struct e2e_run *r, const char *needle)
 {
-	for (int i = 0; i < 250; i++) {
+	int tmo = e2e_timeout_ms(1000);
+
+	for (int i = 0; i < e2e_timeout_ms(5000) / 20; i++) {
 		char *answer = NULL;
 		json_object *o = NULL;
 
-		if (status_client_request(r->status, "status", 1000, &answer) == 0 &&
+		if (status_client_request(r->status, "status", tmo, &answer) == 0 &&
 		    strstr(answer, needle))
 			o = json_tokener_parse(answer);
 		free(answer);
@@ -245,6 +248,7 @@ static void test_daemon_v090_statechange(void **state)
 	json_object_put(rep);
 }
 
+/* %d: how long to wait for the killed daemon's successor (e2e_timeout_ms(15000)) */
 static const char restart_scn[] =
 	"pod g1 default/trading qos=guaranteed\n"
 	"create e1 pod=g1 name=engine cpu-request=4000 cpu-limit=4000 mem-limit=1073741824 "
@@ -258,7 +262,7 @@ static const char restart_scn[] =
 	"exclusive\n"
 	"start e2\n"
 	"sleep 1500\n"
-	"wait-connected 15000\n" /* the killed daemon's successor: slow to load under emulation */
+	"wait-connected %d\n" /* the killed daemon's successor: slow to load under emulation */
 	"create e3 pod=g1 name=third cpu-request=4000 cpu-limit=4000 mem-limit=1073741824 "
 	"exclusive\n"
 	"start e3\n";
@@ -332,13 +336,16 @@ static void test_daemon_resync_after_runtime_and_daemon_restart(void **state)
 	struct e2e_run *r = *state;
 	const char *extra[] = {"--check-exclusive", NULL};
 	struct cpuset e1, e2, e3;
+	char scn[sizeof(restart_scn) + 16];
 	json_object *rep;
 	pid_t sim;
 
-	sim = start_sim(r, restart_scn, extra);
+	snprintf(scn, sizeof(scn), restart_scn, e2e_timeout_ms(15000));
+	sim = start_sim(r, scn, extra);
 	start_daemon(r, false);
 	/* kill -9 the daemon while the simulator sleeps, start a fresh one */
-	for (int i = 0; i < 1000 && e2e_file_count(r->log, "container=e2") < 1; i++)
+	for (int i = 0;
+	     i < e2e_timeout_ms(20000) / 20 && e2e_file_count(r->log, "container=e2") < 1; i++)
 		usleep(20000);
 	assert_true(e2e_file_count(r->log, "container=e2") >= 1);
 	kill(r->daemon, SIGKILL);
@@ -443,7 +450,7 @@ static void swap_config(struct e2e_run *r, const char *text, int gen)
 
 static void wait_metric(struct e2e_run *r, const char *series, double want)
 {
-	for (int i = 0; i < 150 && metric(r, series) < want; i++)
+	for (int i = 0; i < e2e_timeout_ms(3000) / 20 && metric(r, series) < want; i++)
 		usleep(20000);
 	assert_true(metric(r, series) >= want);
 }
@@ -612,10 +619,11 @@ static void test_daemon_prelaunched_servers_from_runtime_config(void **state)
 				NULL);
 	snprintf(url, sizeof(url), "http://127.0.0.1:%d/metrics", r->port);
 	/* the status socket answers once Configure came, and knows w1 once it was created */
-	for (int i = 0; i < 300 && !(answer && strstr(answer, "\"w1\"")); i++) {
+	for (int i = 0; i < e2e_timeout_ms(3000) / 10 && !(answer && strstr(answer, "\"w1\""));
+	     i++) {
 		free(answer);
 		answer = NULL;
-		if (status_client_request(r->status, "status", 1000, &answer) < 0 ||
+		if (status_client_request(r->status, "status", e2e_timeout_ms(1000), &answer) < 0 ||
 		    !strstr(answer, "\"w1\""))
 			usleep(10000);
 	}

@@ -98,11 +98,22 @@ pid_t e2e_spawn(const char *bin, const char *const *args, const char *log)
 	return pid;
 }
 
+int e2e_timeout_ms(int ms)
+{
+	const char *v = getenv("TOPOGUARD_TIMEOUT_SCALE");
+	char *end;
+	long scale = v && *v ? strtol(v, &end, 10) : 1;
+
+	if (!v || !*v || *end || scale < 1 || scale > 100)
+		scale = 1;
+	return ms * (int)scale;
+}
+
 int e2e_wait_exit(pid_t pid, int timeout_ms)
 {
 	int status;
 
-	for (int i = 0; i < timeout_ms / 10; i++) {
+	for (int i = 0; i < e2e_timeout_ms(timeout_ms) / 10; i++) {
 		if (waitpid(pid, &status, WNOHANG) == pid)
 			return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 		usleep(10000);
@@ -125,7 +136,7 @@ int e2e_wait_path(const char *path, int timeout_ms)
 {
 	struct stat st;
 
-	for (int i = 0; i < timeout_ms / 10; i++) {
+	for (int i = 0; i < e2e_timeout_ms(timeout_ms) / 10; i++) {
 		if (stat(path, &st) == 0)
 			return 0;
 		usleep(10000);
@@ -235,7 +246,7 @@ int e2e_http_get(const char *url, char **ret_body)
 	curl_easy_setopt(c, CURLOPT_URL, url);
 	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_data);
 	curl_easy_setopt(c, CURLOPT_WRITEDATA, &b);
-	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, 3000L);
+	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, (long)e2e_timeout_ms(3000));
 	rc = curl_easy_perform(c);
 	if (rc == CURLE_OK)
 		curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);

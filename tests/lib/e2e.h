@@ -29,6 +29,13 @@ void e2e_path(const struct e2e *e, char *buf, size_t len, const char *name);
 void e2e_src_path(const struct e2e *e, char *buf, size_t len, const char *rel);
 int e2e_write(const struct e2e *e, const char *name, const char *text);
 
+/*
+ * ms times $TOPOGUARD_TIMEOUT_SCALE (an integer 1-100, default 1). The valgrind run
+ * (scripts/valgrind-e2e.sh) sets it: every process there is 20-50x slower. The waits below
+ * scale their timeouts with it; a test scales its own polling loops and scenario sleeps.
+ */
+int e2e_timeout_ms(int ms);
+
 /* fork + exec bin with args (NULL-terminated, without argv[0]); stdout/stderr to log if set. */
 pid_t e2e_spawn(const char *bin, const char *const *args, const char *log);
 /* Exit status, or -1 after killing it (SIGKILL) once timeout_ms passed, or on a signal. */

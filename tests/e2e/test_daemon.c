@@ -223,8 +223,7 @@ static void test_daemon_lifecycle_every_handler(void **state)
 		metric(r,
 		       "topoguard_decision_duration_seconds_count{method=\"CreateContainer\"}") >=
 		5);
-	assert_int_equal(e2e_stop(r->daemon, 5000), 0);
-	r->daemon = 0;
+	assert_int_equal(e2e_run_stop_daemon(r, 5000), 0);
 }
 
 static void test_daemon_v090_statechange(void **state)
@@ -581,6 +580,29 @@ static pid_t start_prelaunched(struct e2e_run *r, const char *run_args, const ch
 	return sim;
 }
 
+/*
+ * How the launched daemons ended, as nri-sim (their parent) saw it: the last one exited 0
+ * on the runtime's EOF, else a report at exit (sanitizer, valgrind) or a crash at shutdown
+ * went unseen; earlier ones exited 0 too or were killed by a runtime restart.
+ */
+static void assert_launched_exits_clean(struct e2e_run *r, json_object *rep)
+{
+	json_object *exits = e2e_jget(rep, "plugin_exits");
+	size_t n = exits ? json_object_array_length(exits) : 0;
+	bool ok = n > 0;
+
+	for (size_t i = 0; ok && i < n; i++) {
+		const char *e = json_object_get_string(json_object_array_get_idx(exits, i));
+
+		ok = !strcmp(e, "exit 0") || (i + 1 < n && !strcmp(e, "killed (runtime restart)"));
+	}
+	if (ok)
+		return;
+	e2e_print_tail(r->log, 30);
+	fail_msg("launched daemons ended %s, want the last with \"exit 0\"",
+		 json_object_to_json_string(exits));
+}
+
 static void test_daemon_prelaunched_config_payload(void **state)
 {
 	struct e2e_run *r = *state;
@@ -596,6 +618,7 @@ static void test_daemon_prelaunched_config_payload(void **state)
 	rep = finish_sim(r, sim);
 	assert_string_equal(e2e_jstr(e2e_jget(rep, "plugin"), "name"), "topoguard");
 	assert_string_equal(e2e_jstr(e2e_jget(rep, "plugin"), "idx"), "90");
+	assert_launched_exits_clean(r, rep);
 	json_object_put(rep);
 	assert_true(e2e_file_count(r->log, "origin=nri-config") >= 1);
 }
@@ -608,6 +631,7 @@ static void test_daemon_prelaunched_servers_from_runtime_config(void **state)
 {
 	struct e2e_run *r = *state;
 	char cfg[768], url[64], *body = NULL, *answer = NULL;
+	json_object *rep;
 	pid_t sim;
 
 	snprintf(cfg, sizeof(cfg), "metrics:\n  address: \"127.0.0.1:%d\"\nstatus:\n  socket: %s\n",
@@ -633,7 +657,9 @@ static void test_daemon_prelaunched_servers_from_runtime_config(void **state)
 	assert_non_null(strstr(body, "topoguard_"));
 	free(answer);
 	free(body);
-	json_object_put(finish_sim(r, sim));
+	rep = finish_sim(r, sim);
+	assert_launched_exits_clean(r, rep);
+	json_object_put(rep);
 }
 
 /*
@@ -681,6 +707,7 @@ static void test_daemon_prelaunched_old_nri_restart_uses_the_checkpoint(void **s
 	assert_false(cpuset_intersects(&e1, &w1));
 	assert_false(cpuset_intersects(&e2, &w1));
 	assert_int_equal(e2e_count_requests(rep, "Synchronize", NULL), 0);
+	assert_launched_exits_clean(r, rep);
 	json_object_put(rep);
 	assert_int_equal(e2e_file_count(r->log, "source=checkpoint"), 1);
 }

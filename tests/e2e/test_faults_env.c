@@ -154,7 +154,7 @@ static void check_damage_outcome(struct e2e_run *r, const struct damage *d, pid_
 		w = waitpid(r->daemon, &status, WNOHANG);
 
 	if (w == 0) { /* still running: it must have served the runtime */
-		assert_int_equal(e2e_stop(r->daemon, 5000), 0);
+		assert_int_equal(e2e_run_stop_daemon(r, 5000), 0);
 		if (sim_rc != 0)
 			fail_msg("%s: daemon up but the scenario failed (%d)", d->name, sim_rc);
 		fprintf(stderr, "sysfs %-36s: daemon ran with fallbacks\n", d->name);

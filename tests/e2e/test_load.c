@@ -94,7 +94,7 @@ static void pair_check(struct pair *p, int creates, long *lat, size_t *n_lat)
 	int rc = e2e_wait_exit(p->sim, 60000);
 	json_object *rep = e2e_load_json(p->report), *reqs;
 
-	assert_int_equal(e2e_stop(p->daemon, 5000), 0);
+	assert_int_equal(e2e_stop_daemon(p->daemon, p->log, 5000), 0);
 	assert_non_null(rep);
 	if (rc != 0)
 		fail_msg("nri-sim exit %d: %s", rc,

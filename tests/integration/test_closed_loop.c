@@ -215,11 +215,15 @@ static void start_daemon(struct daemon_run *r, const char *scenario, const char 
 	assert_true(r->sim > 0 && r->tg > 0);
 }
 
-static void stop_daemon(struct daemon_run *r)
+/* 0 iff the daemon exited 0 on SIGTERM (e2e_stop_daemon() says why not); the caller
+ * asserts it after its own cleanup. */
+static int stop_daemon(struct daemon_run *r)
 {
-	e2e_stop(r->tg, 5000);
+	int rc = e2e_stop_daemon(r->tg, r->log, 5000);
+
 	e2e_stop(r->sim, 5000);
 	pids[6] = pids[7] = 0;
+	return rc;
 }
 
 #define metric e2e_metric
@@ -280,6 +284,7 @@ static void run_latency(const char *apply)
 	char scen[1024], p[512];
 	uint64_t t_burn, t_late, t_floor, t_stop, p99_before, p99_after;
 	size_t n;
+	int tg_rc;
 
 	assert_int_equal(e2e_setup(&r.e), 0);
 	latency_scenario(scen, sizeof(scen));
@@ -361,9 +366,10 @@ static void run_latency(const char *apply)
 		metric(r.maddr,
 		       "topoguard_control_actions_total{kind=\"throttle\",result=\"applied\"}") >=
 		2);
-	stop_daemon(&r);
+	tg_rc = stop_daemon(&r);
 	rig_kill(&pids[0]);
 	keep_log(r.log, apply ? "latency-sim" : "latency");
+	assert_int_equal(tg_rc, 0);
 	assert_true(e2e_file_count(r.log, "closed loop: throttle container=b1") >= 1);
 	e2e_teardown(&r.e);
 }
@@ -450,6 +456,7 @@ static void test_closed_loop_shields_the_probe_from_a_saturated_pool(void **stat
 	char scen[1024], name[64], p[512], cl[64];
 	uint64_t t_burn, t_shield, t_stop, p99;
 	size_t n;
+	int tg_rc;
 
 	(void)state;
 	snprintf(name, sizeof(name), "tgcl-shield-%d", getpid());
@@ -519,9 +526,10 @@ static void test_closed_loop_shields_the_probe_from_a_saturated_pool(void **stat
 	assert_true(metric(r.maddr,
 			   "topoguard_control_actions_total{kind=\"unshield\",result=\"sent\"}") >=
 		    1);
-	stop_daemon(&r);
+	tg_rc = stop_daemon(&r);
 	rig_kill(&pids[0]);
 	keep_log(r.log, "shield");
+	assert_int_equal(tg_rc, 0);
 	assert_true(e2e_file_count(r.log, "closed loop: shield container=ls") >= 1);
 	e2e_teardown(&r.e);
 }
@@ -533,6 +541,7 @@ static void test_closed_loop_memory_hog_is_evicted_through_the_api(void **state)
 	struct daemon_run r;
 	char scen[1024], cfg[2048], tok[256], dir[256];
 	unsigned int n = 0;
+	int tg_rc;
 
 	(void)state;
 	assert_int_equal(e2e_setup(&r.e), 0);
@@ -577,8 +586,9 @@ static void test_closed_loop_memory_hog_is_evicted_through_the_api(void **state)
 	}
 	usleep(500000); /* the daemon collects the answer on its next tick; nothing else goes */
 	n = kube_server_requests(&ks, req);
-	stop_daemon(&r);
+	tg_rc = stop_daemon(&r);
 	kube_server_stop(&ks);
+	assert_int_equal(tg_rc, 0);
 	assert_int_equal(n, 2);
 	assert_true(sh->crossed_ns > 0);
 	fprintf(stderr,

@@ -160,7 +160,7 @@ static void run_live(bool no_bpf)
 				    NULL};
 	double cores = -1;
 	pid_t burner, sim, tg;
-	int port;
+	int port, tg_rc;
 
 	assert_int_equal(e2e_setup(&e), 0);
 	nobpf_args[2] = e.topoguard;
@@ -191,9 +191,10 @@ static void run_live(bool no_bpf)
 	assert_int_equal(e2e_http_get(url, &body), 200);
 	kill(burner, SIGKILL);
 	e2e_wait_exit(burner, 2000);
-	e2e_stop(tg, 5000);
+	tg_rc = e2e_stop_daemon(tg, log, 5000);
 	e2e_wait_exit(sim, 10000);
 	remove_cgroups();
+	assert_int_equal(tg_rc, 0);
 	fprintf(stderr, "live usage backend %s, burner at %.2f cores\n", backend, cores);
 	/* accuracy against the kernel is tested in test_bpf_cpu; here: it flows through,
 	 * and the burner (alone in its cgroup, on a busy 2-CPU machine) is seen running */

@@ -288,12 +288,17 @@ static int setup(void **state)
 	return 0;
 }
 
+/* Fails the case unless the daemon, when one ran, exited 0 on SIGTERM. */
 static int teardown(void **state)
 {
 	struct run *r = *state;
+	char log[256];
+	int ret = 0;
 
-	if (r->daemon > 0)
-		e2e_stop(r->daemon, 3000);
+	if (r->daemon > 0) {
+		e2e_path(&r->e, log, sizeof(log), "daemon.log");
+		ret = e2e_stop_daemon(r->daemon, log, 5000);
+	}
 	if (r->sim > 0)
 		e2e_stop(r->sim, 5000);
 	if (getenv("E2E_KEEP"))
@@ -301,7 +306,7 @@ static int teardown(void **state)
 	else
 		e2e_teardown(&r->e);
 	free(r);
-	return 0;
+	return ret;
 }
 
 static void start_sim(struct run *r, const char *scenario, const char *const *mode)

@@ -109,18 +109,33 @@ int e2e_timeout_ms(int ms)
 	return ms * (int)scale;
 }
 
-int e2e_wait_exit(pid_t pid, int timeout_ms)
+/* 0 and the wait status, or -ETIMEDOUT after SIGKILL (status then tells the kill), or
+ * -errno from waitpid (not our child, already reaped). */
+static int wait_status(pid_t pid, int timeout_ms, int *ret_status)
 {
-	int status;
+	int polls = e2e_timeout_ms(timeout_ms) / 10;
 
-	for (int i = 0; i < e2e_timeout_ms(timeout_ms) / 10; i++) {
-		if (waitpid(pid, &status, WNOHANG) == pid)
-			return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+	for (int i = 0; i < polls; i++) {
+		pid_t w = waitpid(pid, ret_status, WNOHANG);
+
+		if (w == pid)
+			return 0;
+		if (w < 0)
+			return -errno;
 		usleep(10000);
 	}
 	kill(pid, SIGKILL);
-	waitpid(pid, &status, 0);
-	return -1;
+	waitpid(pid, ret_status, 0);
+	return -ETIMEDOUT;
+}
+
+int e2e_wait_exit(pid_t pid, int timeout_ms)
+{
+	int status = 0;
+
+	if (wait_status(pid, timeout_ms, &status) < 0)
+		return -1;
+	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
 
 int e2e_stop(pid_t pid, int timeout_ms)
@@ -130,6 +145,61 @@ int e2e_stop(pid_t pid, int timeout_ms)
 		return -ESRCH;
 	kill(pid, SIGTERM);
 	return e2e_wait_exit(pid, timeout_ms);
+}
+
+int e2e_stop_daemon(pid_t pid, const char *log, int timeout_ms)
+{
+	int status = 0, r;
+
+	if (pid <= 0)
+		return -1;
+	kill(pid, SIGTERM);
+	r = wait_status(pid, timeout_ms, &status);
+	if (r == 0 && WIFEXITED(status) && WEXITSTATUS(status) == 0)
+		return 0;
+	if (r == -ETIMEDOUT)
+		fprintf(stderr, "daemon (pid %d) still running %d ms after SIGTERM: killed\n",
+			(int)pid, e2e_timeout_ms(timeout_ms));
+	else if (r < 0)
+		fprintf(stderr, "daemon (pid %d): cannot wait for it: %s\n", (int)pid,
+			strerror(-r));
+	else if (WIFSIGNALED(status))
+		fprintf(stderr, "daemon (pid %d) killed by signal %d (%s) after SIGTERM\n",
+			(int)pid, WTERMSIG(status), strsignal(WTERMSIG(status)));
+	else
+		fprintf(stderr, "daemon (pid %d) exited %d after SIGTERM, not 0\n", (int)pid,
+			WEXITSTATUS(status));
+	if (log)
+		e2e_print_tail(log, 30);
+	return -1;
+}
+
+void e2e_print_tail(const char *path, int lines)
+{
+	char buf[8192];
+	FILE *f = fopen(path, "re");
+	size_t n = 0;
+	char *p;
+
+	if (!f) {
+		fprintf(stderr, "(no %s: %s)\n", path, strerror(errno));
+		return;
+	}
+	/* the tail of a debug log: the last sizeof(buf) - 1 bytes are enough */
+	if (fseek(f, -(long)(sizeof(buf) - 1), SEEK_END) < 0)
+		rewind(f);
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+	p = buf + n;
+	if (p > buf && p[-1] == '\n')
+		p--;
+	for (int seen = 0; p > buf; p--)
+		if (p[-1] == '\n' && ++seen == lines)
+			break;
+	fprintf(stderr, "---- last %d lines of %s ----\n%s", lines, path, p);
+	if (n && buf[n - 1] != '\n')
+		fputc('\n', stderr);
 }
 
 int e2e_wait_path(const char *path, int timeout_ms)

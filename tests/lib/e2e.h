@@ -42,6 +42,15 @@ pid_t e2e_spawn(const char *bin, const char *const *args, const char *log);
 int e2e_wait_exit(pid_t pid, int timeout_ms);
 /* SIGTERM, then SIGKILL after timeout_ms; returns the exit status or -1. */
 int e2e_stop(pid_t pid, int timeout_ms);
+/*
+ * Stop the daemon pid as an orderly shutdown must go: SIGTERM, exit 0 within timeout_ms.
+ * 0 if so. Otherwise (a nonzero exit, e.g. a sanitizer's report at exit; death by a
+ * signal; still running, then SIGKILLed; not our child) prints why and the last lines of
+ * log (the daemon's stderr; may be NULL) to stderr and returns -1.
+ */
+int e2e_stop_daemon(pid_t pid, const char *log, int timeout_ms);
+/* The last lines of the file at path to stderr, under a header naming it. */
+void e2e_print_tail(const char *path, int lines);
 int e2e_wait_path(const char *path, int timeout_ms);
 
 json_object *e2e_load_json(const char *path);

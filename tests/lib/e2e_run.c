@@ -33,15 +33,24 @@ int e2e_run_setup(void **state)
 int e2e_run_teardown(void **state)
 {
 	struct e2e_run *r = *state;
+	int ret = e2e_run_stop_daemon(r, 5000);
 
-	if (r->daemon > 0)
-		e2e_stop(r->daemon, 3000);
 	if (getenv("E2E_KEEP"))
 		fprintf(stderr, "kept %s\n", r->e.dir);
 	else
 		e2e_teardown(&r->e);
 	free(r);
-	return 0;
+	return ret;
+}
+
+int e2e_run_stop_daemon(struct e2e_run *r, int timeout_ms)
+{
+	pid_t pid = r->daemon;
+
+	if (pid <= 0)
+		return 0;
+	r->daemon = 0;
+	return e2e_stop_daemon(pid, r->log, timeout_ms);
 }
 
 pid_t e2e_run_sim(struct e2e_run *r, const char *scenario, const char *const *extra)

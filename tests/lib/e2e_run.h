@@ -5,7 +5,8 @@
  * tests/e2e/test_daemon.c, test_faults.c and test_faults_env.c.
  *
  * e2e_run_setup()/e2e_run_teardown() have cmocka's setup/teardown shape; teardown
- * stops a daemon still running and removes the directory (kept with E2E_KEEP=1).
+ * stops a daemon still running, fails the case unless it exited 0 (a sanitizer's report
+ * at exit, a crash at shutdown), and removes the directory (kept with E2E_KEEP=1).
  * Nothing here asserts: failures come back as -errno / NULL.
  */
 #pragma once
@@ -39,6 +40,12 @@ pid_t e2e_run_sim(struct e2e_run *r, const char *scenario, const char *const *ex
  */
 pid_t e2e_run_daemon(struct e2e_run *r, const char *sysfs, const char *const *prefix,
 		     const char *const *extra);
+
+/*
+ * Stop r->daemon with e2e_stop_daemon() (SIGTERM; 0 iff it exited 0, else -1 with the
+ * reason and the tail of r->log on stderr) and clear it. 0 if no daemon was running.
+ */
+int e2e_run_stop_daemon(struct e2e_run *r, int timeout_ms);
 
 /* Wait for the simulator (killed after timeout_ms); its report, or NULL. *ret_rc: exit. */
 json_object *e2e_run_finish_sim(struct e2e_run *r, pid_t sim, int timeout_ms, int *ret_rc);

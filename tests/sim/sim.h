@@ -184,11 +184,15 @@ struct sim {
 	int expect_failed, expect_passed;
 
 	json_object *requests, *errors, *unsolicited, *expect_failures, *sessions_log;
+	json_object *plugin_exits; /* how each launched plugin ended: "exit 0", ... */
 };
 
 /* sim_session.c */
 int sim_init(struct sim *s, const struct sim_opts *o);
 void sim_done(struct sim *s);
+/* Close the connection and give a launched plugin 3 s to exit on the EOF (then SIGKILL),
+ * recording how it ended. Before the report; sim_done() does it if nobody did. */
+void sim_end(struct sim *s);
 /* Wait (accept or launch) for a plugin and run the full handshake; 0 when connected. */
 int sim_connect(struct sim *s, unsigned int timeout_ms);
 /* Drive the trunk (and accept reconnecting plugins) for timeout_ms. */

@@ -244,6 +244,7 @@ int main(int argc, char **argv)
 	if (r < 0)
 		sim_error(&s, "scenario aborted: %s", strerror(-r));
 	sim_cgroups_refresh();
+	sim_end(&s); /* the report says how a launched plugin ended */
 	if (sim_report_write(&s, o.report_path) < 0)
 		r = -EIO;
 	r = r < 0 || s.expect_failed || !s.sessions ? 1 : 0;

@@ -103,6 +103,7 @@ json_object *sim_report_build(const struct sim *s)
 	json_object_object_add(o, "runtime_nri_version", json_object_new_string(s->o.nri_version));
 	json_object_object_add(o, "plugin", plugin_json(s));
 	add_ref(o, "sessions", s->sessions_log);
+	add_ref(o, "plugin_exits", s->plugin_exits);
 	add_ref(o, "requests", s->requests);
 	for (size_t i = 0; i < s->model.n_ctrs; i++)
 		json_object_array_add(ctrs, ctr_json(s->model.ctrs[i]));

@@ -145,8 +145,9 @@ int sim_init(struct sim *s, const struct sim_opts *o)
 	s->unsolicited = json_object_new_array();
 	s->expect_failures = json_object_new_array();
 	s->sessions_log = json_object_new_array();
+	s->plugin_exits = json_object_new_array();
 	if (!s->requests || !s->errors || !s->unsolicited || !s->expect_failures ||
-	    !s->sessions_log)
+	    !s->sessions_log || !s->plugin_exits)
 		return -ENOMEM;
 	if (o->plugin_config_path)
 		r = read_file(o->plugin_config_path, &s->plugin_config);
@@ -157,31 +158,52 @@ int sim_init(struct sim *s, const struct sim_opts *o)
 	return r;
 }
 
-/* Without kill_it, a launched plugin gets 3 s to exit on EOF by itself. */
-static void child_reap(struct sim *s, bool kill_it)
+/* For the report: "exit N", "signal N", or "killed (why)" when nri-sim SIGKILLed it. */
+static void child_record(struct sim *s, int status, const char *killed_why)
+{
+	char buf[128];
+
+	if (killed_why && WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL)
+		snprintf(buf, sizeof(buf), "killed (%s)", killed_why);
+	else if (WIFEXITED(status))
+		snprintf(buf, sizeof(buf), "exit %d", WEXITSTATUS(status));
+	else
+		snprintf(buf, sizeof(buf), "signal %d", WIFSIGNALED(status) ? WTERMSIG(status) : 0);
+	json_object_array_add(s->plugin_exits, json_object_new_string(buf));
+}
+
+/* Without kill_why, a launched plugin gets 3 s to exit on EOF by itself. */
+static void child_reap(struct sim *s, const char *kill_why)
 {
 	pid_t r = 0;
-	int status;
+	int status = 0;
 
 	if (s->child <= 0)
 		return;
-	if (kill_it)
+	if (kill_why)
 		kill(s->child, SIGKILL);
 	for (int i = 0; i < 300 && (r = waitpid(s->child, &status, WNOHANG)) == 0; i++)
 		usleep(10000);
 	if (r == 0) {
 		kill(s->child, SIGKILL);
 		waitpid(s->child, &status, 0);
+		kill_why = "still running 3 s after EOF";
 	}
+	child_record(s, status, kill_why);
 	s->child = -1;
+}
+
+void sim_end(struct sim *s)
+{
+	nri_trunk_free(s->t);
+	s->t = NULL;
+	child_reap(s, NULL); /* the plugin sees EOF and should exit by itself */
 }
 
 void sim_done(struct sim *s)
 {
 	sim_cgroups_teardown(); /* before the model: entries point at its containers */
-	nri_trunk_free(s->t);
-	s->t = NULL;
-	child_reap(s, false); /* the plugin sees EOF and should exit by itself */
+	sim_end(s);
 	if (s->listen_fd >= 0) {
 		close(s->listen_fd);
 		unlink(s->o.listen_path);
@@ -199,6 +221,7 @@ void sim_done(struct sim *s)
 	json_object_put(s->unsolicited);
 	json_object_put(s->expect_failures);
 	json_object_put(s->sessions_log);
+	json_object_put(s->plugin_exits);
 }
 
 void sim_disconnect(struct sim *s, const char *why)
@@ -216,7 +239,7 @@ void sim_disconnect(struct sim *s, const char *why)
 	sim_error(s, "plugin %s-%s closed: %s", s->plugin_idx ? s->plugin_idx : "??",
 		  s->plugin_name ? s->plugin_name : "?", why);
 	if (s->child > 0)
-		child_reap(s, true); /* launched plugins are killed, never restarted */
+		child_reap(s, why); /* launched plugins are killed, never restarted */
 }
 
 /* The name/index the file name "NN-name" gives a launched plugin. */

@@ -12,9 +12,14 @@
 # Every test case must pass under valgrind too: its assertions, and the daemon's exit
 # status at teardown (99 when valgrind found an error). The processes run 20-50x slower,
 # so the tests get TOPOGUARD_TIMEOUT_SCALE (default 20): the e2e helpers (tests/lib)
-# multiply their waits by it, and nri-sim gets scaled accept and registration timeouts
-# (a daemon under valgrind needs ~15 s to load its BPF programs). The runtime's request
-# timeout stays at 2 s: the daemon must answer in time even here.
+# multiply their waits by it, and nri-sim gets scaled accept and registration timeouts.
+# The runtime's request timeout stays at 2 s: the daemon must answer in time even here.
+#
+# BPF once: the first daemon of the run loads its BPF programs under valgrind, which
+# takes it 15-30 s (libbpf parses the kernel's 5 MB BTF). The later ones start as on a
+# kernel without BTF (/sys/kernel/btf hidden in a private mount namespace) and take the
+# cgroupfs-polling fallback, in 1-2 s; so both paths are checked and the run stays a few
+# minutes long. Without root or unshare(1), every daemon loads BPF, slowly.
 #
 # Exit: 0 clean, 1 a failing test case or errors/leaks, 77 skipped (reason on the last
 # line).
@@ -41,16 +46,42 @@ work=$(mktemp -d /tmp/tg-valgrind.XXXXXX)
 mkdir -p "$work/logs"
 
 # Absolute paths only: a pre-launched plugin gets an environment without PATH.
+vg_opts() { # name: the options, with the log file named after it
+	echo "--error-exitcode=99 --leak-check=full --show-leak-kinds=definite,indirect" \
+		"--errors-for-leak-kinds=definite,indirect" \
+		"--suppressions=$(realpath scripts/valgrind-bpf.supp)" \
+		"--log-file=$work/logs/$1.%p.log"
+}
+
 wrap() { # name, real binary, extra arguments placed before the caller's
 	cat >"$work/$1" <<WRAP
 #!/bin/sh
-exec $VALGRIND --error-exitcode=99 --leak-check=full --show-leak-kinds=definite,indirect \
-	--errors-for-leak-kinds=definite,indirect --suppressions=$(realpath scripts/valgrind-bpf.supp) \
-	--log-file=$work/logs/$1.%p.log $(realpath "$2") $3 "\$@"
+exec $VALGRIND $(vg_opts "$1") \
+	$(realpath "$2") $3 "\$@"
 WRAP
 	chmod +x "$work/$1"
 }
-wrap topoguard "$B/rel/topoguard" ""
+# The daemon's wrapper: "BPF once" (see the top).
+wrap_daemon() {
+	local vg hide
+	vg="$VALGRIND $(vg_opts topoguard) $(realpath "$B/rel/topoguard")"
+	if ! unshare -m true 2>/dev/null; then
+		printf '#!/bin/sh\nexec %s "$@"\n' "$vg" >"$work/topoguard"
+		chmod +x "$work/topoguard"
+		return
+	fi
+	hide="$(command -v mount) -t tmpfs tg-no-btf /sys/kernel/btf"
+	cat >"$work/topoguard" <<WRAP
+#!/bin/sh
+if mkdir $work/bpf-loaded 2>/dev/null; then
+	exec $vg "\$@"
+fi
+exec $(command -v unshare) -m $(command -v sh) -c '$hide && exec "\$0" "\$@"' \
+	$vg "\$@"
+WRAP
+	chmod +x "$work/topoguard"
+}
+wrap_daemon
 # A daemon under valgrind needs seconds to read the 144-CPU fixture and load BPF: more
 # than the runtime's 5 s registration and 10 s accept timeouts.
 wrap nri-sim "$B/rel/nri-sim" \

@@ -672,7 +672,7 @@ static void test_daemon_prelaunched_old_nri_restart_uses_the_checkpoint(void **s
 	struct e2e_run *r = *state;
 	const char *extra[] = {"--nri-version", "v0.6.1", "--check-exclusive", NULL};
 	struct cpuset e1, e2, w1;
-	char cfg[512], root[256], args[512];
+	char cfg[512], root[256], args[512], scn[1024];
 	json_object *rep;
 	pid_t sim;
 
@@ -683,20 +683,22 @@ static void test_daemon_prelaunched_old_nri_restart_uses_the_checkpoint(void **s
 	assert_int_equal(mkdir(root, 0755), 0);
 	snprintf(args, sizeof(args), "--status-socket '' --metrics-address none --cgroup-root %s",
 		 root);
-	sim = start_prelaunched(r, args, cfg,
-				"pod g1 default/trading qos=guaranteed\n"
-				"create e1 pod=g1 name=engine cpu-request=4000 cpu-limit=4000 "
-				"mem-limit=1073741824 exclusive\n"
-				"start e1\n"
-				"pod b1 default/web qos=burstable\n"
-				"create w1 pod=b1 name=nginx cpu-request=500\n"
-				"start w1\n"
-				"sleep 800\n"
-				"restart\n"
-				"create e2 pod=g1 name=second cpu-request=4000 cpu-limit=4000 "
-				"mem-limit=1073741824 exclusive\n"
-				"start e2\n",
-				extra);
+	/* the sleep lets a checkpoint tick (250 ms) pass before the restart kills the daemon */
+	snprintf(scn, sizeof(scn),
+		 "pod g1 default/trading qos=guaranteed\n"
+		 "create e1 pod=g1 name=engine cpu-request=4000 cpu-limit=4000 "
+		 "mem-limit=1073741824 exclusive\n"
+		 "start e1\n"
+		 "pod b1 default/web qos=burstable\n"
+		 "create w1 pod=b1 name=nginx cpu-request=500\n"
+		 "start w1\n"
+		 "sleep %d\n"
+		 "restart\n"
+		 "create e2 pod=g1 name=second cpu-request=4000 cpu-limit=4000 "
+		 "mem-limit=1073741824 exclusive\n"
+		 "start e2\n",
+		 e2e_timeout_ms(800));
+	sim = start_prelaunched(r, args, cfg, scn, extra);
 	rep = finish_sim(r, sim);
 	e1 = cpus_of(rep, "e1");
 	e2 = cpus_of(rep, "e2");

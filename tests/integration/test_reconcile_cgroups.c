@@ -30,6 +30,7 @@
 #include "plugin/obs/status.h"
 #include "policy/cpuset.h"
 #include "tests/lib/e2e.h"
+#include "tests/lib/skip.h"
 
 #define CPUSET_ROOT "/sys/fs/cgroup/cpuset"
 #define CPU_ROOT    "/sys/fs/cgroup/cpu"
@@ -126,12 +127,14 @@ static int setup(void **state)
 	return 0;
 }
 
+/* Fails the case unless the daemon, when one ran, exited 0 on SIGTERM. */
 static int teardown(void **state)
 {
 	struct run *r = *state;
+	int ret = 0;
 
 	if (r->daemon > 0)
-		e2e_stop(r->daemon, 3000);
+		ret = e2e_stop_daemon(r->daemon, r->dlog, 5000);
 	if (r->sim > 0)
 		e2e_stop(r->sim, 5000);
 	if (getenv("E2E_KEEP"))
@@ -139,7 +142,7 @@ static int teardown(void **state)
 	else
 		e2e_teardown(&r->e);
 	free(r);
-	return 0;
+	return ret;
 }
 
 static void start_sim(struct run *r, const char *scenario)
@@ -227,7 +230,7 @@ static void test_drift_repaired_within_one_period(void **state)
 	long rewritten, cpus_ms, quota_ms;
 
 	if (sysconf(_SC_NPROCESSORS_ONLN) < 2)
-		skip(); /* an exclusive CPU next to a shared one needs two */
+		tg_skip("needs 2 CPUs: an exclusive CPU next to a shared one");
 	start_sim(r, scenario);
 	assert_int_equal(e2e_wait_path(r->sock, 5000), 0);
 	start_daemon(r);

@@ -175,7 +175,8 @@ static void ghosts_check(struct daemon *d, uint64_t now)
 
 /* ---- drift ------------------------------------------------------------------------ */
 
-enum drift_field { DF_CPUS, DF_QUOTA, DF_PERIOD, DF_SHARES, DF_COUNT };
+enum drift_field { DF_CPUS, DF_MEMS, DF_QUOTA, DF_PERIOD, DF_SHARES, DF_COUNT };
+_Static_assert(DF_COUNT == DAEMON_DRIFT_FIELDS, "struct daemon counts every drift field");
 static const char *const field_names[DF_COUNT] = {METRICS_TG_DRIFT_FIELDS};
 
 /* A drift report: which fields, and a text naming what the cgroup held. */
@@ -230,6 +231,13 @@ static void limits_drift(const struct kubepods_ctr *k, const struct nri_resource
 			  (unsigned long long)want->shares);
 }
 
+static bool c_mems_intended(struct daemon *d, const char *id)
+{
+	const struct model_container *c = model_container_by_id(d->model, id);
+
+	return !c || !c->track.mem_preserve;
+}
+
 /* What id's cgroup (k) holds that topoguard does not intend. */
 static void drift_of(struct daemon *d, const char *id, const struct kubepods_ctr *k,
 		     struct drift *df)
@@ -245,6 +253,10 @@ static void drift_of(struct daemon *d, const char *id, const struct kubepods_ctr
 	if (*k->cpus && want.cpus && cpuset_parse(k->cpus, strlen(k->cpus), &have) >= 0 &&
 	    !cpuset_equal(&have, &r.cpus))
 		drift_add(df, DF_CPUS, "cpus %s (want %s)", k->cpus, want.cpus);
+	/* mems are intended only where topoguard pins them (memory.pin_mems, no preserve) */
+	if (c_mems_intended(d, id) && want.mems && *k->mems &&
+	    cpuset_parse(k->mems, strlen(k->mems), &have) >= 0 && !cpuset_equal(&have, &r.mems))
+		drift_add(df, DF_MEMS, "mems %s (want %s)", k->mems, want.mems);
 	limits_drift(k, &want, df);
 }
 

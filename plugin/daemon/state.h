@@ -24,6 +24,7 @@
 #include "policy/topology.h"
 
 #define DAEMON_EXCLUSIVE_ANNOTATION "topoguard.io/exclusive-cpus"
+#define DAEMON_DRIFT_FIELDS	    5 /* cpus, mems, quota, period, shares (reconcile.c) */
 
 struct metrics;
 struct httpd;
@@ -50,11 +51,11 @@ struct daemon_reconcile {
 	uint64_t passes;	/* comparisons of every placed container with its cgroup */
 	uint64_t last_pass_ns;	/* when the last pass ran, 0: never */
 	uint64_t last_pass_cost_ns;
-	uint64_t due_ns;	     /* a pass wanted then (after a Synchronize), 0: none */
-	uint64_t drift[4];	     /* drift repaired, per field (reconcile.c's order) */
-	uint64_t last_drift_ns;	     /* 0: never */
-	struct kubepods_root *kroot; /* the cgroup hierarchies, found at first use */
-	char last_drift[256];	     /* "<id>: cpus 0-3 (want 4-7)" */
+	uint64_t due_ns;		     /* a pass wanted then (after a Synchronize), 0: none */
+	uint64_t drift[DAEMON_DRIFT_FIELDS]; /* drift repaired, per field (reconcile.c's order) */
+	uint64_t last_drift_ns;		     /* 0: never */
+	struct kubepods_root *kroot;	     /* the cgroup hierarchies, found at first use */
+	char last_drift[256];		     /* "<id>: cpus 0-3 (want 4-7)" */
 };
 
 struct daemon {

@@ -73,15 +73,23 @@ static int hier_detect(const char *root, struct hier *h)
 	return is_dir(h->cpuset) || is_dir(h->cpu) ? 0 : -ENOENT;
 }
 
+/* A cpuset file, or its .effective twin when it is empty (inherited); "" if neither. */
+static char *read_set(const struct hier *h, const char *rel, const char *file)
+{
+	char buf[16384], eff[64]; /* a cpulist of thousands of scattered CPUs */
+
+	if (read_line(h->cpuset, rel, file, buf, sizeof(buf)) < 0)
+		buf[0] = '\0';
+	snprintf(eff, sizeof(eff), "%s.effective", file);
+	if (!*buf && read_line(h->cpuset, rel, eff, buf, sizeof(buf)) < 0)
+		buf[0] = '\0';
+	return strdup(buf);
+}
+
 static void read_cpus(const struct hier *h, const char *rel, struct kubepods_ctr *c)
 {
-	char buf[16384]; /* a cpulist of thousands of scattered CPUs */
-
-	if (read_line(h->cpuset, rel, "cpuset.cpus", buf, sizeof(buf)) < 0)
-		buf[0] = '\0';
-	if (!*buf && read_line(h->cpuset, rel, "cpuset.cpus.effective", buf, sizeof(buf)) < 0)
-		buf[0] = '\0';
-	c->cpus = strdup(buf);
+	c->cpus = read_set(h, rel, "cpuset.cpus");
+	c->mems = read_set(h, rel, "cpuset.mems");
 }
 
 static void read_limits(const struct hier *h, const char *rel, struct kubepods_ctr *c)
@@ -177,7 +185,7 @@ static int add(struct scan *s, const char *rel, const char *id, const char *uid,
 	*c = (struct kubepods_ctr){.qos = q, .id = strdup(id), .pod_uid = strdup(uid)};
 	read_limits(&s->h, rel, c);
 	s->n++;
-	if (!c->id || !c->pod_uid || !c->cpus)
+	if (!c->id || !c->pod_uid || !c->cpus || !c->mems)
 		return -ENOMEM;
 	return 0;
 }
@@ -287,7 +295,8 @@ void kubepods_ctr_done(struct kubepods_ctr *c)
 	free(c->id);
 	free(c->pod_uid);
 	free(c->cpus);
-	c->id = c->pod_uid = c->cpus = NULL;
+	free(c->mems);
+	c->id = c->pod_uid = c->cpus = c->mems = NULL;
 }
 
 void kubepods_free(struct kubepods_ctr *c, size_t n)
@@ -336,7 +345,7 @@ int kubepods_read_at(const struct kubepods_root *r, const char *rel, struct kube
 	if (!has_dir(r->h.cpuset, rel) && (r->h.v2 || !has_dir(r->h.cpu, rel)))
 		return -ENOENT;
 	read_limits(&r->h, rel, &c);
-	if (!c.cpus)
+	if (!c.cpus || !c.mems)
 		return -ENOMEM;
 	*ret = c;
 	return 0;

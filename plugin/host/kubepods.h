@@ -31,6 +31,7 @@ struct kubepods_ctr {
 	char *id, *pod_uid; /* pod_uid with dashes */
 	enum qos_class qos;
 	char *cpus;	 /* cpuset.cpus ("" if the cpuset controller is not there) */
+	char *mems;	 /* cpuset.mems (the same) */
 	int64_t quota;	 /* -1 unlimited, 0 unknown */
 	uint64_t period; /* 0 unknown */
 	uint64_t shares; /* cpu.shares, or cpu.weight converted back; 0 unknown */

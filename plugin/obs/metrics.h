@@ -83,7 +83,7 @@ void metrics_tg_ready(struct metrics *m, bool ready);
 void metrics_tg_ghost_released(struct metrics *m, const char *reason);
 /* A container's cgroup held field (one of METRICS_TG_DRIFT_FIELDS) other than intended;
  * an update repairing it was sent. */
-#define METRICS_TG_DRIFT_FIELDS "cpus", "quota", "period", "shares"
+#define METRICS_TG_DRIFT_FIELDS "cpus", "mems", "quota", "period", "shares"
 void metrics_tg_drift_repaired(struct metrics *m, const char *field);
 /* The last reconciliation pass took seconds. */
 void metrics_tg_reconcile_pass(struct metrics *m, double seconds);

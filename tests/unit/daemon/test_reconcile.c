@@ -323,6 +323,8 @@ static void put_intent(struct hx *h, const char *id)
 	snprintf(rel, sizeof(rel), "kubepods/%s", id);
 	assert_true(cpuset_format(&r.cpus, buf, sizeof(buf)) >= 0);
 	put(rel, "cpuset.cpus", buf);
+	assert_true(cpuset_format(&r.mems, buf, sizeof(buf)) >= 0);
+	put(rel, "cpuset.mems", buf);
 	if (r.quota > 0)
 		snprintf(buf, sizeof(buf), "%lld %llu\n", (long long)r.quota,
 			 (unsigned long long)r.period);
@@ -380,10 +382,13 @@ static void test_drift_repaired(void **state)
 	daemon_reconcile_tick(h->d, t);
 	assert_int_equal(h->d->rc.passes, 1);
 	assert_true(drift(h, "cpus") == 0 && drift(h, "quota") == 0 && drift(h, "shares") == 0);
+	assert_true(drift(h, "mems") == 0);
 	put("kubepods/w1", "cpuset.cpus", "0-7\n");
 	put("kubepods/g1", "cpu.max", "50000 100000\n");
+	put("kubepods/g1", "cpuset.mems", "0-1\n");
 	daemon_reconcile_tick(h->d, t + 10 * SEC);
 	assert_true(drift(h, "cpus") == 1);
+	assert_true(drift(h, "mems") == 1);
 	assert_true(drift(h, "quota") == 1);
 	assert_true(drift(h, "period") == 0);
 	hx_exchange(h, &rt, 1);
@@ -396,7 +401,7 @@ static void test_drift_repaired(void **state)
 	assert_int_equal(rt.last->n_update, 2);
 	assert_non_null(strstr(model_container_by_id(h->d->model, "w1")->track.drift, "cpus 0-7"));
 	json = answer(h, "status");
-	assert_non_null(strstr(json, "\"drift_repaired\":{\"cpus\":1,\"quota\":1"));
+	assert_non_null(strstr(json, "\"drift_repaired\":{\"cpus\":1,\"mems\":1,\"quota\":1"));
 	assert_non_null(strstr(json, "\"last_drift\""));
 	free(json);
 	json = answer(h, "explain w1");

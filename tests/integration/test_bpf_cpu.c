@@ -258,7 +258,7 @@ static void test_usageprog_cpu_unseen_switch_in_charged(void **state)
 	cgt_sleep_ms(20); /* the dying burner's last switch-out */
 	assert_int_equal(usageprog_read_slot(f->p, 1, &s), 0);
 	assert_int_equal(usageprog_read_counters(f->p, after), 0);
-	assert_int_equal(cgt_get_u64(&f->t, "cpuacct", "burn", "cpuacct.usage", &kernel), 0);
+	assert_int_equal(cgt_cpu_usage_ns(&f->t, "burn", &kernel), 0);
 	print_message(
 		"unseen: %lu sleeper wakeups, %llu runs whose switch-in went unseen; "
 		"usage %llu ns, kernel %llu ns (%.2f%%)\n",

@@ -257,8 +257,7 @@ static const char restart_scn[] =
 	"create e2 pod=g1 name=second cpu-request=4000 cpu-limit=4000 mem-limit=1073741824 "
 	"exclusive\n"
 	"start e2\n"
-	"sleep 1500\n"
-	"wait-connected 15000\n" /* the killed daemon's successor: slow to load under emulation */
+	"wait-sessions 3 60000\n" /* the test kills the daemon: the third comes in its time */
 	"create e3 pod=g1 name=third cpu-request=4000 cpu-limit=4000 mem-limit=1073741824 "
 	"exclusive\n"
 	"start e3\n";

@@ -270,20 +270,23 @@ static void keep_log(const char *log, const char *what)
 }
 
 /*
- * The probe's waiting room: a sibling of the LS container's cgroup (same parent, so
- * the same weight and cpuset above it) that the daemon knows nothing of. While the
- * probe is there, the burners hurt it and the daemon cannot see it: the unprotected
- * phase the protected one is compared with, in the same run under the same load.
+ * The probe's waiting room: a sibling of the LS container's cgroup with its weight
+ * (cpu.shares) and the parent's cpuset, which the daemon knows nothing of. While the
+ * probe is there, the burners hurt it as they would in its container, and the daemon
+ * cannot see it: the unprotected phase the protected one is compared with, in the same
+ * run under the same load.
  */
 static void hold_make(void)
 {
-	char parent[256];
+	char parent[256], shares[32];
 	int n = (int)(strrchr(cg_ls, '/') - cg_ls);
 
 	snprintf(parent, sizeof(parent), "%.*s", n, cg_ls);
 	assert_true(snprintf(cg_hold, sizeof(cg_hold), "%s/hold", parent) < (int)sizeof(cg_hold));
 	assert_int_equal(rig_mkcg(cg_hold), 0);
 	assert_int_equal(rig_mkcg_cpuset(cg_hold, parent), 0);
+	assert_int_equal(rig_read_str("cpu", cg_ls, "cpu.shares", shares, sizeof(shares)), 0);
+	assert_int_equal(rig_write("cpu", cg_hold, "cpu.shares", shares), 0);
 }
 
 static void hold_remove(void)
@@ -327,15 +330,20 @@ static void phase_begin(struct phase *p, uint64_t from)
 static void phase_end(struct phase *p, const char *what)
 {
 	uint64_t now = rig_now();
+	char cpus[3][64];
 
 	rig_stats_of(sh, p->t0, now, LATE_US * 1000ull, &p->st);
 	p->loops_per_s = (double)(burner_loops() - p->loops0) * 1e9 / (double)(now - p->t0);
+	for (int i = 0; i < 3; i++)
+		if (rig_allowed(pids[i], cpus[i], sizeof(cpus[i])) < 0)
+			snprintf(cpus[i], sizeof(cpus[i]), "?");
 	fprintf(stderr,
 		"%s: %zu wakeups, late p50 %.0f us p90 %.0f us p99 %.0f us; later than %d us: "
-		"%.1f%% (median window of %d: %.1f%%); burners %.0f loops/s\n",
+		"%.1f%% (median window of %d: %.1f%%); burners %.0f loops/s; may run on: probe %s, "
+		"burners %s and %s\n",
 		what, p->st.n, (double)p->st.p50 / 1e3, (double)p->st.p90 / 1e3,
 		(double)p->st.p99 / 1e3, LATE_US, 100.0 * p->st.late, RIG_WINDOW,
-		100.0 * p->st.late_med, p->loops_per_s);
+		100.0 * p->st.late_med, p->loops_per_s, cpus[0], cpus[1], cpus[2]);
 }
 
 /* cpu.stat's nr_throttled of cgroup rel: CFS periods in which the quota ran out. */

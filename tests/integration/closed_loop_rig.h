@@ -208,6 +208,32 @@ static inline int rig_mkcg_cpuset(const char *rel, const char *like)
 	return 0;
 }
 
+/* Cpus_allowed_list of process who (where the kernel lets it run) into buf; -errno. */
+static inline int rig_allowed(pid_t who, char *buf, size_t size)
+{
+	static const char key[] = "Cpus_allowed_list:";
+	char p[64], line[512];
+	int r = -ENOENT;
+	FILE *f;
+
+	snprintf(p, sizeof(p), "/proc/%d/status", (int)who);
+	f = fopen(p, "re");
+	if (!f)
+		return -errno;
+	while (r < 0 && fgets(line, sizeof(line), f)) {
+		char *v = line + sizeof(key) - 1;
+
+		if (strncmp(line, key, sizeof(key) - 1))
+			continue;
+		v += strspn(v, " \t");
+		v[strcspn(v, "\n")] = '\0';
+		snprintf(buf, size, "%s", v);
+		r = 0;
+	}
+	fclose(f);
+	return r;
+}
+
 static inline int rig_join(const char *rel)
 {
 	return rig_move(getpid(), rel);

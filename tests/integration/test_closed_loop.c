@@ -102,9 +102,13 @@ static void assert_better(const struct phase *before, const struct phase *during
 /*
  * The burners start (pinned to cpu, or free with cpu < 0) while the probe waits in
  * the holding cgroup; measured once the probe woke PHASE_MIN_WAKEUPS times in at least
- * a second.
+ * a second and, with harm, once the burners were seen delaying it (a median window
+ * with late wakeups), as the daemon waits for a breach, at most PHASE_MAX_MS: in a
+ * cgroup heavier than the burners' (512 shares to 2) the probe waits for them only
+ * when other load on the CPU makes their group wait too, and that comes and goes
+ * (seen once: 976 unprotected wakeups without a late one, the breach 0.7 s after).
  */
-static void unprotected_phase(struct loop_state *ls, int cpu, struct phase *before)
+static void unprotected_phase(struct loop_state *ls, int cpu, bool harm, struct phase *before)
 {
 	uint64_t end;
 
@@ -118,6 +122,9 @@ static void unprotected_phase(struct loop_state *ls, int cpu, struct phase *befo
 	run_for(ls, 200 * MS); /* both burners running */
 	phase_begin(before, rig_now());
 	run_phase(ls, before->t0, PHASE_MIN_WAKEUPS, 1000, PHASE_MAX_MS);
+	while (harm && rig_late_median(sh, before->t0, rig_now(), LATE_US * 1000ull) == 0 &&
+	       rig_now() < before->t0 + PHASE_MAX_MS * MS)
+		run_for(ls, 100 * MS);
 	phase_end(before, "unprotected (probe outside its container, burners running)");
 }
 
@@ -250,7 +257,7 @@ static void run_latency(const char *apply)
 	latency_start(&r, &ls);
 	run_for(&ls, 1000 * MS); /* the probe alone: nothing to do */
 	assert_int_equal(ls.first_change, 0);
-	unprotected_phase(&ls, PROBE_CPU, &before);
+	unprotected_phase(&ls, PROBE_CPU, apply != NULL, &before);
 	/* CPU use alone is no reason: the daemon acts for a container that suffers */
 	assert_int_equal(ls.first_change, 0);
 
@@ -401,25 +408,10 @@ static void shield_start(struct daemon_run *r, struct loop_state *ls, struct shi
 /* The CPUs process pid may run on, as the kernel has them (cpuset and affinity). */
 static void allowed_of(pid_t pid, struct cpuset *set)
 {
-	char p[64], line[512];
-	const char *key = "Cpus_allowed_list:";
-	bool found = false;
-	FILE *f;
+	char list[256];
 
-	snprintf(p, sizeof(p), "/proc/%d/status", (int)pid);
-	f = fopen(p, "re");
-	assert_non_null(f);
-	while (!found && fgets(line, sizeof(line), f)) {
-		char *v = line + strlen(key);
-
-		if (strncmp(line, key, strlen(key)))
-			continue;
-		v += strspn(v, " \t");
-		v[strcspn(v, "\n")] = '\0';
-		found = parse(v, set);
-	}
-	fclose(f);
-	assert_true(found);
+	assert_int_equal(rig_allowed(pid, list, sizeof(list)), 0);
+	assert_true(parse(list, set));
 }
 
 /* Where the processes may run now: the probe where its cgroup says, the burners not there. */
@@ -485,7 +477,7 @@ static void test_closed_loop_shields_the_probe_from_a_saturated_pool(void **stat
 	run_for(&ls, 500 * MS); /* the probe alone: nothing to do */
 	view(name, &v);
 	assert_true(whole(&v));
-	unprotected_phase(&ls, -1, &before);
+	unprotected_phase(&ls, -1, false, &before);
 	/* a saturated pool alone is no reason: the daemon acts for a container that suffers */
 	view(name, &v);
 	assert_true(whole(&v));

@@ -64,6 +64,13 @@ static inline struct rig_shared *rig_shared_new(void)
 	return p == MAP_FAILED ? NULL : p;
 }
 
+/* Forget the samples and loops of workloads that are gone. */
+static inline void rig_reset(struct rig_shared *sh)
+{
+	sh->n = 0;
+	memset((void *)sh->loops, 0, sizeof(sh->loops));
+}
+
 static inline int rig_write(const char *ctrl, const char *rel, const char *file, const char *val)
 {
 	char p[512];
@@ -93,6 +100,25 @@ static inline long long rig_read_ll(const char *ctrl, const char *rel, const cha
 		v = -1;
 	fclose(f);
 	return v;
+}
+
+/* The first line of /sys/fs/cgroup/ctrl/rel/file into buf (no newline); -errno. */
+static inline int rig_read_str(const char *ctrl, const char *rel, const char *file, char *buf,
+			       size_t size)
+{
+	char p[512];
+	FILE *f;
+	int r = 0;
+
+	snprintf(p, sizeof(p), "/sys/fs/cgroup/%s%s/%s", ctrl, rel, file);
+	f = fopen(p, "re");
+	if (!f)
+		return -errno;
+	if (!fgets(buf, (int)size, f))
+		r = -EIO;
+	fclose(f);
+	buf[r < 0 ? 0 : strcspn(buf, "\n")] = '\0';
+	return r;
 }
 
 /* mkdir -p of rel in every controller. */
@@ -140,12 +166,13 @@ static inline void rig_rmcg(const char *rel)
 	}
 }
 
-static inline int rig_join(const char *rel)
+/* Move process pid into cgroup rel (cpuset where it exists, cpu, cpuacct, memory). */
+static inline int rig_move(pid_t who, const char *rel)
 {
 	char pid[32];
 	int r;
 
-	snprintf(pid, sizeof(pid), "%d", getpid());
+	snprintf(pid, sizeof(pid), "%d", (int)who);
 	/* the cpuset hierarchy only where a runtime (nri-sim --apply-cgroups) made it */
 	r = rig_write("cpuset", rel, "tasks", pid);
 	if (r < 0 && r != -ENOENT)
@@ -160,13 +187,71 @@ static inline int rig_join(const char *rel)
 	return 0;
 }
 
-static inline int rig_pin(int cpu)
+/*
+ * A cpuset cgroup rel with the CPUs and memory nodes of cpuset cgroup like (v1 makes a
+ * new one empty, and nobody can join it then); 0 without a cpuset hierarchy at like.
+ */
+static inline int rig_mkcg_cpuset(const char *rel, const char *like)
+{
+	char p[512], cpus[256], mems[256];
+
+	if (rig_read_str("cpuset", like, "cpuset.cpus", cpus, sizeof(cpus)) < 0)
+		return 0;
+	if (rig_read_str("cpuset", like, "cpuset.mems", mems, sizeof(mems)) < 0)
+		return -EIO;
+	snprintf(p, sizeof(p), "/sys/fs/cgroup/cpuset%s", rel);
+	if (mkdir(p, 0755) < 0 && errno != EEXIST)
+		return -errno;
+	if (rig_write("cpuset", rel, "cpuset.cpus", cpus) < 0 ||
+	    rig_write("cpuset", rel, "cpuset.mems", mems) < 0)
+		return -EIO;
+	return 0;
+}
+
+/* Cpus_allowed_list of process who (where the kernel lets it run) into buf; -errno. */
+static inline int rig_allowed(pid_t who, char *buf, size_t size)
+{
+	static const char key[] = "Cpus_allowed_list:";
+	char p[64], line[512];
+	int r = -ENOENT;
+	FILE *f;
+
+	snprintf(p, sizeof(p), "/proc/%d/status", (int)who);
+	f = fopen(p, "re");
+	if (!f)
+		return -errno;
+	while (r < 0 && fgets(line, sizeof(line), f)) {
+		char *v = line + sizeof(key) - 1;
+
+		if (strncmp(line, key, sizeof(key) - 1))
+			continue;
+		v += strspn(v, " \t");
+		v[strcspn(v, "\n")] = '\0';
+		snprintf(buf, size, "%s", v);
+		r = 0;
+	}
+	fclose(f);
+	return r;
+}
+
+static inline int rig_join(const char *rel)
+{
+	return rig_move(getpid(), rel);
+}
+
+/* Pin process who (0: this one) to cpu. */
+static inline int rig_pin_pid(pid_t who, int cpu)
 {
 	cpu_set_t s;
 
 	CPU_ZERO(&s);
 	CPU_SET(cpu, &s);
-	return sched_setaffinity(0, sizeof(s), &s) < 0 ? -errno : 0;
+	return sched_setaffinity(who, sizeof(s), &s) < 0 ? -errno : 0;
+}
+
+static inline int rig_pin(int cpu)
+{
+	return rig_pin_pid(0, cpu);
 }
 
 /* Every online CPU: undo a pin inherited from the parent. */
@@ -312,4 +397,68 @@ static inline uint64_t rig_first_breach(const struct rig_shared *sh, uint64_t fr
 			return t;
 	}
 	return 0;
+}
+
+#define RIG_WINDOW 100 /* wakeups per window of rig_stats.late_med */
+
+/* What the probe saw over [from, to). */
+struct rig_stats {
+	uint64_t from, to;	/* the time measured */
+	size_t n;		/* wakeups */
+	uint64_t p50, p90, p99; /* lateness, ns */
+	double late;		/* share of wakeups later than the threshold given */
+	double late_med;	/* the same share in each RIG_WINDOW wakeups: the median */
+};
+
+/*
+ * The median over consecutive windows of RIG_WINDOW wakeups (the last, partial one
+ * left out) of the share later than late_ns; 0 without a whole window.
+ */
+static inline double rig_late_median(const struct rig_shared *sh, uint64_t from, uint64_t to,
+				     uint64_t late_ns)
+{
+	static uint64_t per[RIG_PROBE_MAX / RIG_WINDOW];
+	uint64_t n = __atomic_load_n(&sh->n, __ATOMIC_ACQUIRE);
+	size_t k = 0, over = 0, nw = 0;
+
+	for (uint64_t i = 0; i < n; i++) {
+		if (sh->s[i].t < from || sh->s[i].t >= to)
+			continue;
+		over += sh->s[i].late > late_ns;
+		if (++k < RIG_WINDOW)
+			continue;
+		per[nw++] = over;
+		k = over = 0;
+	}
+	qsort(per, nw, sizeof(per[0]), rig_cmp_u64);
+	return nw ? (double)per[nw / 2] / RIG_WINDOW : 0;
+}
+
+static inline void rig_stats_of(const struct rig_shared *sh, uint64_t from, uint64_t to,
+				uint64_t late_ns, struct rig_stats *st)
+{
+	static uint64_t v[RIG_PROBE_MAX];
+	size_t over = 0;
+
+	st->from = from;
+	st->to = to;
+	st->n = rig_lateness(sh, from, to, v, RIG_PROBE_MAX);
+	st->p50 = rig_pct(v, st->n, 50);
+	st->p90 = rig_pct(v, st->n, 90);
+	st->p99 = rig_pct(v, st->n, 99);
+	while (over < st->n && v[st->n - 1 - over] > late_ns)
+		over++;
+	st->late = st->n ? (double)over / (double)st->n : 0;
+	st->late_med = rig_late_median(sh, from, to, late_ns);
+}
+
+/* Wakeups of the probe at or after from. */
+static inline size_t rig_count(const struct rig_shared *sh, uint64_t from)
+{
+	uint64_t n = __atomic_load_n(&sh->n, __ATOMIC_ACQUIRE);
+	size_t k = 0;
+
+	for (uint64_t i = n; i-- > 0 && sh->s[i].t >= from;)
+		k++;
+	return k;
 }

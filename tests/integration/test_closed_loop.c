@@ -4,25 +4,27 @@
  * v1 cgroups (tests/integration/closed_loop_rig.h).
  *
  * (a) A latency-sensitive container (annotation latency-target-us.topoguard.io)
- *     runs a wakeup-latency probe; two best-effort CPU burners join it on the same
- *     CPU. The daemon must throttle the burners within 250 ms of the breach (the
- *     probe's own p99 over its last 100 ms of wakeups above the target), the
- *     probe's p99 must come back under the target, and once the
- *     burners stop the throttle must be lifted.
- * (c) The same probe with two best-effort burners that may run on every CPU: the
- *     shared pool saturates, and the daemon must lend the probe a CPU of its own
- *     (a shield: its cpuset one CPU, the burners' the rest) instead of throttling
- *     them; the burners must end up unthrottled, the probe's p99 under the target,
- *     and once the burners stop the shield must be given back (everyone on the
- *     whole pool again).
- * (b) A best-effort memory hog crosses eviction.memory_watermark_bytes: within
- *     500 ms an eviction of the hog's pod must reach a local HTTPS API stand-in
- *     (self-signed CA, bearer token checked), which refuses it once with 429; the
- *     retry must come after a backoff.
+ *     runs a wakeup-latency probe; two best-effort CPU burners share its CPU. The
+ *     probe first waits outside its container while the burners run (unprotected:
+ *     the daemon cannot see it suffer and must not act), then joins it: the daemon
+ *     must throttle both burners, and only them, to the floor, the kernel must hold
+ *     them back, the probe must be late less often than it was unprotected, and
+ *     once the burners stop the throttle must be lifted.
+ * (c) The same with burners that may run on every CPU: the shared pool saturates,
+ *     and once the probe joins its container the daemon must lend it a CPU of its
+ *     own (a shield: its cpuset one CPU, the burners' the rest) instead of
+ *     throttling them; the burners must end up unthrottled and unable to run where
+ *     the probe runs, and once they stop the shield must be given back.
+ * (b) A best-effort memory hog crosses eviction.memory_watermark_bytes: an eviction
+ *     of the hog's pod must reach a local HTTPS API stand-in (self-signed CA, bearer
+ *     token checked), which refuses it once with 429; the retry must come after a
+ *     backoff.
  *
- * The reaction times are printed against their targets (250 ms, 500 ms); the
- * assertions use CI_REACTION_BOUND_MS, because a timing target is a benchmark's job
- * (bench/isolation) and a shared CI machine misses tight bounds at random.
+ * Asserted are causes and bounded reactions, never an absolute latency or rate: a
+ * shared CI machine sets those (bench/isolation measures them). Reaction times are
+ * printed against their targets (250 ms, 500 ms) and asserted against generous CI
+ * bounds (CI_REACTION_BOUND_MS, SEEN_BOUND_MS); the probe's latency is compared with
+ * the same run's unprotected phase (assert_better()).
  *
  * (a) runs twice: on cgroups the test makes at the kubepods paths nri-sim reports,
  * where the test plays the runtime's cgroup writes (it reads what the daemon imposed
@@ -39,208 +41,12 @@
 
 #include <cmocka.h>
 
-#include "plugin/obs/status.h"
 #include "policy/cpuset.h"
-#include "tests/integration/closed_loop_rig.h"
+#include "tests/integration/closed_loop_fx.h"
 #include "tests/integration/kube_server.h"
-#include "tests/lib/e2e.h"
-#include "tests/lib/skip.h"
 
-#define MS		     1000000ull
-#define CI_REACTION_BOUND_MS 1000
-#define TARGET_US	     2000
-#define PROBE_CPU	     1
-#define WATERMARK_MB	     64
-
-static char uid_ls[64], uid_be[64], uid_hog[64], uid_idle[64];
-static char cg_ls[256], cg_b1[256], cg_b2[256], cg_hog[256], cg_idle[256];
-static pid_t pids[8];
-static struct rig_shared *sh;
-
-static void kill_all(void)
-{
-	for (size_t i = 0; i < sizeof(pids) / sizeof(pids[0]); i++)
-		rig_kill(&pids[i]);
-}
-
-static int teardown(void **state)
-{
-	(void)state;
-	kill_all();
-	rig_rmcg(cg_ls);
-	rig_rmcg(cg_b1);
-	rig_rmcg(cg_b2);
-	rig_rmcg(cg_hog);
-	rig_rmcg(cg_idle);
-	return 0;
-}
-
-static json_object *status_get(const char *sock)
-{
-	char *answer = NULL;
-	json_object *st;
-
-	if (status_client_request(sock, "status", 1000, &answer) < 0)
-		return NULL;
-	st = json_tokener_parse(answer);
-	free(answer);
-	return st;
-}
-
-/* Write what the daemon imposed on id into its cgroup; true if it is throttled. */
-static bool mirror_one(json_object *throttled, const char *id, const char *rel, long long *applied)
-{
-	json_object *t = throttled ? e2e_jget(throttled, id) : NULL;
-	long long quota = t ? json_object_get_int64(e2e_jget(t, "quota_us")) : -1;
-	long long period = t ? json_object_get_int64(e2e_jget(t, "period_us")) : 100000;
-	char v[32];
-
-	if (quota == *applied)
-		return t != NULL;
-	/* unlimited first, so any period is accepted, then the new pair */
-	rig_write("cpu", rel, "cpu.cfs_quota_us", "-1");
-	snprintf(v, sizeof(v), "%lld", period);
-	assert_int_equal(rig_write("cpu", rel, "cpu.cfs_period_us", v), 0);
-	snprintf(v, sizeof(v), "%lld", quota);
-	assert_int_equal(rig_write("cpu", rel, "cpu.cfs_quota_us", v), 0);
-	*applied = quota;
-	return t != NULL;
-}
-
-struct loop_state {
-	const char *sock;
-	bool real; /* nri-sim writes the cgroups (--apply-cgroups); only read them back */
-	long long q1, q2;
-	uint64_t first_change; /* the burners' quota first changed */
-	bool t1, t2;
-};
-
-/* --apply-cgroups: the simulator applied the UpdateContainers; read the kernel's. */
-static void read_back(struct loop_state *ls)
-{
-	long long q1 = ls->q1, q2 = ls->q2;
-
-	ls->q1 = rig_read_ll("cpu", cg_b1, "cpu.cfs_quota_us");
-	ls->q2 = rig_read_ll("cpu", cg_b2, "cpu.cfs_quota_us");
-	ls->t1 = ls->q1 != -1;
-	ls->t2 = ls->q2 != -1;
-	if (!ls->first_change && (q1 != ls->q1 || q2 != ls->q2))
-		ls->first_change = rig_now();
-}
-
-static void mirror(struct loop_state *ls)
-{
-	json_object *st;
-
-	if (ls->real) {
-		read_back(ls);
-		return;
-	}
-	st = status_get(ls->sock);
-	json_object *cl = st ? e2e_jget(st, "closed_loop") : NULL;
-	json_object *thr = cl ? e2e_jget(cl, "throttled") : NULL;
-	long long q1 = ls->q1, q2 = ls->q2;
-
-	ls->t1 = mirror_one(thr, "b1", cg_b1, &ls->q1);
-	ls->t2 = mirror_one(thr, "b2", cg_b2, &ls->q2);
-	if (!ls->first_change && (q1 != ls->q1 || q2 != ls->q2))
-		ls->first_change = rig_now();
-	json_object_put(st);
-}
-
-static void run_for(struct loop_state *ls, uint64_t ns)
-{
-	uint64_t end = rig_now() + ns;
-
-	while (rig_now() < end) {
-		mirror(ls);
-		usleep(5000);
-	}
-}
-
-/* The container's live usage has arrived in the daemon (it follows the cgroup). */
-static bool followed(const char *sock, const char *id)
-{
-	json_object *st = status_get(sock), *ctrs = st ? e2e_jget(st, "containers") : NULL;
-	bool ok = false;
-
-	for (size_t i = 0; ctrs && i < json_object_array_length(ctrs); i++) {
-		json_object *c = json_object_array_get_idx(ctrs, i);
-
-		if (!strcmp(e2e_jstr(c, "id"), id) && e2e_jget(c, "usage"))
-			ok = true;
-	}
-	json_object_put(st);
-	return ok;
-}
-
-struct daemon_run {
-	const char *apply; /* nri-sim --apply-cgroups NAME --report-real-cgroups, or NULL */
-	struct e2e e;
-	char sock[256], stat[256], log[256], rep[256], scen[256], cfg[256], maddr[64];
-	pid_t sim, tg;
-};
-
-static void start_daemon(struct daemon_run *r, const char *scenario, const char *config)
-{
-	const char *sim_args[] = {"--listen",
-				  r->sock,
-				  "--scenario",
-				  r->scen,
-				  "--report",
-				  r->rep,
-				  r->apply ? "--apply-cgroups" : NULL,
-				  r->apply,
-				  "--report-real-cgroups",
-				  NULL};
-	const char *tg_args[] = {"run",	   "--socket",	      r->sock, "--config",
-				 r->cfg,   "--status-socket", r->stat, "--metrics-address",
-				 r->maddr, "--log-file",      r->log,  NULL};
-
-	e2e_path(&r->e, r->sock, sizeof(r->sock), "nri.sock");
-	e2e_path(&r->e, r->stat, sizeof(r->stat), "status.sock");
-	e2e_path(&r->e, r->log, sizeof(r->log), "daemon.log");
-	e2e_path(&r->e, r->rep, sizeof(r->rep), "report.json");
-	e2e_path(&r->e, r->scen, sizeof(r->scen), "s.scn");
-	e2e_path(&r->e, r->cfg, sizeof(r->cfg), "topoguard.yaml");
-	snprintf(r->maddr, sizeof(r->maddr), "127.0.0.1:%d", e2e_free_port());
-	assert_int_equal(e2e_write(&r->e, "s.scn", scenario), 0);
-	assert_int_equal(e2e_write(&r->e, "topoguard.yaml", config), 0);
-	r->sim = e2e_spawn(r->e.sim, sim_args, NULL);
-	assert_int_equal(e2e_wait_path(r->sock, 5000), 0);
-	r->tg = e2e_spawn(r->e.topoguard, tg_args, r->log);
-	/* the teardown kills them if an assertion ends the test early */
-	pids[6] = r->sim;
-	pids[7] = r->tg;
-	assert_true(r->sim > 0 && r->tg > 0);
-}
-
-/* 0 iff the daemon exited 0 on SIGTERM (e2e_stop_daemon() says why not); the caller
- * asserts it after its own cleanup. */
-static int stop_daemon(struct daemon_run *r)
-{
-	int rc = e2e_stop_daemon(r->tg, r->log, 5000);
-
-	e2e_stop(r->sim, 5000);
-	pids[6] = pids[7] = 0;
-	return rc;
-}
-
-#define metric e2e_metric
-
-/* $TG_KEEP_LOGS=DIR keeps the daemon's log for a look after the run. */
-static void keep_log(const char *log, const char *what)
-{
-	const char *dir = getenv("TG_KEEP_LOGS");
-	char cmd[768];
-
-	if (!dir)
-		return;
-	snprintf(cmd, sizeof(cmd), "cp %s %s/closed-loop-%s.log", log, dir, what);
-	if (system(cmd) != 0)
-		fprintf(stderr, "could not keep %s\n", log);
-}
-
+/* cooldown: longer than any protected phase, so the throttle holds through it; the
+ * burners' quiet restore lifts it once they stop (5 periods of 1 s) */
 static const char latency_config[] = "live:\n"
 				     "  shield: false\n"
 				     "  sampling_interval: 100ms\n"
@@ -248,7 +54,7 @@ static const char latency_config[] = "live:\n"
 				     "  throttle_min_quota_percent: 0\n"
 				     "  throttle_period: 1s\n"
 				     "  hysteresis_percent: 10\n"
-				     "  cooldown: 3s\n"
+				     "  cooldown: 30s\n"
 				     "  relax_interval: 100ms\n"
 				     "  throttle_interval: 100ms\n"
 				     "  intrusion_target_percent: 0\n"
@@ -271,6 +77,171 @@ static void latency_scenario(char *buf, size_t size)
 }
 
 /*
+ * The probe fared better throttled than unprotected, in the same run: the share of
+ * its wakeups later than LATE_US, in the median window of RIG_WINDOW wakeups, is at
+ * most half of what it was unprotected, and that was not nothing.
+ *
+ * Not an absolute figure: the machine's load sets those; the two phases see the same
+ * load, seconds apart. Not p99: the one worst wakeup of a hundred, which a loaded
+ * 2-CPU machine makes late with or without burners (2-6 ms throttled, measured). The
+ * share of late wakeups counts how often something was in the probe's way; the median
+ * window ignores a burst of other load in part of a phase (another build starting);
+ * half is a wide margin on both sides. Measured through the simulator's cgroups with
+ * two busy loops beside the test on the loaded 2-vCPU development VM, six runs:
+ * unprotected 34-61 %, throttled 0-4 %, a ratio of 0-0.07; with live.dry_run (the
+ * daemon does nothing), six runs, 0.88-2.3. Half the target as "late": on a quiet
+ * machine the burners delay the probe by 1-8 ms (docs/closed-loop.md), much of it
+ * under the target.
+ */
+static void assert_better(const struct phase *before, const struct phase *during)
+{
+	assert_true(before->st.late_med > 0); /* there was something to protect it from */
+	assert_true(during->st.late_med <= before->st.late_med / 2);
+}
+
+/*
+ * The burners start (pinned to cpu, or free with cpu < 0) while the probe waits in
+ * the holding cgroup; measured once the probe woke PHASE_MIN_WAKEUPS times in at least
+ * a second and, with harm, once the burners were seen delaying it (a median window
+ * with late wakeups), as the daemon waits for a breach, at most PHASE_MAX_MS: in a
+ * cgroup heavier than the burners' (512 shares to 2) the probe waits for them only
+ * when other load on the CPU makes their group wait too, and that comes and goes
+ * (seen once: 976 unprotected wakeups without a late one, the breach 0.7 s after).
+ */
+static void unprotected_phase(struct loop_state *ls, int cpu, bool harm, struct phase *before)
+{
+	uint64_t end;
+
+	move_probe(cg_hold, cpu);
+	end = rig_now() + CI_REACTION_BOUND_MS * MS;
+	while (!out_of_sight(ls->sock) && rig_now() < end)
+		run_for(ls, 20 * MS);
+	assert_true(out_of_sight(ls->sock));
+	pids[1] = rig_spawn(cg_b1, cpu, rig_burner_fn, sh, 0);
+	pids[2] = rig_spawn(cg_b2, cpu, rig_burner_fn, sh, 1);
+	run_for(ls, 200 * MS); /* both burners running */
+	phase_begin(before, rig_now());
+	run_phase(ls, before->t0, PHASE_MIN_WAKEUPS, 1000, PHASE_MAX_MS);
+	while (harm && rig_late_median(sh, before->t0, rig_now(), LATE_US * 1000ull) == 0 &&
+	       rig_now() < before->t0 + PHASE_MAX_MS * MS)
+		run_for(ls, 100 * MS);
+	phase_end(before, "unprotected (probe outside its container, burners running)");
+}
+
+/* Cgroups, daemon and probe of (a): the probe in its container, followed. */
+static void latency_start(struct daemon_run *r, struct loop_state *ls)
+{
+	char scen[1024], p[512];
+
+	assert_int_equal(e2e_setup(&r->e), 0);
+	latency_scenario(scen, sizeof(scen));
+	rig_reset(sh); /* a fresh record: the last test's workloads are gone */
+	if (r->apply) {
+		snprintf(cg_ls, sizeof(cg_ls), "/%s/ls", r->apply);
+		snprintf(cg_b1, sizeof(cg_b1), "/%s/b1", r->apply);
+		snprintf(cg_b2, sizeof(cg_b2), "/%s/b2", r->apply);
+	} else {
+		assert_int_equal(rig_mkcg(cg_ls), 0);
+		assert_int_equal(rig_mkcg(cg_b1), 0);
+		assert_int_equal(rig_mkcg(cg_b2), 0);
+		pids[0] = rig_spawn(cg_ls, PROBE_CPU, rig_probe_fn, sh, 0);
+	}
+	start_daemon(r, scen, latency_config);
+	if (r->apply) {
+		snprintf(p, sizeof(p), "/sys/fs/cgroup/cpu%s", cg_b2);
+		assert_int_equal(e2e_wait_path(p, 5000), 0);
+		pids[0] = rig_spawn(cg_ls, PROBE_CPU, rig_probe_fn, sh, 0);
+	}
+	hold_make();
+	ls->sock = r->stat;
+	for (int i = 0; i < 100 && !(followed(r->stat, "ls") && followed(r->stat, "b1")); i++)
+		usleep(50000);
+	assert_true(followed(r->stat, "ls"));
+}
+
+/* The daemon's own view: it throttles both burners and never the probe. */
+static void assert_throttled_are_the_burners(const char *sock)
+{
+	json_object *st = status_get(sock);
+	json_object *cl = st ? e2e_jget(st, "closed_loop") : NULL;
+	json_object *thr = cl ? e2e_jget(cl, "throttled") : NULL;
+	bool b1 = thr && e2e_jget(thr, "b1"), b2 = thr && e2e_jget(thr, "b2");
+	bool probe = thr && e2e_jget(thr, "ls");
+
+	json_object_put(st);
+	assert_true(b1 && b2);
+	assert_false(probe);
+}
+
+/*
+ * The probe joins its container with the burners running: the throttle must follow.
+ * Within CI_REACTION_BOUND_MS by the daemon's own clock (its reaction histogram: from
+ * the start of the sampling interval in which it saw the breach to the update sent),
+ * and within SEEN_BOUND_MS in the cgroups, from the breach as the probe felt it (its
+ * p99 over its last 100 ms above the target) or from the join if it never did (the
+ * daemon's run-queue signal may cross first). The second bound is wider: it also holds
+ * the runtime applying the update and this test noticing, both on CPU 0 with the
+ * daemon, the simulator and whatever else the machine pinned there (seen: a shield
+ * the daemon sent 203 ms after the breach in the cgroups 2.3 s after the join).
+ */
+static void throttle_phase(struct daemon_run *r, struct loop_state *ls)
+{
+	uint64_t t_join, t_late, t_floor, from;
+	double reaction;
+	bool floor;
+
+	t_join = rig_now();
+	move_probe(cg_ls, PROBE_CPU);
+	hold_remove();
+	floor = mirror_until(ls, at_floor, FLOOR_BOUND_MS);
+	t_floor = rig_now();
+	t_late = rig_first_breach(sh, t_join, 100 * MS, TARGET_US * 1000ull);
+	from = t_late && t_late < ls->first_change ? t_late : t_join;
+	reaction = daemon_reaction_ms(r->maddr, "throttle");
+	fprintf(stderr,
+		"probe joined its container: breach felt after %.1f ms; the daemon's reaction "
+		"%.1f ms (target 250 ms, CI bound %d ms); quota in the cgroups %.1f ms after %s "
+		"(bound %d ms), both at the floor after %.1f ms\n",
+		t_late ? (double)(t_late - t_join) / 1e6 : -1.0, reaction, CI_REACTION_BOUND_MS,
+		ls->first_change ? ((double)ls->first_change - (double)from) / 1e6 : -1.0,
+		from == t_join ? "the join" : "the breach", SEEN_BOUND_MS,
+		(double)(t_floor - t_join) / 1e6);
+	assert_true(ls->first_change > 0);
+	assert_true(reaction >= 0 && reaction <= CI_REACTION_BOUND_MS);
+	assert_true(ls->first_change <= from + SEEN_BOUND_MS * MS);
+	assert_true(floor);
+	assert_throttled_are_the_burners(r->stat);
+}
+
+/* The burners stop: the throttle must be lifted, and the runtime must have applied it. */
+static void lift_phase(struct daemon_run *r, struct loop_state *ls)
+{
+	uint64_t t_stop;
+	bool up;
+
+	rig_kill(&pids[1]);
+	rig_kill(&pids[2]);
+	t_stop = rig_now();
+	up = mirror_until(ls, lifted, LIFT_BOUND_MS);
+	fprintf(stderr, "burners stopped: throttle lifted after %.0f ms (bound %d ms)\n",
+		(double)(rig_now() - t_stop) / 1e6, LIFT_BOUND_MS);
+	assert_true(up);
+	assert_int_equal(rig_read_ll("cpu", cg_b1, "cpu.cfs_quota_us"), -1);
+	assert_int_equal(rig_read_ll("cpu", cg_b2, "cpu.cfs_quota_us"), -1);
+	assert_false(ls->probe_throttled);
+	assert_true(metric(r->maddr,
+			   "topoguard_control_reaction_seconds_count{kind=\"throttle\"}") >= 1);
+	assert_true(metric(r->maddr,
+			   "topoguard_control_actions_total{kind=\"restore\",result=\"sent\"}") >=
+		    2);
+	/* the runtime answered the UpdateContainers carrying them */
+	assert_true(
+		metric(r->maddr,
+		       "topoguard_control_actions_total{kind=\"throttle\",result=\"applied\"}") >=
+		2);
+}
+
+/*
  * apply: NULL = the test makes the cgroups at the kubepods paths nri-sim reports
  * and writes the quotas the daemon imposed; else nri-sim --apply-cgroups apply
  * --report-real-cgroups makes them, writes what the daemon sends, and the test
@@ -278,94 +249,41 @@ static void latency_scenario(char *buf, size_t size)
  */
 static void run_latency(const char *apply)
 {
-	static uint64_t lat[RIG_PROBE_MAX];
 	struct loop_state ls = {.q1 = -1, .q2 = -1, .real = apply != NULL};
 	struct daemon_run r = {.apply = apply};
-	char scen[1024], p[512];
-	uint64_t t_burn, t_late, t_floor, t_stop, p99_before, p99_after;
-	size_t n;
+	struct phase before, during;
+	long long thr1, thr2;
 	int tg_rc;
 
-	assert_int_equal(e2e_setup(&r.e), 0);
-	latency_scenario(scen, sizeof(scen));
-	if (apply) {
-		snprintf(cg_ls, sizeof(cg_ls), "/%s/ls", apply);
-		snprintf(cg_b1, sizeof(cg_b1), "/%s/b1", apply);
-		snprintf(cg_b2, sizeof(cg_b2), "/%s/b2", apply);
-	} else {
-		assert_int_equal(rig_mkcg(cg_ls), 0);
-		assert_int_equal(rig_mkcg(cg_b1), 0);
-		assert_int_equal(rig_mkcg(cg_b2), 0);
-		pids[0] = rig_spawn(cg_ls, PROBE_CPU, rig_probe_fn, sh, 0);
-	}
-	start_daemon(&r, scen, latency_config);
-	if (apply) {
-		snprintf(p, sizeof(p), "/sys/fs/cgroup/cpu%s", cg_b2);
-		assert_int_equal(e2e_wait_path(p, 5000), 0);
-		pids[0] = rig_spawn(cg_ls, PROBE_CPU, rig_probe_fn, sh, 0);
-	}
-	ls.sock = r.stat;
-	for (int i = 0; i < 100 && !(followed(r.stat, "ls") && followed(r.stat, "b1")); i++)
-		usleep(50000);
-	assert_true(followed(r.stat, "ls"));
+	latency_start(&r, &ls);
 	run_for(&ls, 1000 * MS); /* the probe alone: nothing to do */
 	assert_int_equal(ls.first_change, 0);
+	unprotected_phase(&ls, PROBE_CPU, apply != NULL, &before);
+	/* CPU use alone is no reason: the daemon acts for a container that suffers */
+	assert_int_equal(ls.first_change, 0);
 
-	t_burn = rig_now();
-	pids[1] = rig_spawn(cg_b1, PROBE_CPU, rig_burner_fn, sh, 0);
-	pids[2] = rig_spawn(cg_b2, PROBE_CPU, rig_burner_fn, sh, 1);
-	for (int i = 0; i < 1000 && !(ls.t1 && ls.t2 && ls.q1 == 1000 && ls.q2 == 1000); i++) {
-		mirror(&ls);
-		usleep(5000);
-	}
-	t_floor = rig_now();
-	t_late = rig_first_breach(sh, t_burn, 100 * MS, TARGET_US * 1000ull);
-	n = rig_lateness(sh, t_burn, ls.first_change ? ls.first_change : t_floor, lat,
-			 RIG_PROBE_MAX);
-	p99_before = rig_pct(lat, n, 99);
-	assert_true(t_late > 0);
-	assert_true(ls.first_change > 0);
-	fprintf(stderr,
-		"burners started; probe p99 (last 100 ms) over target after %.1f ms, quota changed "
-		"%.1f ms after "
-		"it (p99 before %.0f us), both at the floor after %.1f ms\n",
-		(double)(t_late - t_burn) / 1e6, ((double)ls.first_change - (double)t_late) / 1e6,
-		(double)p99_before / 1e3, (double)(t_floor - t_burn) / 1e6);
-	/* The target is 250 ms (printed above, and by bench/isolation); CI asserts a bound a
-	 * loaded 2-vCPU runner meets, so the test checks the behaviour, not the machine. */
-	assert_true(ls.first_change <= t_late + CI_REACTION_BOUND_MS * MS);
-	assert_int_equal(ls.q1, 1000);
-	assert_int_equal(ls.q2, 1000);
+	throttle_phase(&r, &ls);
+	run_for(&ls, 500 * MS); /* the floor in force over a whole period */
+	thr1 = nr_throttled(cg_b1);
+	thr2 = nr_throttled(cg_b2);
+	phase_begin(&during, rig_now());
+	run_phase(&ls, during.t0, PHASE_MIN_WAKEUPS, 2000, PHASE_MAX_MS);
+	phase_end(&during, "throttled (probe in its container, burners at the floor)");
+	assert_true(at_floor(&ls)); /* the throttle held all along */
+	assert_false(ls.probe_throttled);
+	/* the kernel held both back: the quota is in force, not only written */
+	assert_true(nr_throttled(cg_b1) > thr1 && nr_throttled(cg_b2) > thr2);
+	/*
+	 * Compared only where the cgroups are the simulator's own (/NAME/...): the test's
+	 * /kubepods is the machine's, and other engineers' tests run their burners there
+	 * at the same time; inside that shared parent they slow the probe whatever this
+	 * daemon does (seen: the burners at a twentieth of their usual pace unprotected,
+	 * the probe worse throttled than not).
+	 */
+	if (apply)
+		assert_better(&before, &during);
 
-	run_for(&ls, 3000 * MS);
-	n = rig_lateness(sh, t_floor + 500 * MS, rig_now(), lat, RIG_PROBE_MAX);
-	p99_after = rig_pct(lat, n, 99);
-	fprintf(stderr, "throttled: probe p99 %.0f us over %zu wakeups (target %d us)\n",
-		(double)p99_after / 1e3, n, TARGET_US);
-	assert_true(n > 1000);
-	assert_true(p99_after < TARGET_US * 1000ull);
-
-	rig_kill(&pids[1]);
-	rig_kill(&pids[2]);
-	t_stop = rig_now();
-	for (int i = 0; i < 3000 && (ls.t1 || ls.t2); i++) {
-		mirror(&ls);
-		usleep(5000);
-	}
-	fprintf(stderr, "burners stopped: throttle lifted after %.0f ms\n",
-		(double)(rig_now() - t_stop) / 1e6);
-	assert_false(ls.t1 || ls.t2);
-	assert_int_equal(rig_read_ll("cpu", cg_b1, "cpu.cfs_quota_us"), -1);
-	assert_true(metric(r.maddr,
-			   "topoguard_control_reaction_seconds_count{kind=\"throttle\"}") >= 1);
-	assert_true(metric(r.maddr,
-			   "topoguard_control_actions_total{kind=\"restore\",result=\"sent\"}") >=
-		    2);
-	/* the runtime answered the UpdateContainers carrying them */
-	assert_true(
-		metric(r.maddr,
-		       "topoguard_control_actions_total{kind=\"throttle\",result=\"applied\"}") >=
-		2);
+	lift_phase(&r, &ls);
 	tg_rc = stop_daemon(&r);
 	rig_kill(&pids[0]);
 	keep_log(r.log, apply ? "latency-sim" : "latency");
@@ -439,84 +357,169 @@ static bool whole(const struct shield_view *v)
 	return !strcmp(v->ls, v->all) && !strcmp(v->b1, v->all) && !strcmp(v->b2, v->all);
 }
 
+/*
+ * cooldown: no give-back during the shielded phase. The daemon counts what the pool's
+ * containers use, not what they wait for, and with the burners confined to a CPU the
+ * machine keeps busy (everything pinned to CPU 0) they may seem to want little: with
+ * 2 s, once given back 16 ms after the burners stopped, nearly inside the phase.
+ */
 static const char shield_config[] = "live:\n"
 				    "  sampling_interval: 100ms\n"
 				    "  throttle_step_percent: 50\n"
 				    "  throttle_min_quota_percent: 0\n"
 				    "  throttle_period: 1s\n"
-				    "  cooldown: 2s\n"
+				    "  cooldown: 5s\n"
 				    "  intrusion_target_percent: 0\n"
 				    "  actions_per_second: 0\n";
 
+/* The daemon's own view: the probe holds a shield. */
+static bool shield_in_status(const char *sock)
+{
+	json_object *st = status_get(sock);
+	json_object *cl = st ? e2e_jget(st, "closed_loop") : NULL;
+	json_object *shd = cl ? e2e_jget(cl, "shielded") : NULL;
+	bool ok = shd && e2e_jget(shd, "ls");
+
+	json_object_put(st);
+	return ok;
+}
+
+/* Cgroups, daemon and probe of (c): the simulator's cgroups, the probe in its own. */
+static void shield_start(struct daemon_run *r, struct loop_state *ls, struct shield_view *v)
+{
+	char scen[1024], p[512];
+
+	assert_int_equal(e2e_setup(&r->e), 0);
+	latency_scenario(scen, sizeof(scen));
+	rig_reset(sh);
+	start_daemon(r, scen, shield_config);
+	snprintf(p, sizeof(p), "/sys/fs/cgroup/cpuset/%s/b2", r->apply);
+	assert_int_equal(e2e_wait_path(p, 5000), 0);
+	snprintf(cg_ls, sizeof(cg_ls), "/%s/ls", r->apply);
+	snprintf(cg_b1, sizeof(cg_b1), "/%s/b1", r->apply);
+	snprintf(cg_b2, sizeof(cg_b2), "/%s/b2", r->apply);
+	cpus_of(r->apply, ".", v->all, sizeof(v->all));
+	hold_make();
+	ls->sock = r->stat;
+	pids[0] = rig_spawn(cg_ls, -1, rig_probe_fn, sh, 0);
+	for (int i = 0; i < 100 && !(followed(r->stat, "ls") && followed(r->stat, "b1")); i++)
+		usleep(50000);
+	assert_true(followed(r->stat, "ls"));
+}
+
+/* The CPUs process pid may run on, as the kernel has them (cpuset and affinity). */
+static void allowed_of(pid_t pid, struct cpuset *set)
+{
+	char list[256];
+
+	assert_int_equal(rig_allowed(pid, list, sizeof(list)), 0);
+	assert_true(parse(list, set));
+}
+
+/* Where the processes may run now: the probe where its cgroup says, the burners not there. */
+static void assert_apart(const struct shield_view *v)
+{
+	struct cpuset ls, probe, b1, b2;
+
+	assert_true(parse(v->ls, &ls));
+	allowed_of(pids[0], &probe);
+	allowed_of(pids[1], &b1);
+	allowed_of(pids[2], &b2);
+	assert_true(cpuset_equal(&probe, &ls));
+	assert_false(cpuset_intersects(&probe, &b1));
+	assert_false(cpuset_intersects(&probe, &b2));
+}
+
+/* The probe joins its container on the saturated pool: the shield must follow (bounds
+ * as in throttle_phase()). */
+static void shield_phase(struct daemon_run *r, struct loop_state *ls, struct shield_view *v)
+{
+	uint64_t t_join, t_shield, end;
+	double reaction;
+
+	t_join = rig_now();
+	move_probe(cg_ls, -1);
+	hold_remove();
+	end = t_join + SEEN_BOUND_MS * MS;
+	do {
+		view(r->apply, v);
+		if (shielded(v))
+			break;
+		usleep(5000);
+	} while (rig_now() < end);
+	t_shield = rig_now();
+	reaction = daemon_reaction_ms(r->maddr, "shield");
+	fprintf(stderr,
+		"probe joined its container: the daemon's reaction %.1f ms (target 250 ms, CI "
+		"bound %d ms); in the cgroups after %.1f ms (bound %d ms): probe on CPU %s, "
+		"burners on %s (pool %s)\n",
+		reaction, CI_REACTION_BOUND_MS, (double)(t_shield - t_join) / 1e6, SEEN_BOUND_MS,
+		v->ls, v->b1, v->all);
+	assert_true(shielded(v));
+	assert_true(reaction >= 0 && reaction <= CI_REACTION_BOUND_MS);
+	assert_true(t_shield <= t_join + SEEN_BOUND_MS * MS);
+	assert_true(shield_in_status(r->stat));
+	/* nobody stays throttled: the shield replaced any throttle */
+	assert_true(mirror_until(ls, lifted, CI_REACTION_BOUND_MS));
+}
+
 static void test_closed_loop_shields_the_probe_from_a_saturated_pool(void **state)
 {
-	static uint64_t lat[RIG_PROBE_MAX];
+	struct loop_state ls = {.q1 = -1, .q2 = -1, .real = true};
 	struct daemon_run r = {0};
 	struct shield_view v;
-	char scen[1024], name[64], p[512], cl[64];
-	uint64_t t_burn, t_shield, t_stop, p99;
-	size_t n;
+	struct phase before, during;
+	char name[64], cl[64];
+	uint64_t t_stop, end;
 	int tg_rc;
 
 	(void)state;
 	snprintf(name, sizeof(name), "tgcl-shield-%d", getpid());
 	r.apply = name;
-	assert_int_equal(e2e_setup(&r.e), 0);
-	latency_scenario(scen, sizeof(scen));
-	start_daemon(&r, scen, shield_config);
-	snprintf(p, sizeof(p), "/sys/fs/cgroup/cpuset/%s/b2", name);
-	assert_int_equal(e2e_wait_path(p, 5000), 0);
-	snprintf(cg_ls, sizeof(cg_ls), "/%s/ls", name);
-	snprintf(cg_b1, sizeof(cg_b1), "/%s/b1", name);
-	snprintf(cg_b2, sizeof(cg_b2), "/%s/b2", name);
-	cpus_of(name, ".", v.all, sizeof(v.all));
-	pids[0] = rig_spawn(cg_ls, -1, rig_probe_fn, sh, 0);
-	for (int i = 0; i < 100 && !(followed(r.stat, "ls") && followed(r.stat, "b1")); i++)
-		usleep(50000);
-	assert_true(followed(r.stat, "ls"));
-	usleep(500000);
-
-	t_burn = rig_now();
-	pids[1] = rig_spawn(cg_b1, -1, rig_burner_fn, sh, 0);
-	pids[2] = rig_spawn(cg_b2, -1, rig_burner_fn, sh, 1);
-	for (int i = 0; i < 600; i++) {
-		view(name, &v);
-		if (shielded(&v))
-			break;
-		usleep(5000);
-	}
-	t_shield = rig_now();
-	fprintf(stderr, "burners started: probe on CPU %s, burners on %s after %.1f ms (pool %s)\n",
-		v.ls, v.b1, (double)(t_shield - t_burn) / 1e6, v.all);
-	assert_true(shielded(&v));
-	assert_true(t_shield <= t_burn + 2 * CI_REACTION_BOUND_MS * MS);
-	/* nobody stays throttled: the shield replaced any throttle */
-	for (int i = 0; i < 400 && (rig_read_ll("cpu", cg_b1, "cpu.cfs_quota_us") != -1 ||
-				    rig_read_ll("cpu", cg_b2, "cpu.cfs_quota_us") != -1);
-	     i++)
-		usleep(5000);
-	assert_int_equal(rig_read_ll("cpu", cg_b1, "cpu.cfs_quota_us"), -1);
-	assert_int_equal(rig_read_ll("cpu", cg_b2, "cpu.cfs_quota_us"), -1);
-	usleep(2000000);
+	shield_start(&r, &ls, &v);
+	run_for(&ls, 500 * MS); /* the probe alone: nothing to do */
 	view(name, &v);
-	assert_true(shielded(&v));
-	n = rig_lateness(sh, t_shield + 500 * MS, rig_now(), lat, RIG_PROBE_MAX);
-	p99 = rig_pct(lat, n, 99);
-	fprintf(stderr, "shielded: probe p99 %.0f us over %zu wakeups (target %d us)\n",
-		(double)p99 / 1e3, n, TARGET_US);
-	assert_true(n > 1000);
-	assert_true(p99 < TARGET_US * 1000ull);
+	assert_true(whole(&v));
+	unprotected_phase(&ls, -1, false, &before);
+	/* a saturated pool alone is no reason: the daemon acts for a container that suffers */
+	view(name, &v);
+	assert_true(whole(&v));
+	assert_int_equal(ls.first_change, 0);
+
+	shield_phase(&r, &ls, &v);
+	run_for(&ls, 500 * MS);
+	phase_begin(&during, rig_now());
+	run_phase(&ls, during.t0, PHASE_MIN_WAKEUPS, 1500, PHASE_MAX_MS);
+	phase_end(&during, "shielded (probe on CPUs of its own, burners on the rest)");
+	view(name, &v);
+	assert_true(shielded(&v)); /* the shield held all along */
+	assert_apart(&v);
+	assert_true(lifted(&ls));
+	assert_false(ls.probe_throttled);
+	/*
+	 * The shield moved the burners, it did not stop them, and the probe never again
+	 * waited behind one. Not compared with the unprotected phase: free to run on
+	 * both CPUs, the burners may or may not have got in the probe's way before (the
+	 * scheduler may keep them apart by itself: 0-32 % of wakeups late, measured). Nor
+	 * is the probe's own lateness: a shield keeps the pool's containers off its CPUs,
+	 * not the host's own processes (docs/closed-loop.md, "Not done"), and two
+	 * unconfined busy loops beside the test move onto the CPU the burners left
+	 * (measured: later than 2 ms, 6 % unprotected, 24 % shielded, in one run).
+	 */
+	assert_true(during.loops_per_s > 0);
 	snprintf(cl, sizeof(cl), "%s", v.ls);
 
 	rig_kill(&pids[1]);
 	rig_kill(&pids[2]);
 	t_stop = rig_now();
-	for (int i = 0; i < 1600 && !whole(&v); i++) {
+	end = t_stop + LIFT_BOUND_MS * MS;
+	while (!whole(&v) && rig_now() < end) {
 		usleep(5000);
 		view(name, &v);
 	}
-	fprintf(stderr, "burners stopped: shield of CPU %s given back after %.0f ms\n", cl,
-		(double)(rig_now() - t_stop) / 1e6);
+	fprintf(stderr,
+		"burners stopped: shield of CPU %s given back after %.0f ms (bound %d ms)\n", cl,
+		(double)(rig_now() - t_stop) / 1e6, LIFT_BOUND_MS);
 	assert_true(whole(&v));
 	assert_true(metric(r.maddr, "topoguard_control_reaction_seconds_count{kind=\"shield\"}") >=
 		    1);
@@ -541,6 +544,7 @@ static void test_closed_loop_memory_hog_is_evicted_through_the_api(void **state)
 	struct daemon_run r;
 	char scen[1024], cfg[2048], tok[256], dir[256];
 	unsigned int n = 0;
+	double reaction;
 	int tg_rc;
 
 	(void)state;
@@ -586,23 +590,25 @@ static void test_closed_loop_memory_hog_is_evicted_through_the_api(void **state)
 	}
 	usleep(500000); /* the daemon collects the answer on its next tick; nothing else goes */
 	n = kube_server_requests(&ks, req);
+	reaction = daemon_reaction_ms(r.maddr, "evict");
 	tg_rc = stop_daemon(&r);
 	kube_server_stop(&ks);
 	assert_int_equal(tg_rc, 0);
 	assert_int_equal(n, 2);
 	assert_true(sh->crossed_ns > 0);
 	fprintf(stderr,
-		"watermark crossed: eviction request after %.1f ms (429), retried %.1f ms later "
-		"(201)\n",
-		((double)req[0].at_ns - (double)sh->crossed_ns) / 1e6,
-		(double)(req[1].at_ns - req[0].at_ns) / 1e6);
+		"watermark crossed: eviction request after %.1f ms (429; the daemon's reaction "
+		"%.1f ms, target 500 ms, CI bound %d ms), retried %.1f ms later (201)\n",
+		((double)req[0].at_ns - (double)sh->crossed_ns) / 1e6, reaction,
+		CI_REACTION_BOUND_MS, (double)(req[1].at_ns - req[0].at_ns) / 1e6);
 	assert_string_equal(req[0].path, "/api/v1/namespaces/default/pods/hog/eviction");
 	assert_string_equal(req[1].path, req[0].path); /* the retry; the idle pod stays */
 	assert_true(req[0].token_ok && req[1].token_ok);
 	assert_int_equal(req[0].status, 429);
 	assert_int_equal(req[1].status, 201);
 	assert_non_null(strstr(req[0].body, "\"Eviction\""));
-	assert_true(req[0].at_ns <= sh->crossed_ns + CI_REACTION_BOUND_MS * MS); /* target 500 */
+	assert_true(reaction >= 0 && reaction <= CI_REACTION_BOUND_MS);
+	assert_true(req[0].at_ns <= sh->crossed_ns + SEEN_BOUND_MS * MS);
 	assert_true(req[1].at_ns - req[0].at_ns >= 200 * MS); /* kube.c's first backoff */
 	keep_log(r.log, "memory");
 	assert_true(e2e_file_count(r.log, "closed loop: evicted pod default/hog") == 1);

@@ -448,6 +448,28 @@ static int cmd_wait_updates(struct run_ctx *c)
 	return 0;
 }
 
+/*
+ * Until the n-th plugin session (counted from the first) completed its handshake,
+ * Synchronize included: a scenario that has a plugin killed and restarted goes on
+ * once the new one is in, however long a loaded machine took to start it.
+ */
+static int cmd_wait_sessions(struct run_ctx *c)
+{
+	long long n, ms = 5000;
+	uint64_t end;
+
+	if (c->l->argc < 2 || parse_ll(c->l->argv[1], &n) < 0 || n < 1 ||
+	    (c->l->argc > 2 && parse_ll(c->l->argv[2], &ms) < 0))
+		return -EINVAL;
+	end = sim_now_us() + (uint64_t)ms * 1000;
+	while (c->s->sessions < (uint64_t)n && sim_now_us() < end)
+		sim_pump(c->s, 10);
+	if (c->s->sessions < (uint64_t)n)
+		expect_fail(c, "%" PRIu64 " plugin sessions after %lld ms, want %lld",
+			    c->s->sessions, ms, n);
+	return 0;
+}
+
 static struct sim_ctr *ctr_any(const struct sim_model *m, const char *id)
 {
 	struct sim_ctr *found = NULL;
@@ -640,6 +662,7 @@ static const struct {
 	{"sleep", cmd_sleep},
 	{"restart", cmd_restart},
 	{"wait-updates", cmd_wait_updates},
+	{"wait-sessions", cmd_wait_sessions},
 	{"expect-cpus", cmd_expect_cpus},
 	{"expect-mems", cmd_expect_mems},
 	{"expect-mem-limit", cmd_expect_mem_limit},

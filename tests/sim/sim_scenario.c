@@ -25,6 +25,7 @@ static const char *const verbs[] = {
 	"sleep",
 	"restart",
 	"wait-updates",
+	"wait-sessions",
 	"expect-cpus",
 	"expect-mems",
 	"expect-failed",

@@ -21,8 +21,7 @@ static void apply_plan(struct alloc_entry *e, const struct alloc_plan *p)
 	if (p->pool != ALLOC_POOL_EXCLUSIVE && p->pool != ALLOC_POOL_ISOLATED) {
 		cpuset_zero(&e->excl);
 		cpuset_zero(&e->owned);
-		e->level = ALLOC_LVL_NONE;
-		e->group = -1;
+		e->has_path = false;
 	}
 }
 

@@ -1,0 +1,71 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Internals of the picker (policy/alloc_pick*.c): the working state of one pick and
+ * the scratch memory the state keeps for it. Not an API; owned by struct alloc_state
+ * (alloc_topo_digest allocates, alloc_topo_digest_free frees).
+ */
+#pragma once
+
+#include "policy/alloc_priv.h"
+
+/* Requests up to this size are placed by the exact search inside the chosen subtree;
+ * larger ones greedily (docs/policy.md "Exclusive allocation"). */
+#define ALLOC_DP_MAX 64
+
+/*
+ * A cost, compared lexicographically: subtrees used per tier (coarse first), then
+ * split cores, cores shared with another pool, free units left in the used children
+ * of the chosen subtree (best fit), free threads left in the used cores (fragments
+ * first). 16 bits per component, four per word, most significant first.
+ */
+enum {
+	ALLOC_COST_SPLIT = ALLOC_TIER_COUNT,
+	ALLOC_COST_FOREIGN,
+	ALLOC_COST_WASTE,
+	ALLOC_COST_LEFTOVER,
+	ALLOC_COST_N,
+};
+
+struct alloc_cost {
+	uint64_t w[4];
+};
+
+struct alloc_scratch {
+	int *frontier, *next; /* tnode lists of the deepest-fit search */
+	unsigned int *mark;   /* per tnode: == gen when touched by the grown CPUs */
+	unsigned int gen;
+	unsigned int *taken; /* per tnode: == tgen when the greedy walk used it */
+	unsigned int tgen;
+	unsigned int *sort;	 /* per tnode scratch for sorting child units */
+	struct alloc_cost *cost; /* DP stack: (ALLOC_TIER_COUNT + 1) * (ALLOC_DP_MAX + 1) */
+	size_t cost_top;
+	uint16_t *choice; /* DP choices, grown on demand */
+	size_t choice_cap, choice_top;
+	int *choice_off; /* per tnode: offset of its rows in choice */
+};
+
+/* One pick in progress. */
+struct pick {
+	struct alloc_state *s;
+	struct alloc_tree *tr;
+	struct alloc_scratch *x;
+	const struct alloc_pick_req *r;
+	const uint16_t *units; /* per tnode: free CPUs, or wholly free cores (hide) */
+	const uint16_t *free;  /* per tnode: free CPUs */
+	struct cpuset other;   /* threads that are not another pool's: avail, near, owned */
+	int top;	       /* the subtree the DP runs in (its children's waste counts) */
+	struct alloc_pick_out *out;
+};
+
+/* alloc_pick.c */
+void pick_take_core(struct pick *p, int v, unsigned int a);
+bool pick_core_foreign(const struct pick *p, int v);
+unsigned int pick_near_in(const struct pick *p, int v);
+
+static inline bool pick_touched(const struct pick *p, int v)
+{
+	return p->r->near && p->x->mark[v] == p->x->gen;
+}
+
+/* alloc_pick_dp.c: exact placement of a units in subtree v (a <= ALLOC_DP_MAX). */
+int pick_dp(struct pick *p, int v, unsigned int a);

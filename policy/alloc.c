@@ -443,7 +443,8 @@ void alloc_plan_of(const struct alloc_state *s, const struct alloc_request *req,
 	    (req->prefs.reserved || in_reserved_ns(s, req->pod_namespace))) {
 		p->pool = ALLOC_POOL_RESERVED;
 		p->why = ALLOC_WHY_RESERVED_NS;
-	} else if (req->prefs.isolated && s->cfg.isolated_allow && !req->prefs.shared_only) {
+	} else if (req->prefs.isolated && s->cfg.isolated_allow && !req->prefs.shared_only &&
+		   !aw_is_empty(&s->isolated, s->nw)) {
 		p->pool = ALLOC_POOL_ISOLATED;
 		p->why = ALLOC_WHY_ISOLATED;
 		p->n = (unsigned int)((req->cpu_request_mcpu + 999) / 1000);
@@ -458,6 +459,10 @@ void alloc_plan_of(const struct alloc_state *s, const struct alloc_request *req,
 	} else {
 		plan_shared(s, req, p);
 	}
+	/* No isolated CPUs on this machine: what the same request without the wish gets
+	 * (a Guaranteed pod: exclusive CPUs, not the shared pool with a quota). */
+	p->iso_fallback = req->prefs.isolated && s->cfg.isolated_allow && !req->prefs.shared_only &&
+			  p->pool != ALLOC_POOL_RESERVED && aw_is_empty(&s->isolated, s->nw);
 }
 
 /* ---- placing ------------------------------------------------------------------------ */
@@ -632,6 +637,7 @@ void alloc_result_of(const struct alloc_state *s, const struct alloc_entry *e,
 
 	ret->pool = e->pool;
 	ret->shielded = e->shielded;
+	ret->isolated_fallback = e->iso_fallback;
 	cpus_of(s, e, &ret->cpus);
 	mems_of(s, &ret->cpus, &ret->mems);
 	if (owns)

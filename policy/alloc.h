@@ -143,6 +143,9 @@ struct alloc_result {
 	int64_t quota;		 /* cpu.cfs_quota_us, -1 = unlimited */
 	uint64_t period;	 /* cpu.cfs_period_us */
 	bool shielded;		 /* a shared container on a shield (alloc_shield) */
+	bool isolated_fallback;	 /* asked for isolated CPUs, the machine has none: placed
+				  * as if it had not asked (exclusive CPUs when Guaranteed
+				  * with >= 1000m); the caller should say so */
 };
 
 struct alloc_changes {

@@ -64,6 +64,8 @@ static void why_shared(const struct alloc_state *s, const struct alloc_entry *e,
 		put(o, "%s container: shared pool", qos_class_name(q->qos));
 		break;
 	}
+	if (e->iso_fallback)
+		put(o, " (asked for isolated CPUs: this machine has none)");
 	if (e->wide)
 		put(o, " plus the reserved CPUs (Burstable without a limit, "
 		       "burstable_unlimited_wide)");
@@ -162,6 +164,8 @@ static void why_owned(const struct alloc_state *s, const struct alloc_entry *e, 
 
 	put(o, "%u %s CPUs", cpuset_count(&e->excl),
 	    e->pool == ALLOC_POOL_ISOLATED ? "isolated" : "exclusive");
+	if (e->iso_fallback)
+		put(o, " (asked for isolated CPUs: this machine has none, so exclusive ones)");
 	if (e->has_path)
 		put_path(s, &e->path, o);
 	if (e->mixed)

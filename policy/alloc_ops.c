@@ -17,6 +17,7 @@ static void apply_plan(struct alloc_entry *e, const struct alloc_plan *p)
 	e->wide = p->wide;
 	e->hide_ht = p->hide_ht;
 	e->why = p->why;
+	e->iso_fallback = p->iso_fallback;
 	e->shielded = false; /* a plan never shields: an update ends the loan */
 	if (p->pool != ALLOC_POOL_EXCLUSIVE && p->pool != ALLOC_POOL_ISOLATED) {
 		cpuset_zero(&e->excl);

@@ -134,6 +134,7 @@ struct alloc_entry {
 	enum alloc_why why;
 	bool restored;		/* kept its cpuset through a restore */
 	bool reallocated;	/* restore had to move it (conflict / invalid) */
+	bool iso_fallback;	/* asked for isolated CPUs, the machine has none */
 	bool has_path;		/* path below is set (a fresh pick) */
 	struct alloc_path path; /* how the CPUs were chosen (alloc_explain) */
 	struct cpuset excl;	/* visible exclusive CPUs */
@@ -227,6 +228,7 @@ struct alloc_plan {
 	enum alloc_pool pool;
 	unsigned int n; /* exclusive / isolated CPUs */
 	bool mixed, wide, hide_ht;
+	bool iso_fallback; /* isolated asked for, none on the machine: planned as if not */
 	enum alloc_why why;
 };
 void alloc_plan_of(const struct alloc_state *s, const struct alloc_request *req,

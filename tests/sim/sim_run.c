@@ -635,7 +635,11 @@ static bool cpus_overlap(const struct sim_ctr *a, const struct sim_ctr *b)
 	return false;
 }
 
-/* --check-exclusive: live containers marked "exclusive" must have disjoint cpusets. */
+/*
+ * --check-exclusive: live containers marked "exclusive" must have disjoint cpusets. A
+ * stopped container holds nothing: the plugin released its CPUs on StopContainer and
+ * may already have given them to the next one.
+ */
 void sim_check_exclusive(struct sim *s)
 {
 	const struct sim_model *m = &s->model;
@@ -644,12 +648,12 @@ void sim_check_exclusive(struct sim *s)
 	for (size_t i = 0; i < m->n_ctrs; i++) {
 		const struct sim_ctr *a = m->ctrs[i];
 
-		if (a->removed || a->failed || !a->exclusive)
+		if (!sim_ctr_live_exclusive(a))
 			continue;
 		for (size_t j = i + 1; j < m->n_ctrs; j++) {
 			const struct sim_ctr *b = m->ctrs[j];
 
-			if (b->removed || b->failed || !b->exclusive || !cpus_overlap(a, b))
+			if (!sim_ctr_live_exclusive(b) || !cpus_overlap(a, b))
 				continue;
 			snprintf(msg, sizeof(msg),
 				 "exclusive containers %s (%s) and %s (%s) share CPUs", a->id,

@@ -211,10 +211,11 @@ static int fullest_ancestry(struct pick *p, int *list, int n)
 
 /* The candidates of the deepest fit, narrowed to the best (inner cost, free units). */
 struct fit {
-	int n;		    /* subtrees of the deepest tier that fit */
-	int k;		    /* of them, in frontier[0..k): the best class */
-	int tier;	    /* that tier, -1 before any */
-	unsigned int inner; /* the best class */
+	int n;			/* subtrees of the deepest tier that fit */
+	int k;			/* of them, in frontier[0..k): the best class */
+	int tier;		/* that tier, -1 before any */
+	unsigned int inner;	/* the best class: cores */
+	struct alloc_cost cost; /* the best class: other subtrees */
 	unsigned int units;
 	unsigned int min_units; /* fewest free units of any that fits */
 };
@@ -225,6 +226,7 @@ static inline bool fit_tier(struct fit *f, int tier)
 	if (tier > f->tier) {
 		*f = (struct fit){.tier = tier,
 				  .inner = UINT32_MAX,
+				  .cost = {{UINT64_MAX, UINT64_MAX, UINT64_MAX, UINT64_MAX}},
 				  .units = UINT32_MAX,
 				  .min_units = UINT32_MAX};
 		return true;
@@ -245,10 +247,41 @@ static inline void fit_class(struct pick *p, struct fit *f, int v, unsigned int 
 	p->x->frontier[f->k++] = v;
 }
 
+/*
+ * What placing m in the subtree v costs below it: the exact search's cost (so that of
+ * two nodes that each need two L3s, the one whose L3s need fewer cores wins), or for
+ * requests above ALLOC_DP_MAX the fewest children that hold m.
+ */
+static void subtree_cost(struct pick *p, int v, unsigned int m, struct alloc_cost *ret)
+{
+	memset(ret, 0, sizeof(*ret));
+	if (m <= ALLOC_DP_MAX && pick_dp_cost(p, v, m, ret) >= 0)
+		return;
+	memset(ret, 0, sizeof(*ret));
+	pick_cost_put(ret, tn(p, tn(p, v)->child)->tier_top, fewest_children(p, v, m));
+}
+
 static void fit_add(struct pick *p, struct fit *f, int v, unsigned int m)
 {
-	if (fit_tier(f, tn(p, v)->tier))
-		fit_class(p, f, v, inner_cost(p, v, m), units(p, v));
+	struct alloc_cost c;
+	unsigned int u = units(p, v);
+
+	if (!fit_tier(f, tn(p, v)->tier))
+		return;
+	if (tn(p, v)->n_child == 0) {
+		fit_class(p, f, v, inner_cost(p, v, m), u);
+		return;
+	}
+	subtree_cost(p, v, m, &c);
+	f->n++;
+	f->min_units = u < f->min_units ? u : f->min_units;
+	if (pick_cost_less(&f->cost, &c) || (!pick_cost_less(&c, &f->cost) && u > f->units))
+		return;
+	if (pick_cost_less(&c, &f->cost) || u < f->units)
+		f->k = 0;
+	f->cost = c;
+	f->units = u;
+	p->x->frontier[f->k++] = v;
 }
 
 /*
@@ -466,6 +499,8 @@ static void greedy(struct pick *p, int v, unsigned int a)
 		pick_take_core(p, v, a);
 		return;
 	}
+	if (a <= ALLOC_DP_MAX && pick_dp(p, v, a) >= 0)
+		return; /* what is left is small enough for the exact search */
 	while (a > 0) {
 		int c = greedy_fit(p, v, a);
 

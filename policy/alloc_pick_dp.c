@@ -180,6 +180,32 @@ static void take(struct pick *p, int v, unsigned int a, unsigned int m)
 	}
 }
 
+int pick_dp_cost(struct pick *p, int v, unsigned int a, struct alloc_cost *ret)
+{
+	struct alloc_cost *g;
+	int r;
+
+	p->x->cost_top = 0;
+	p->x->choice_top = 0;
+	p->top = v;
+	g = cost_push(p, a + 1);
+	r = solve(p, v, a, g);
+	if (r < 0)
+		return r;
+	*ret = g[a];
+	return cost_is_inf(&g[a]) ? -ENOSPC : 0;
+}
+
+bool pick_cost_less(const struct alloc_cost *a, const struct alloc_cost *b)
+{
+	return cost_less(a, b);
+}
+
+void pick_cost_put(struct alloc_cost *c, int comp, unsigned int x)
+{
+	cost_put(c, comp, x);
+}
+
 int pick_dp(struct pick *p, int v, unsigned int a)
 {
 	struct alloc_cost *g;

@@ -10,7 +10,7 @@
 
 /* Requests up to this size are placed by the exact search inside the chosen subtree;
  * larger ones greedily (docs/policy.md "Exclusive allocation"). */
-#define ALLOC_DP_MAX 64
+#define ALLOC_DP_MAX 128
 
 /*
  * A cost, compared lexicographically: subtrees used per tier (coarse first), then
@@ -69,3 +69,7 @@ static inline bool pick_touched(const struct pick *p, int v)
 
 /* alloc_pick_dp.c: exact placement of a units in subtree v (a <= ALLOC_DP_MAX). */
 int pick_dp(struct pick *p, int v, unsigned int a);
+/* What that placement costs, without taking anything. */
+int pick_dp_cost(struct pick *p, int v, unsigned int a, struct alloc_cost *ret);
+bool pick_cost_less(const struct alloc_cost *a, const struct alloc_cost *b);
+void pick_cost_put(struct alloc_cost *c, int comp, unsigned int x);

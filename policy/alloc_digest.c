@@ -12,7 +12,7 @@
 
 static int scratch_new(struct alloc_state *s)
 {
-	size_t n = (size_t)s->tree.n + 1;
+	size_t n = (size_t)(s->tree.n > s->tree_mixed.n ? s->tree.n : s->tree_mixed.n) + 1;
 	struct alloc_scratch *x = calloc(1, sizeof(*x));
 
 	s->scratch = x;
@@ -86,7 +86,9 @@ int alloc_topo_digest(struct alloc_state *s)
 		if (s->topo->nodes[i].id >= 0 &&
 		    (unsigned int)s->topo->nodes[i].id / 64 + 1 > s->nw_nodes)
 			s->nw_nodes = (unsigned int)s->topo->nodes[i].id / 64 + 1;
-	r = alloc_tree_build(&s->tree, s->topo);
+	r = alloc_tree_build(&s->tree, s->topo, true);
+	if (r >= 0 && s->topo->hybrid)
+		r = alloc_tree_build(&s->tree_mixed, s->topo, false);
 	if (r >= 0)
 		r = scratch_new(s);
 	if (r >= 0)
@@ -97,6 +99,7 @@ int alloc_topo_digest(struct alloc_state *s)
 void alloc_topo_digest_free(struct alloc_state *s)
 {
 	alloc_tree_done(&s->tree);
+	alloc_tree_done(&s->tree_mixed);
 	scratch_free(s->scratch);
 	free(s->memonly);
 	s->scratch = NULL;

@@ -672,10 +672,38 @@ static void note_kind(struct pick *p, int v)
 	path->kind = kind_of(p, v);
 }
 
+/* No kind alone has room: the tree over both kinds, so that an L3 is one L3. */
+static int to_mixed_tree(struct pick *p, unsigned int m)
+{
+	const struct alloc_tnode *root = tn(p, 0);
+	const struct alloc_counts *k;
+
+	if (!p->s->tree_mixed.n || root->n_child <= 1 ||
+	    tn(p, root->child)->tier_top != ALLOC_TIER_KIND)
+		return 0;
+	for (int c = root->child; c < root->child + root->n_child; c++)
+		if (units(p, c) >= m)
+			return 0;
+	k = alloc_tree_counts(&p->s->tree_mixed, p->r->avail, p->s->nw);
+	if (!k)
+		return -ENOMEM;
+	p->tr = &p->s->tree_mixed;
+	p->free = k->free;
+	p->units = p->r->hide_ht ? k->whole : k->free;
+	p->out->path.kind_why = ALLOC_KIND_WHY_MIXED;
+	return 0;
+}
+
 static int pick_fresh(struct pick *p, unsigned int m)
 {
 	int start = kind_start(p, m), v, r;
 	struct fit f;
+
+	if (start == 0) {
+		r = to_mixed_tree(p, m);
+		if (r < 0)
+			return r;
+	}
 
 	if (!p->s->cfg.prefer_same_numa) {
 		path_push(p, 0, ALLOC_STEP_FLAT, 1);
@@ -701,11 +729,18 @@ static int mark_near(struct pick *p)
 	int lca = -1, cpu;
 
 	next_gen(&p->x->gen, p->x->mark, p->tr->n);
+	for (int t = 0; t < ALLOC_TIER_COUNT; t++)
+		cpuset_zero(&p->x->near_dom[t]);
 	cpuset_foreach (cpu, p->r->near) {
 		int v = cpu <= p->tr->max_cpu ? p->tr->leaf_of[cpu] : -1, a, b;
 
-		for (a = v; a >= 0 && p->x->mark[a] != p->x->gen; a = tn(p, a)->parent)
+		for (a = v; a >= 0 && p->x->mark[a] != p->x->gen; a = tn(p, a)->parent) {
 			p->x->mark[a] = p->x->gen;
+			for (int t = tn(p, a)->tier_top; t <= tn(p, a)->tier; t++)
+				if (dom_at(p, a, t) >= 0)
+					cpuset_set(&p->x->near_dom[t],
+						   (unsigned int)dom_at(p, a, t));
+		}
 		if (v < 0)
 			continue;
 		if (lca < 0) {

@@ -110,8 +110,9 @@ static int fold_child(struct pick *p, int v, int row, unsigned int m, struct all
 		return r;
 	choice = &p->x->choice[p->x->choice_off[v] + row * (int)(m + 1)];
 	memset(&unit, 0, sizeof(unit));
-	for (int t = p->tr->tn[c].tier_top; t <= p->tr->tn[c].tier && !pick_touched(p, c); t++)
-		cost_put(&unit, t, 1);
+	for (int t = p->tr->tn[c].tier_top; t <= p->tr->tn[c].tier; t++)
+		if (!pick_tier_touched(p, c, t))
+			cost_put(&unit, t, 1);
 	for (unsigned int a = m; a >= 1; a--) {
 		unsigned int bc = 0;
 

@@ -32,8 +32,11 @@ struct alloc_cost {
 
 struct alloc_scratch {
 	int *frontier, *next; /* tnode lists of the deepest-fit search */
-	unsigned int *mark;   /* per tnode: == gen when touched by the grown CPUs */
+	unsigned int *mark;   /* per tnode: == gen when it holds a grown CPU */
 	unsigned int gen;
+	/* per tier: the domains the grown CPUs are in (a subtree of another core kind in
+	 * the same L3 is the same L3) */
+	struct cpuset near_dom[ALLOC_TIER_COUNT];
 	unsigned int *taken; /* per tnode: == tgen when the greedy walk used it */
 	unsigned int tgen;
 	unsigned int *sort;	 /* per tnode scratch for sorting child units */
@@ -62,9 +65,22 @@ void pick_take_core(struct pick *p, int v, unsigned int a);
 bool pick_core_foreign(const struct pick *p, int v);
 unsigned int pick_near_in(const struct pick *p, int v);
 
+/* A grow: subtree v's domain at tier t already holds one of the container's CPUs. */
+static inline bool pick_tier_touched(const struct pick *p, int v, int tier)
+{
+	int dom = p->tr->dom[(size_t)v * ALLOC_TIER_COUNT + (size_t)tier];
+
+	if (!p->r->near)
+		return false;
+	if (dom < 0) /* no such domain here (an L2 smaller than the core): the subtree's own */
+		return p->x->mark[v] == p->x->gen;
+	return cpuset_test(&p->x->near_dom[tier], (unsigned int)dom);
+}
+
+/* A grow: spreading into subtree v costs nothing at its own level. */
 static inline bool pick_touched(const struct pick *p, int v)
 {
-	return p->r->near && p->x->mark[v] == p->x->gen;
+	return pick_tier_touched(p, v, p->tr->tn[v].tier_top);
 }
 
 /* alloc_pick_dp.c: exact placement of a units in subtree v (a <= ALLOC_DP_MAX). */

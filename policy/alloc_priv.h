@@ -159,6 +159,8 @@ struct alloc_state {
 	size_t shared_deps; /* entries whose cpus include the shared pool */
 	/* Topology digests, built once. */
 	struct alloc_tree tree;
+	struct alloc_tree tree_mixed;  /* hybrid parts: the same without the kind tier (n = 0
+				       * elsewhere), where an allocation must mix kinds */
 	struct alloc_scratch *scratch; /* the picker's working memory (alloc_pick*.c) */
 	unsigned int nw;	       /* words of a cpuset that can hold an online CPU */
 	unsigned int nw_nodes;	       /* words of a node set that can hold a node id */
@@ -185,7 +187,9 @@ struct alloc_pick_out {
 };
 
 /* alloc_tree.c: the placement tree and its per-avail counts. */
-int alloc_tree_build(struct alloc_tree *tr, const struct topology *t);
+/* kinds: split the machine by core kind first (a hybrid part's tree); false: one tree
+ * over both kinds, for the allocations that must mix them. */
+int alloc_tree_build(struct alloc_tree *tr, const struct topology *t, bool kinds);
 void alloc_tree_done(struct alloc_tree *tr);
 /* Counts of tr for avail (a cached slot, updated by difference). NULL on -ENOMEM. */
 const struct alloc_counts *alloc_tree_counts(struct alloc_tree *tr, const struct cpuset *avail,

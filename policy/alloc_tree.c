@@ -86,9 +86,9 @@ static int node_groups(const struct topology *t, bool by_die, int *ret)
 	return 0;
 }
 
-static int kind_key(const struct topology *t, enum topo_cpu_kind k)
+static int kind_key(const struct topology *t, enum topo_cpu_kind k, bool kinds)
 {
-	if (!t->hybrid)
+	if (!t->hybrid || !kinds)
 		return 0;
 	return k == TOPO_CPU_KIND_PERFORMANCE ? 0 : k == TOPO_CPU_KIND_EFFICIENT ? 1 : 2;
 }
@@ -106,13 +106,13 @@ static int around_core(const struct topology *t, const struct topo_domain *d, in
 }
 
 static void path_of(const struct topology *t, int c, const int *pkg_grp, const int *die_grp,
-		    struct path_cpu *p)
+		    bool kinds, struct path_cpu *p)
 {
 	const struct topo_cpu *cpu = &t->cpu_by_id[c];
 
 	p->cpu = c;
 	p->key[ALLOC_TIER_MACHINE] = 0;
-	p->key[ALLOC_TIER_KIND] = kind_key(t, cpu->kind);
+	p->key[ALLOC_TIER_KIND] = kind_key(t, cpu->kind, kinds);
 	p->key[ALLOC_TIER_PKG_GROUP] = pkg_grp[cpu->node];
 	p->key[ALLOC_TIER_DIE_GROUP] = die_grp[cpu->node];
 	p->key[ALLOC_TIER_NODE] = cpu->node;
@@ -311,7 +311,7 @@ static int tree_fill(struct alloc_tree *tr, const struct topology *t, struct pat
 	return counts_alloc(tr);
 }
 
-int alloc_tree_build(struct alloc_tree *tr, const struct topology *t)
+int alloc_tree_build(struct alloc_tree *tr, const struct topology *t, bool kinds)
 {
 	int n_cpus = (int)cpuset_count(&t->online), i = 0, c, r;
 	struct path_cpu *p = calloc((size_t)n_cpus + 1, sizeof(*p));
@@ -326,7 +326,7 @@ int alloc_tree_build(struct alloc_tree *tr, const struct topology *t)
 		r = node_groups(t, true, die_grp);
 	if (r >= 0) {
 		cpuset_foreach (c, &t->online) {
-			path_of(t, c, pkg_grp, die_grp, &p[i++]);
+			path_of(t, c, pkg_grp, die_grp, kinds, &p[i++]);
 		}
 		r = tree_fill(tr, t, p, n_cpus);
 	}

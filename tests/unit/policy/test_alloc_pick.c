@@ -268,6 +268,55 @@ static void test_alloc_pick_arm_big_cores(void **state)
 	assert_set(&res.cpus, "15-17"); /* 2 left in the first cluster: the other has 5 */
 }
 
+/* Exact claims through a restore: n entries of (id, CPUs). */
+static void claim(struct fx *f, const char *const *ids, const char *const *cpus, size_t n)
+{
+	struct alloc_restore_entry e[8] = {0};
+
+	assert_true(n <= 8);
+	for (size_t i = 0; i < n; i++) {
+		e[i].cpus = set_of(cpus[i]);
+		e[i].req = req(ids[i], "default", QOS_GUARANTEED,
+			       (int64_t)cpuset_count(&e[i].cpus) * 1000);
+	}
+	assert_int_equal(alloc_restore(f->s, e, n, NULL, f->reason, sizeof(f->reason)), 0);
+}
+
+/* Neither kind alone has room: mixed, but still in one L3 (cluster) where one has room. */
+static void test_alloc_pick_arm_mixed_one_cluster(void **state)
+{
+	struct fx *f = *state;
+	struct alloc_result res;
+	char buf[1024];
+
+	fx_shape(f, "arm-biglittle");
+	fx_state(f);
+	claim(f, (const char *const[]){"p", "e"},
+	      (const char *const[]){"5-9,15-17", "0-1,3-4,10-13"}, 2);
+	/* free: P 18-19 (cluster 1), E 2 (cluster 0) and 14 (cluster 1) */
+	res = guaranteed(f, "m", 3000);
+	assert_set(&res.cpus, "14,18-19");
+	assert_true(alloc_explain(f->s, "m", buf, sizeof(buf)) > 0);
+	assert_non_null(strstr(buf, "mixed"));
+}
+
+/* A grow that must take the other kind stays in the L3 its CPUs are in. */
+static void test_alloc_pick_arm_grow_other_kind_same_cluster(void **state)
+{
+	struct fx *f = *state;
+	struct alloc_result res;
+	struct alloc_request r = req("g", "default", QOS_GUARANTEED, 2000);
+
+	fx_shape(f, "arm-biglittle");
+	fx_state(f);
+	claim(f, (const char *const[]){"g", "p", "e"},
+	      (const char *const[]){"19", "5-9,15-18", "0-1"}, 3);
+	/* free: E 2-4 (cluster 0), 10-14 (cluster 1) */
+	assert_int_equal(alloc_update(f->s, &r, &res, NULL, f->reason, sizeof(f->reason)), 0);
+	assert_int_equal(cpuset_count(&res.cpus), 2);
+	assert_true(cpuset_is_subset(&res.cpus, &(struct cpuset){.bits = {0xffc00}})); /* 10-19 */
+}
+
 /* A grow keeps the CPUs and stays in the subtrees it spans. */
 static void test_alloc_pick_grow_in_same_socket(void **state)
 {
@@ -324,6 +373,8 @@ int main(void)
 		T(test_alloc_pick_hybrid_prefer_efficient),
 		T(test_alloc_pick_e_cluster_not_straddled),
 		T(test_alloc_pick_arm_big_cores),
+		T(test_alloc_pick_arm_mixed_one_cluster),
+		T(test_alloc_pick_arm_grow_other_kind_same_cluster),
 		T(test_alloc_pick_grow_in_same_socket),
 		T(test_alloc_pick_explain_levels),
 	};

@@ -108,7 +108,7 @@ static void put_label(const struct alloc_state *s, const struct alloc_path_step 
 		put(o, "%s #%d", alloc_tier_name(st->tier), st->dom);
 }
 
-/* What decided the last step: the tightest tier where one subtree holds the request. */
+/* What decided the last step: the tightest level where one subtree holds the request. */
 static void put_step_why(const struct alloc_path_step *st, struct out *o)
 {
 	const char *tier = alloc_tier_name(st->tier);

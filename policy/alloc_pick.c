@@ -3,18 +3,19 @@
  * Choosing exclusive CPUs (docs/policy.md "Exclusive allocation").
  *
  * On the placement tree (alloc_tree.c), a fresh allocation of m CPUs:
- *   1. stays on one core kind while one kind has room, the preferred kind first;
- *   2. goes to the DEEPEST tier where one subtree has m free: every coarser tier is then
- *      spanned once, the least possible;
- *   3. among the subtrees of that tier that fit, takes the one that needs the fewest
- *      subtrees one tier down (or, for cores: not split, not shared with another pool),
- *      then the one with the fewest free CPUs (best fit: big free subtrees stay whole
- *      for big requests), then the one in the fullest parent, grandparent..., then the
- *      lowest CPU ids;
+ *   1. stays on one core kind while one kind has room, the preferred kind first (a
+ *      second tree without the kind level serves the allocations that must mix);
+ *   2. goes to the DEEPEST level where one subtree has m free: every coarser level is
+ *      then spanned once, the least possible;
+ *   3. among the subtrees of that level that fit, takes the one where the rest costs
+ *      least (the exact search's cost; for cores: not split, not shared with another
+ *      pool, fewest threads left), then the one with the fewest free CPUs (best fit:
+ *      big free subtrees stay whole for big requests), then the one in the fullest
+ *      parent, grandparent..., then the lowest CPU ids;
  *   4. inside it, spreads over the fewest subtrees at every tier below, by an exact
  *      search (alloc_pick_dp.c) for requests up to ALLOC_DP_MAX, greedily above.
  * A grow (resize) starts from the tightest subtree holding the container's CPUs that
- * has room; subtrees it already spans cost nothing. A shrink is a pick among the
+ * has room; domains it already spans cost nothing. A shrink is a pick among the
  * container's own CPUs.
  */
 #include <errno.h>
@@ -172,23 +173,23 @@ static int fullest_ancestry(struct pick *p, int *list, int n)
 		anc[i] = list[i];
 	while (n > 1) {
 		unsigned int lo = UINT32_MAX;
-		int tier = -1, k = 0;
+		int level = -1, k = 0;
 
 		/* the next level up: the deepest of the candidates' parents */
 		for (int i = 0; i < n; i++) {
 			int par = tn(p, anc[i])->parent;
 
-			if (par >= 0 && tn(p, par)->tier > tier)
-				tier = tn(p, par)->tier;
+			if (par >= 0 && tn(p, par)->bottom > level)
+				level = tn(p, par)->bottom;
 		}
-		if (tier < 0)
+		if (level < 0)
 			break;
 		/* up to the subtree standing for that tier; candidates under the same one
 		 * tie from here on, and the list is in tree order: keep the first of each */
 		for (int i = 0; i < n; i++) {
 			int a = anc[i];
 
-			while (tn(p, a)->tier_top > tier)
+			while (tn(p, a)->top > level)
 				a = tn(p, a)->parent;
 			if (k > 0 && anc[k - 1] == a)
 				continue;
@@ -211,9 +212,9 @@ static int fullest_ancestry(struct pick *p, int *list, int n)
 
 /* The candidates of the deepest fit, narrowed to the best (inner cost, free units). */
 struct fit {
-	int n;			/* subtrees of the deepest tier that fit */
+	int n;			/* subtrees of the deepest level that fit */
 	int k;			/* of them, in frontier[0..k): the best class */
-	int tier;		/* that tier, -1 before any */
+	int level;		/* that level, -1 before any */
 	unsigned int inner;	/* the best class: cores */
 	struct alloc_cost cost; /* the best class: other subtrees */
 	unsigned int units;
@@ -221,17 +222,17 @@ struct fit {
 };
 
 /* Makes the deepest fit start over at v's tier if v is deeper; false if v is shallower. */
-static inline bool fit_tier(struct fit *f, int tier)
+static inline bool fit_level(struct fit *f, int level)
 {
-	if (tier > f->tier) {
-		*f = (struct fit){.tier = tier,
+	if (level > f->level) {
+		*f = (struct fit){.level = level,
 				  .inner = UINT32_MAX,
 				  .cost = {{UINT64_MAX, UINT64_MAX, UINT64_MAX, UINT64_MAX}},
 				  .units = UINT32_MAX,
 				  .min_units = UINT32_MAX};
 		return true;
 	}
-	return tier == f->tier;
+	return level == f->level;
 }
 
 static inline void fit_class(struct pick *p, struct fit *f, int v, unsigned int in, unsigned int u)
@@ -258,7 +259,7 @@ static void subtree_cost(struct pick *p, int v, unsigned int m, struct alloc_cos
 	if (m <= ALLOC_DP_MAX && pick_dp_cost(p, v, m, ret) >= 0)
 		return;
 	memset(ret, 0, sizeof(*ret));
-	pick_cost_put(ret, tn(p, tn(p, v)->child)->tier_top, fewest_children(p, v, m));
+	pick_cost_put(ret, p->tr->tier[tn(p, tn(p, v)->child)->top], fewest_children(p, v, m));
 }
 
 static void fit_add(struct pick *p, struct fit *f, int v, unsigned int m)
@@ -266,7 +267,7 @@ static void fit_add(struct pick *p, struct fit *f, int v, unsigned int m)
 	struct alloc_cost c;
 	unsigned int u = units(p, v);
 
-	if (!fit_tier(f, tn(p, v)->tier))
+	if (!fit_level(f, tn(p, v)->bottom))
 		return;
 	if (tn(p, v)->n_child == 0) {
 		fit_class(p, f, v, inner_cost(p, v, m), u);
@@ -317,7 +318,7 @@ static bool fit_cores(struct pick *p, struct fit *f, int v, unsigned int m)
 	}
 	if (best < 0)
 		return false;
-	if (!fit_tier(f, ALLOC_TIER_CORE))
+	if (!fit_level(f, tn(p, best)->bottom))
 		return true;
 	fit_class(p, f, best, best_in, best_u);
 	f->n += n - 1;
@@ -352,11 +353,11 @@ static int label_rank(int tier)
 
 static int label_tier(const struct pick *p, int v)
 {
-	int best = tn(p, v)->tier;
+	int best = p->tr->tier[tn(p, v)->bottom];
 
-	for (int t = tn(p, v)->tier_top; t <= tn(p, v)->tier; t++)
-		if (label_rank(t) < label_rank(best))
-			best = t;
+	for (int d = tn(p, v)->top; d <= tn(p, v)->bottom; d++)
+		if (label_rank(p->tr->tier[d]) < label_rank(best))
+			best = p->tr->tier[d];
 	return best;
 }
 
@@ -400,9 +401,10 @@ static void path_record(struct pick *p, int start, int v, unsigned char why, uns
 static int spread_label(const struct pick *p, const int *used, unsigned int n)
 {
 	const struct alloc_tnode *c = tn(p, used[0]);
-	int best = c->tier_top;
+	int best = p->tr->tier[c->top];
 
-	for (int t = c->tier_top + 1; t <= c->tier; t++) {
+	for (int d = c->top + 1; d <= c->bottom; d++) {
+		int t = p->tr->tier[d];
 		bool distinct = true;
 
 		if (label_rank(t) >= label_rank(best))
@@ -606,7 +608,7 @@ static int kind_start(struct pick *p, unsigned int m)
 	enum alloc_core_kind pref = p->s->cfg.prefer_core_kind;
 	struct alloc_path *path = &p->out->path;
 
-	if (root->n_child <= 1 || tn(p, root->child)->tier_top != ALLOC_TIER_KIND)
+	if (root->n_child <= 1 || p->tr->tier[tn(p, root->child)->top] != ALLOC_TIER_KIND)
 		return 0;
 	path->kind_why = ALLOC_KIND_WHY_MIXED;
 	if (pref != ALLOC_CORE_KIND_PERFORMANCE && pref != ALLOC_CORE_KIND_EFFICIENT)
@@ -626,7 +628,7 @@ static int kind_start(struct pick *p, unsigned int m)
 }
 
 /*
- * The subtrees of the deepest tier under start where one holds m, in tree order, into
+ * The subtrees of the deepest level under start where one holds m, in tree order, into
  * x->frontier; returns how many. With prefer_whole_cores off a core is no placement
  * level: CPUs are then taken by id in the smallest subtree of several cores.
  */
@@ -635,7 +637,7 @@ static void deepest_fit(struct pick *p, int start, unsigned int m, struct fit *f
 	bool cores = p->s->cfg.prefer_whole_cores || p->r->hide_ht;
 	int *stack = p->x->next, top = 0;
 
-	*f = (struct fit){.tier = -1};
+	*f = (struct fit){.level = -1};
 	stack[top++] = start;
 	while (top > 0) {
 		int v = stack[--top];
@@ -651,7 +653,7 @@ static void deepest_fit(struct pick *p, int start, unsigned int m, struct fit *f
 		for (int c = end - 1; c >= nv->child; c--)
 			if (tn(p, c)->n_child && units(p, c) >= m)
 				stack[top++] = c;
-		/* a subtree with a child that fits is not of the deepest tier */
+		/* a subtree with a child that fits is not of the deepest level */
 		if (top == pushed && !any)
 			fit_add(p, f, v, m);
 	}
@@ -663,9 +665,9 @@ static void note_kind(struct pick *p, int v)
 
 	if (path->kind_why != ALLOC_KIND_WHY_MIXED)
 		return;
-	while (v >= 0 && tn(p, v)->tier_top > ALLOC_TIER_KIND)
+	while (v >= 0 && tn(p, v)->top > p->tr->level[ALLOC_TIER_KIND])
 		v = tn(p, v)->parent;
-	if (v <= 0 || tn(p, v)->tier_top != ALLOC_TIER_KIND)
+	if (v <= 0 || tn(p, v)->top != p->tr->level[ALLOC_TIER_KIND])
 		return;
 	/* ANY found one kind with room after all */
 	path->kind_why = ALLOC_KIND_WHY_PREFERRED;
@@ -679,7 +681,7 @@ static int to_mixed_tree(struct pick *p, unsigned int m)
 	const struct alloc_counts *k;
 
 	if (!p->s->tree_mixed.n || root->n_child <= 1 ||
-	    tn(p, root->child)->tier_top != ALLOC_TIER_KIND)
+	    p->tr->tier[tn(p, root->child)->top] != ALLOC_TIER_KIND)
 		return 0;
 	for (int c = root->child; c < root->child + root->n_child; c++)
 		if (units(p, c) >= m)
@@ -736,10 +738,13 @@ static int mark_near(struct pick *p)
 
 		for (a = v; a >= 0 && p->x->mark[a] != p->x->gen; a = tn(p, a)->parent) {
 			p->x->mark[a] = p->x->gen;
-			for (int t = tn(p, a)->tier_top; t <= tn(p, a)->tier; t++)
+			for (int d = tn(p, a)->top; d <= tn(p, a)->bottom; d++) {
+				int t = p->tr->tier[d];
+
 				if (dom_at(p, a, t) >= 0)
 					cpuset_set(&p->x->near_dom[t],
 						   (unsigned int)dom_at(p, a, t));
+			}
 		}
 		if (v < 0)
 			continue;
@@ -748,7 +753,7 @@ static int mark_near(struct pick *p)
 			continue;
 		}
 		for (a = lca, b = v; a != b;) {
-			if (tn(p, a)->tier >= tn(p, b)->tier)
+			if (tn(p, a)->bottom >= tn(p, b)->bottom)
 				a = tn(p, a)->parent;
 			else
 				b = tn(p, b)->parent;

@@ -110,9 +110,9 @@ static int fold_child(struct pick *p, int v, int row, unsigned int m, struct all
 		return r;
 	choice = &p->x->choice[p->x->choice_off[v] + row * (int)(m + 1)];
 	memset(&unit, 0, sizeof(unit));
-	for (int t = p->tr->tn[c].tier_top; t <= p->tr->tn[c].tier; t++)
-		if (!pick_tier_touched(p, c, t))
-			cost_put(&unit, t, 1);
+	for (int d = p->tr->tn[c].top; d <= p->tr->tn[c].bottom; d++)
+		if (!pick_tier_touched(p, c, p->tr->tier[d]))
+			cost_put(&unit, p->tr->tier[d], 1);
 	for (unsigned int a = m; a >= 1; a--) {
 		unsigned int bc = 0;
 

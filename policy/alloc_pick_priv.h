@@ -80,7 +80,7 @@ static inline bool pick_tier_touched(const struct pick *p, int v, int tier)
 /* A grow: spreading into subtree v costs nothing at its own level. */
 static inline bool pick_touched(const struct pick *p, int v)
 {
-	return pick_tier_touched(p, v, p->tr->tn[v].tier_top);
+	return pick_tier_touched(p, v, p->tr->tier[p->tr->tn[v].top]);
 }
 
 /* alloc_pick_dp.c: exact placement of a units in subtree v (a <= ALLOC_DP_MAX). */

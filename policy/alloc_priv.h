@@ -35,16 +35,17 @@ enum alloc_tier {
 };
 
 /*
- * One subtree. A chain of tiers with the same CPUs (a node that is one package, an L2
- * that is one core) is one subtree standing for tiers [tier_top, tier]. Children are
- * contiguous: tn[child .. child + n_child).
+ * One subtree. A chain of levels with the same CPUs (a node that is one package, an L2
+ * that is one core) is one subtree standing for the tree's levels [top, bottom] (tiers
+ * tree.tier[top] .. tree.tier[bottom]). Children are contiguous: tn[child .. child +
+ * n_child).
  */
 struct alloc_tnode {
-	int parent;		      /* -1 for the root */
-	int child, n_child;	      /* n_child == 0 for cores */
-	int cpu_lo, cpu_hi;	      /* its online CPUs are tree.cpus[cpu_lo .. cpu_hi) */
-	unsigned char tier_top, tier; /* enum alloc_tier: coarsest and finest it stands for */
-	unsigned char size;	      /* cores: online threads */
+	int parent;		   /* -1 for the root */
+	int child, n_child;	   /* n_child == 0 for cores */
+	int cpu_lo, cpu_hi;	   /* its online CPUs are tree.cpus[cpu_lo .. cpu_hi) */
+	unsigned char top, bottom; /* the levels (depths) it stands for */
+	unsigned char size;	   /* cores: online threads */
 };
 
 /* Free CPUs and wholly free cores per subtree, for one avail set (a cache slot). */
@@ -60,6 +61,11 @@ struct alloc_counts {
 struct alloc_tree {
 	struct alloc_tnode *tn; /* breadth first: tn[0] is the root */
 	int n;
+	/* The levels from the root down: tiers in the order they nest on this machine (an
+	 * SNC node below its L3, an EPYC node above its L3s), so that a subtree of a level
+	 * is one domain of its tier wherever the machine allows. */
+	unsigned char tier[ALLOC_TIER_COUNT];  /* level -> enum alloc_tier */
+	unsigned char level[ALLOC_TIER_COUNT]; /* enum alloc_tier -> level */
 	int *dom;   /* n x ALLOC_TIER_COUNT: domain index per tier it stands for, else -1 */
 	int *cores; /* the tnodes of cores, in tree order */
 	int n_cores;

@@ -3,17 +3,18 @@
  * The placement tree: one level per tier (enum alloc_tier), built once per topology.
  *
  * Each online CPU has a path of domain indexes, one per tier; sorting the CPUs by
- * their paths makes every subtree a contiguous run of CPUs, and every tier a list of
- * runs. A subtree is therefore its tier's domain intersected with its parent: levels
- * that do not nest in the hardware (an SNC L3 over two nodes, a node over four
- * packages) still nest here, so "how many subtrees of a tier an allocation spans" is
- * well defined at every tier.
+ * their paths makes every subtree a contiguous run of CPUs, and every level a list of
+ * runs. The levels are the tiers in the order they nest on this machine: a node holds
+ * four packages on an old 16-socket x86, an SNC L3 holds two nodes, an EPYC node two
+ * L3s. Where two tiers do not nest either way, a subtree is its tier's domain
+ * intersected with its parent, so the levels still nest in the tree.
  *
  * Counts (free CPUs, wholly free cores) per subtree are kept for the last few avail
  * sets the picker was asked about and updated by the difference: consecutive picks
  * differ by the CPUs the last allocation took, so an update costs a few path walks.
  */
 #include <errno.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -93,15 +94,18 @@ static int kind_key(const struct topology *t, enum topo_cpu_kind k, bool kinds)
 	return k == TOPO_CPU_KIND_PERFORMANCE ? 0 : k == TOPO_CPU_KIND_EFFICIENT ? 1 : 2;
 }
 
+#define STAND_IN (INT_MIN + 1)
+
 /*
  * A cache or cluster that does not hold the CPU's whole core (opteron: an L2 per
- * thread of a module) is no placement level: cores are never split across subtrees.
+ * thread of a module), or none at all, is the core itself at that tier: cores are never
+ * split across subtrees. Negative keys name such stand-ins (never a domain index).
  */
 static int around_core(const struct topology *t, const struct topo_domain *d, int i,
 		       const struct topo_cpu *cpu)
 {
 	if (i < 0 || !cpuset_is_subset(&t->cores[cpu->core].cpus, &d[i].cpus))
-		return -1;
+		return STAND_IN + cpu->core; /* sorts like the cores */
 	return i;
 }
 
@@ -124,6 +128,82 @@ static void path_of(const struct topology *t, int c, const int *pkg_grp, const i
 	p->key[ALLOC_TIER_CORE] = cpu->core;
 }
 
+/* Key -> slot in a table of range slots: domain indexes, then the stand-ins. */
+static int key_slot(int key, int pos)
+{
+	return key >= 0 ? key : pos + (key - STAND_IN);
+}
+
+/* Every domain of tier inner lies in one domain of tier outer. seen: range slots. */
+static bool nests(const struct path_cpu *p, int n, int inner, int outer, int *seen, int range,
+		  int pos)
+{
+	for (int i = 0; i < range; i++)
+		seen[i] = INT_MIN;
+	for (int i = 0; i < n; i++) {
+		int *v = &seen[key_slot(p[i].key[inner], pos)];
+
+		if (*v == INT_MIN)
+			*v = p[i].key[outer];
+		else if (*v != p[i].key[outer])
+			return false;
+	}
+	return true;
+}
+
+/*
+ * The levels: the machine and the core kind first, then the first tier (in enum order)
+ * that holds every tier still to place, or the first tier left where none does.
+ */
+static int tree_levels(struct alloc_tree *tr, const struct path_cpu *p, int n)
+{
+	bool used[ALLOC_TIER_COUNT] = {[ALLOC_TIER_MACHINE] = true, [ALLOC_TIER_KIND] = true};
+	int pos = 0, range, *seen;
+
+	for (int i = 0; i < n; i++)
+		for (int t = 0; t < ALLOC_TIER_COUNT; t++)
+			pos = p[i].key[t] + 1 > pos ? p[i].key[t] + 1 : pos;
+	range = pos + n + 1; /* stand-ins are STAND_IN + core, cores < n */
+	seen = malloc((size_t)range * sizeof(*seen));
+	if (!seen)
+		return -ENOMEM;
+	tr->tier[0] = ALLOC_TIER_MACHINE;
+	tr->tier[1] = ALLOC_TIER_KIND;
+	for (int d = 2; d < ALLOC_TIER_COUNT; d++) {
+		int pick = -1;
+
+		for (int x = 0; x < ALLOC_TIER_COUNT && pick < 0; x++) {
+			bool holds = !used[x];
+
+			for (int y = 0; y < ALLOC_TIER_COUNT && holds; y++)
+				holds = used[y] || y == x || nests(p, n, y, x, seen, range, pos);
+			if (holds)
+				pick = x;
+		}
+		for (int x = 0; pick < 0 && x < ALLOC_TIER_COUNT; x++)
+			if (!used[x])
+				pick = x;
+		used[pick] = true;
+		tr->tier[d] = (unsigned char)pick;
+	}
+	for (int d = 0; d < ALLOC_TIER_COUNT; d++)
+		tr->level[tr->tier[d]] = (unsigned char)d;
+	free(seen);
+	return 0;
+}
+
+/* Keys by level instead of by tier: what the sort and the runs go by. */
+static void keys_by_level(const struct alloc_tree *tr, struct path_cpu *p, int n)
+{
+	for (int i = 0; i < n; i++) {
+		int k[ALLOC_TIER_COUNT];
+
+		for (int d = 0; d < ALLOC_TIER_COUNT; d++)
+			k[d] = p[i].key[tr->tier[d]];
+		memcpy(p[i].key, k, sizeof(k));
+	}
+}
+
 static int cmp_path(const void *a, const void *b)
 {
 	const struct path_cpu *x = a, *y = b;
@@ -142,10 +222,10 @@ static bool same_prefix(const struct path_cpu *a, const struct path_cpu *b, int 
 	return true;
 }
 
-/* The full tree, one level per tier, before chains are merged. */
+/* The full tree, one node per level, before chains are merged. */
 struct unode {
 	int parent, child, n_child, lo, hi, dom;
-	unsigned char tier;
+	unsigned char depth;
 };
 
 /* Runs of equal prefixes, tier by tier: the full tree in breadth-first order. */
@@ -153,11 +233,11 @@ static int build_full(struct unode *u, const struct path_cpu *p, int n_cpus)
 {
 	int n = 0, prev_first = 0;
 
-	for (int tier = 0; tier < ALLOC_TIER_COUNT; tier++) {
+	for (int depth = 0; depth < ALLOC_TIER_COUNT; depth++) {
 		int parent = prev_first, first = n;
 
 		for (int i = 0; i < n_cpus; i++) {
-			if (i > 0 && same_prefix(&p[i - 1], &p[i], tier)) {
+			if (i > 0 && same_prefix(&p[i - 1], &p[i], depth)) {
 				u[n - 1].hi = i + 1;
 				continue;
 			}
@@ -165,9 +245,9 @@ static int build_full(struct unode *u, const struct path_cpu *p, int n_cpus)
 					      .child = -1,
 					      .lo = i,
 					      .hi = i + 1,
-					      .dom = p[i].key[tier],
-					      .tier = (unsigned char)tier};
-			if (tier > 0) {
+					      .dom = p[i].key[depth],
+					      .depth = (unsigned char)depth};
+			if (depth > 0) {
 				while (u[parent].hi <= i)
 					parent++;
 				u[n].parent = parent;
@@ -207,10 +287,11 @@ static void compress(struct alloc_tree *tr, const struct unode *u, int *queue)
 
 		n->cpu_lo = u[v].lo;
 		n->cpu_hi = u[v].hi;
-		n->tier_top = u[v].tier;
-		n->tier = u[bot].tier;
+		n->top = u[v].depth;
+		n->bottom = u[bot].depth;
 		for (int w = v;; w = u[w].child) {
-			tr->dom[(size_t)top * ALLOC_TIER_COUNT + u[w].tier] = u[w].dom;
+			tr->dom[(size_t)top * ALLOC_TIER_COUNT + tr->tier[u[w].depth]] =
+				u[w].dom < 0 ? -1 : u[w].dom;
 			if (w == bot)
 				break;
 		}
@@ -296,6 +377,12 @@ static int tree_fill(struct alloc_tree *tr, const struct topology *t, struct pat
 		free(queue);
 		return -ENOMEM;
 	}
+	if (tree_levels(tr, p, n_cpus) < 0) {
+		free(u);
+		free(queue);
+		return -ENOMEM;
+	}
+	keys_by_level(tr, p, n_cpus);
 	qsort(p, (size_t)n_cpus, sizeof(*p), cmp_path);
 	build_full(u, p, n_cpus);
 	compress(tr, u, queue);

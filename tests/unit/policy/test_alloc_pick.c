@@ -4,6 +4,7 @@
  * of issue 16 (tests/lib/shapes.c): the tightest subtree at every tier, whole cores not
  * shared with another pool, one core kind, reserved CPUs in one place, and explain.
  */
+#include "plugin/host/sysfs.h"
 #include "tests/lib/shapes.h"
 #include "tests/unit/policy/test_alloc_fx.h"
 
@@ -317,6 +318,51 @@ static void test_alloc_pick_arm_grow_other_kind_same_cluster(void **state)
 	assert_true(cpuset_is_subset(&res.cpus, &(struct cpuset){.bits = {0xffc00}})); /* 10-19 */
 }
 
+static void fx_fixture(struct fx *f, const char *name)
+{
+	const char *src = getenv("TOPOGUARD_SRC");
+	char root[4096];
+	int r;
+
+	snprintf(root, sizeof(root), "%s/tests/fixtures/sysfs/%s", src && src[0] ? src : ".", name);
+	topology_free(f->t);
+	f->t = NULL;
+	r = sysfs_topology_load(root, &f->t);
+	if (r < 0)
+		fail_msg("fixture %s: %s (set TOPOGUARD_SRC)", root, strerror(-r));
+	alloc_config_init(&f->cfg);
+}
+
+/*
+ * EPYC (2 packages of 4 nodes, an L3 per 3 cores): a grow that has to leave its node
+ * takes the fewest nodes, then the fewest L3s. A node below its package in the tree
+ * counts each package once (found by bench/placement_quality.c: 5 L3s where 4 do).
+ */
+static void test_alloc_pick_epyc_grow_fewest_l3(void **state)
+{
+	struct fx *f = *state;
+	struct alloc_restore_entry e[2] = {0};
+	struct alloc_result res;
+	struct alloc_request r;
+
+	fx_fixture(f, "epyc-2s-ccx");
+	fx_state(f);
+	e[0].req = req("g", "default", QOS_GUARANTEED, 4000);
+	e[0].req.prefs.hide_hyperthreads = 1;
+	e[0].cpus = set_of("18-21"); /* 4 whole cores of node 3, in 2 L3s */
+	/* everything else taken but 2,4-5,7,30-34,45-47,52,54-55,78-81,93-95 */
+	e[1].cpus = set_of("0-1,3,6,8-17,22-29,35-44,48-51,53,56-65,70-77,82-92");
+	e[1].req = req("o", "default", QOS_GUARANTEED, (int64_t)cpuset_count(&e[1].cpus) * 1000);
+	assert_int_equal(alloc_restore(f->s, e, 2, NULL, f->reason, sizeof(f->reason)), 0);
+	r = e[0].req;
+	r.cpu_request_mcpu = r.cpu_limit_mcpu = 9000;
+	assert_int_equal(alloc_update(f->s, &r, &res, NULL, f->reason, sizeof(f->reason)), 0);
+	assert_int_equal(cpuset_count(&res.cpus), 9);
+	assert_int_equal(spans_nodes(f->t, &res.cpus), 3);
+	assert_int_equal(spans(f->t->packages, f->t->n_packages, &res.cpus), 2);
+	assert_int_equal(spans(f->t->l3s, f->t->n_l3s, &res.cpus), 4);
+}
+
 /* A grow keeps the CPUs and stays in the subtrees it spans. */
 static void test_alloc_pick_grow_in_same_socket(void **state)
 {
@@ -376,6 +422,7 @@ int main(void)
 		T(test_alloc_pick_arm_mixed_one_cluster),
 		T(test_alloc_pick_arm_grow_other_kind_same_cluster),
 		T(test_alloc_pick_grow_in_same_socket),
+		T(test_alloc_pick_epyc_grow_fewest_l3),
 		T(test_alloc_pick_explain_levels),
 	};
 

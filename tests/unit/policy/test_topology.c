@@ -349,7 +349,7 @@ static void test_topology_build_unknown_package_by_node(void **state)
 	struct topo_builder *b = builder();
 	struct topo_cpu_info ci;
 	struct topology *t;
-	char sib[16];
+	char sib[32];
 
 	(void)state;
 	for (int id = 0; id < 16; id++) {

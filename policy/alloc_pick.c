@@ -104,16 +104,6 @@ bool pick_core_foreign(const struct pick *p, int v)
 	return false;
 }
 
-/* A fresh generation for the per-tnode marks; all marks are stale after it. */
-static unsigned int next_gen(unsigned int *gen, unsigned int *marks, int n)
-{
-	if (++*gen == 0) {
-		memset(marks, 0, (size_t)n * sizeof(*marks));
-		*gen = 1;
-	}
-	return *gen;
-}
-
 /* ---- ranking the subtrees that fit -------------------------------------------------- */
 
 /* Fewest children of v that hold m units together (largest first). */
@@ -336,114 +326,6 @@ static unsigned char fit_why(const struct pick *p, const struct fit *f)
 	return tn(p, p->x->frontier[0])->n_child ? ALLOC_STEP_INNER : ALLOC_STEP_UNSHARED;
 }
 
-/* ---- the path, for explain ------------------------------------------------------------- */
-
-/* Which tier names a subtree best (a node before its one package). */
-static int label_rank(int tier)
-{
-	static const int rank[ALLOC_TIER_COUNT] = {
-		[ALLOC_TIER_NODE] = 0, [ALLOC_TIER_PACKAGE] = 1,   [ALLOC_TIER_CORE] = 2,
-		[ALLOC_TIER_L3] = 3,   [ALLOC_TIER_DIE] = 4,	   [ALLOC_TIER_CLUSTER] = 5,
-		[ALLOC_TIER_L2] = 6,   [ALLOC_TIER_PKG_GROUP] = 7, [ALLOC_TIER_DIE_GROUP] = 8,
-		[ALLOC_TIER_KIND] = 9, [ALLOC_TIER_MACHINE] = 10,
-	};
-
-	return rank[tier];
-}
-
-static int label_tier(const struct pick *p, int v)
-{
-	int best = p->tr->tier[tn(p, v)->bottom];
-
-	for (int d = tn(p, v)->top; d <= tn(p, v)->bottom; d++)
-		if (label_rank(p->tr->tier[d]) < label_rank(best))
-			best = p->tr->tier[d];
-	return best;
-}
-
-static int dom_at(const struct pick *p, int v, int tier)
-{
-	return p->tr->dom[(size_t)v * ALLOC_TIER_COUNT + (size_t)tier];
-}
-
-static void path_push(struct pick *p, int v, unsigned char why, unsigned short n_fit)
-{
-	struct alloc_path *path = &p->out->path;
-	struct alloc_path_step *st;
-	int tier = label_tier(p, v);
-
-	if (path->n >= ALLOC_PATH_MAX)
-		return;
-	st = &path->step[path->n++];
-	st->tier = (unsigned char)tier;
-	st->why = why;
-	st->n_fit = n_fit;
-	st->dom = dom_at(p, v, tier);
-	st->free = units(p, v);
-}
-
-/* The path from start down to v, one step per subtree; v's step says why. */
-static void path_record(struct pick *p, int start, int v, unsigned char why, unsigned short n_fit)
-{
-	int chain[ALLOC_TIER_COUNT], n = 0;
-
-	for (int a = v; a >= 0 && n < ALLOC_TIER_COUNT; a = tn(p, a)->parent) {
-		if (label_tier(p, a) > ALLOC_TIER_KIND)
-			chain[n++] = a;
-		if (a == start)
-			break;
-	}
-	while (n-- > 0)
-		path_push(p, chain[n], n == 0 ? why : ALLOC_STEP_HOLDS, n == 0 ? n_fit : 0);
-}
-
-/* The best name for the level of the used children: a tier where they all differ. */
-static int spread_label(const struct pick *p, const int *used, unsigned int n)
-{
-	const struct alloc_tnode *c = tn(p, used[0]);
-	int best = p->tr->tier[c->top];
-
-	for (int d = c->top + 1; d <= c->bottom; d++) {
-		int t = p->tr->tier[d];
-		bool distinct = true;
-
-		if (label_rank(t) >= label_rank(best))
-			continue;
-		for (unsigned int i = 0; i < n && distinct; i++)
-			for (unsigned int j = i + 1; j < n && distinct; j++)
-				distinct = dom_at(p, used[i], t) != dom_at(p, used[j], t);
-		if (distinct)
-			best = t;
-	}
-	return best;
-}
-
-/* How many children of v the taken CPUs fall in, and what they are. */
-static void path_spread(struct pick *p, int v)
-{
-	const struct alloc_tnode *n = tn(p, v);
-	unsigned int used = 0;
-	int cpu, *list = p->x->next;
-
-	if (n->n_child == 0)
-		return;
-	next_gen(&p->x->tgen, p->x->taken, p->tr->n);
-	cpuset_foreach (cpu, &p->out->visible) {
-		int c = p->tr->leaf_of[cpu];
-
-		while (c >= 0 && tn(p, c)->parent != v)
-			c = tn(p, c)->parent;
-		if (c < 0 || p->x->taken[c] == p->x->tgen)
-			continue;
-		p->x->taken[c] = p->x->tgen;
-		list[used++] = c;
-	}
-	if (used > 1) {
-		p->out->path.spread_tier = (unsigned char)spread_label(p, list, used);
-		p->out->path.spread_n = (unsigned short)used;
-	}
-}
-
 /* ---- greedy placement (requests above ALLOC_DP_MAX) ------------------------------------ */
 
 static void greedy(struct pick *p, int v, unsigned int a);
@@ -580,7 +462,7 @@ static int place_in(struct pick *p, int v, unsigned int a)
 	} else if (a <= ALLOC_DP_MAX) {
 		return pick_dp(p, v, a);
 	} else {
-		next_gen(&p->x->tgen, p->x->taken, p->tr->n);
+		pick_next_gen(&p->x->tgen, p->x->taken, p->tr->n);
 		greedy(p, v, a);
 	}
 	return 0;
@@ -590,7 +472,7 @@ static int place_in(struct pick *p, int v, unsigned int a)
 
 static unsigned char kind_of(const struct pick *p, int v)
 {
-	int k = dom_at(p, v, ALLOC_TIER_KIND);
+	int k = pick_dom(p, v, ALLOC_TIER_KIND);
 
 	return (unsigned char)(k == 0	? TOPO_CPU_KIND_PERFORMANCE
 			       : k == 1 ? TOPO_CPU_KIND_EFFICIENT
@@ -617,7 +499,7 @@ static int kind_start(struct pick *p, unsigned int m)
 		for (int i = 0; i < root->n_child; i++) {
 			int c = root->child + i;
 
-			if (dom_at(p, c, ALLOC_TIER_KIND) != order[pref][k] || units(p, c) < m)
+			if (pick_dom(p, c, ALLOC_TIER_KIND) != order[pref][k] || units(p, c) < m)
 				continue;
 			path->kind_why = k == 0 ? ALLOC_KIND_WHY_PREFERRED : ALLOC_KIND_WHY_OTHER;
 			path->kind = kind_of(p, c);
@@ -708,7 +590,7 @@ static int pick_fresh(struct pick *p, unsigned int m)
 	}
 
 	if (!p->s->cfg.prefer_same_numa) {
-		path_push(p, 0, ALLOC_STEP_FLAT, 1);
+		pick_path_push(p, 0, ALLOC_STEP_FLAT, 1);
 		if (!p->s->cfg.prefer_whole_cores && !p->r->hide_ht)
 			take_lowest(p, start, m);
 		else
@@ -718,10 +600,10 @@ static int pick_fresh(struct pick *p, unsigned int m)
 	deepest_fit(p, start, m, &f);
 	v = fullest_ancestry(p, p->x->frontier, f.k);
 	note_kind(p, v);
-	path_record(p, start, v, units(p, v) == m ? ALLOC_STEP_EXACT : fit_why(p, &f),
-		    (unsigned short)(f.n > 0xffff ? 0xffff : f.n));
+	pick_path_record(p, start, v, units(p, v) == m ? ALLOC_STEP_EXACT : fit_why(p, &f),
+			 (unsigned short)(f.n > 0xffff ? 0xffff : f.n));
 	r = place_in(p, v, m);
-	path_spread(p, v);
+	pick_path_spread(p, v);
 	return r;
 }
 
@@ -730,7 +612,7 @@ static int mark_near(struct pick *p)
 {
 	int lca = -1, cpu;
 
-	next_gen(&p->x->gen, p->x->mark, p->tr->n);
+	pick_next_gen(&p->x->gen, p->x->mark, p->tr->n);
 	for (int t = 0; t < ALLOC_TIER_COUNT; t++)
 		cpuset_zero(&p->x->near_dom[t]);
 	cpuset_foreach (cpu, p->r->near) {
@@ -741,9 +623,9 @@ static int mark_near(struct pick *p)
 			for (int d = tn(p, a)->top; d <= tn(p, a)->bottom; d++) {
 				int t = p->tr->tier[d];
 
-				if (dom_at(p, a, t) >= 0)
+				if (pick_dom(p, a, t) >= 0)
 					cpuset_set(&p->x->near_dom[t],
-						   (unsigned int)dom_at(p, a, t));
+						   (unsigned int)pick_dom(p, a, t));
 			}
 		}
 		if (v < 0)
@@ -769,7 +651,7 @@ static int pick_grow(struct pick *p, unsigned int m)
 
 	while (tn(p, v)->parent >= 0 && units(p, v) < m)
 		v = tn(p, v)->parent;
-	path_record(p, 0, v, ALLOC_STEP_NEAR, 1);
+	pick_path_record(p, 0, v, ALLOC_STEP_NEAR, 1);
 	return place_in(p, v, m);
 }
 

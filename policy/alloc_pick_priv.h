@@ -6,6 +6,8 @@
  */
 #pragma once
 
+#include <string.h>
+
 #include "policy/alloc_priv.h"
 
 /* Requests up to this size are placed by the exact search inside the chosen subtree;
@@ -60,6 +62,22 @@ struct pick {
 	struct alloc_pick_out *out;
 };
 
+/* The domain of subtree v at tier (-1 if none: a stand-in level). */
+static inline int pick_dom(const struct pick *p, int v, int tier)
+{
+	return p->tr->dom[(size_t)v * ALLOC_TIER_COUNT + (size_t)tier];
+}
+
+/* A fresh generation for per-tnode marks; all marks are stale after it. */
+static inline unsigned int pick_next_gen(unsigned int *gen, unsigned int *marks, int n)
+{
+	if (++*gen == 0) {
+		memset(marks, 0, (size_t)n * sizeof(*marks));
+		*gen = 1;
+	}
+	return *gen;
+}
+
 /* alloc_pick.c */
 void pick_take_core(struct pick *p, int v, unsigned int a);
 bool pick_core_foreign(const struct pick *p, int v);
@@ -82,6 +100,13 @@ static inline bool pick_touched(const struct pick *p, int v)
 {
 	return pick_tier_touched(p, v, p->tr->tier[p->tr->tn[v].top]);
 }
+
+/* alloc_pick_path.c: the path kept for alloc_explain (out->path). */
+void pick_path_push(struct pick *p, int v, unsigned char why, unsigned short n_fit);
+/* Steps from start down to v, v's saying why. */
+void pick_path_record(struct pick *p, int start, int v, unsigned char why, unsigned short n_fit);
+/* Over how many children of v (and what they are) the taken CPUs spread. */
+void pick_path_spread(struct pick *p, int v);
 
 /* alloc_pick_dp.c: exact placement of a units in subtree v (a <= ALLOC_DP_MAX). */
 int pick_dp(struct pick *p, int v, unsigned int a);

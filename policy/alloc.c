@@ -55,6 +55,7 @@ void alloc_config_init(struct alloc_config *c)
 	c->exclusive_enabled = true;
 	c->prefer_whole_cores = true;
 	c->prefer_same_numa = true;
+	c->prefer_core_kind = ALLOC_CORE_KIND_PERFORMANCE;
 	c->isolated_allow = true;
 	c->exclusive_no_quota = true;
 	c->shared_min_cpus = 1;
@@ -73,6 +74,8 @@ void alloc_request_init(struct alloc_request *r)
 static int config_reserved(const struct topology *t, const struct alloc_config *cfg,
 			   struct cpuset *ret, char *reason, size_t reason_size)
 {
+	int r;
+
 	if (!cpuset_is_empty(&cfg->reserved_cpus)) {
 		if (!cpuset_is_subset(&cfg->reserved_cpus, &t->online)) {
 			alloc_reason(reason, reason_size, "reserved_cpus include offline CPUs");
@@ -81,7 +84,10 @@ static int config_reserved(const struct topology *t, const struct alloc_config *
 		*ret = cfg->reserved_cpus;
 		return 0;
 	}
-	if (alloc_reserve_count(t, cfg->reserved_count, ret) < 0) {
+	r = alloc_reserve_count(t, cfg, cfg->reserved_count, ret);
+	if (r == -ENOMEM)
+		return r;
+	if (r < 0) {
 		alloc_reason(reason, reason_size,
 			     "reserved_count %u exceeds the %u online non-isolated CPUs",
 			     cfg->reserved_count, cpuset_count(&t->online));
@@ -95,6 +101,10 @@ static int config_check_scalars(const struct alloc_config *cfg, char *reason, si
 	if (cfg->cfs_period_us < 1000 || cfg->cfs_period_us > 1000000) {
 		alloc_reason(reason, reason_size, "cfs_period_us %llu not in [1000, 1000000]",
 			     (unsigned long long)cfg->cfs_period_us);
+		return -EINVAL;
+	}
+	if ((unsigned int)cfg->prefer_core_kind > ALLOC_CORE_KIND_ANY) {
+		alloc_reason(reason, reason_size, "bad prefer_core_kind %d", cfg->prefer_core_kind);
 		return -EINVAL;
 	}
 	if ((unsigned int)cfg->memory_only_nodes > ALLOC_MEMORY_ONLY_ALL) {
@@ -345,8 +355,6 @@ int alloc_entry_new(const struct alloc_request *req, struct alloc_entry **ret)
 	e->req = *req;
 	e->req.id = e->id;
 	e->req.pod_namespace = e->ns;
-	e->level = ALLOC_LVL_NONE;
-	e->group = -1;
 	*ret = e;
 	return 0;
 }
@@ -435,7 +443,8 @@ void alloc_plan_of(const struct alloc_state *s, const struct alloc_request *req,
 	    (req->prefs.reserved || in_reserved_ns(s, req->pod_namespace))) {
 		p->pool = ALLOC_POOL_RESERVED;
 		p->why = ALLOC_WHY_RESERVED_NS;
-	} else if (req->prefs.isolated && s->cfg.isolated_allow && !req->prefs.shared_only) {
+	} else if (req->prefs.isolated && s->cfg.isolated_allow && !req->prefs.shared_only &&
+		   !aw_is_empty(&s->isolated, s->nw)) {
 		p->pool = ALLOC_POOL_ISOLATED;
 		p->why = ALLOC_WHY_ISOLATED;
 		p->n = (unsigned int)((req->cpu_request_mcpu + 999) / 1000);
@@ -450,6 +459,10 @@ void alloc_plan_of(const struct alloc_state *s, const struct alloc_request *req,
 	} else {
 		plan_shared(s, req, p);
 	}
+	/* No isolated CPUs on this machine: what the same request without the wish gets
+	 * (a Guaranteed pod: exclusive CPUs, not the shared pool with a quota). */
+	p->iso_fallback = req->prefs.isolated && s->cfg.isolated_allow && !req->prefs.shared_only &&
+			  p->pool != ALLOC_POOL_RESERVED && aw_is_empty(&s->isolated, s->nw);
 }
 
 /* ---- placing ------------------------------------------------------------------------ */
@@ -501,9 +514,12 @@ static int place_owned(struct alloc_state *s, struct alloc_entry *e, const struc
 {
 	struct alloc_pick_req pr = {.avail = avail, .hide_ht = p->hide_ht};
 	struct alloc_pick_out out;
+	struct cpuset elsewhere;
 	unsigned int have = resize ? aw_count(&e->excl, s->nw) : 0;
 	int r;
 
+	aw_or(&elsewhere, &s->excl_used, &s->iso_used, s->nw);
+	pr.owned_elsewhere = &elsewhere;
 	if (resize && have >= p->n) {
 		alloc_shrink(s, &e->excl, &e->owned, p->n, p->hide_ht);
 		return 0;
@@ -511,6 +527,8 @@ static int place_owned(struct alloc_state *s, struct alloc_entry *e, const struc
 	pr.n = p->n - have;
 	pr.near = resize && have ? &e->excl : NULL;
 	r = alloc_pick(s, &pr, &out);
+	if (r == -ENOMEM)
+		return r;
 	if (r < 0) {
 		alloc_reason(reason, reason_size, "%u %s%s CPUs wanted, %u free in the %s pool",
 			     pr.n, p->hide_ht ? "whole-core " : "", resize ? "more" : "",
@@ -521,9 +539,8 @@ static int place_owned(struct alloc_state *s, struct alloc_entry *e, const struc
 	if (!resize) {
 		cpuset_zero(&e->excl);
 		cpuset_zero(&e->owned);
-		e->level = out.level;
-		e->group = out.group;
-		e->group_free = out.group_free;
+		e->path = out.path;
+		e->has_path = true;
 	}
 	cpuset_or(&e->excl, &e->excl, &out.visible);
 	cpuset_or(&e->owned, &e->owned, &out.owned);
@@ -620,6 +637,7 @@ void alloc_result_of(const struct alloc_state *s, const struct alloc_entry *e,
 
 	ret->pool = e->pool;
 	ret->shielded = e->shielded;
+	ret->isolated_fallback = e->iso_fallback;
 	cpus_of(s, e, &ret->cpus);
 	mems_of(s, &ret->cpus, &ret->mems);
 	if (owns)

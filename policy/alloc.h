@@ -55,10 +55,18 @@ enum alloc_memory_only {
 	ALLOC_MEMORY_ONLY_ALL,	    /* + every memory-only node */
 };
 
+/* Which cores of a hybrid part exclusive CPUs (and shields) come from first. */
+enum alloc_core_kind {
+	ALLOC_CORE_KIND_PERFORMANCE = 0, /* P cores, then E cores, mixed only if neither fits */
+	ALLOC_CORE_KIND_EFFICIENT,	 /* E cores first */
+	ALLOC_CORE_KIND_ANY, /* whichever fits tighter; still never mixed if avoidable */
+};
+
 /* Every knob; alloc_config_init() sets the documented defaults. */
 struct alloc_config {
 	/* Reserved pool: reserved_cpus if non-empty, else reserved_count CPUs picked as whole
-	 * cores, lowest CPU ids first (docs/policy.md). Default: empty / 0 (no reserved pool). */
+	 * cores in the tightest subtree around CPU 0 (docs/policy.md). Default: empty / 0 (no
+	 * reserved pool). */
 	struct cpuset reserved_cpus;
 	unsigned int reserved_count;
 	/* Namespaces whose containers run on the reserved pool. Copied by alloc_state_new().
@@ -70,9 +78,13 @@ struct alloc_config {
 	/* Exclusive allocations take fully free cores first (then fill half-used ones).
 	 * false: plain lowest free CPU ids inside the chosen subtree. Default true. */
 	bool prefer_whole_cores;
-	/* Exclusive allocations go to the tightest subtree that fits (L3, NUMA node, die,
-	 * package). false: the whole machine is the only candidate. Default true. */
+	/* Exclusive allocations go to the tightest subtree that fits and span the fewest
+	 * subtrees at every level (node, package, die, L3, cluster, L2, core). false: the
+	 * whole machine is the only candidate, cores by id. Default true. */
 	bool prefer_same_numa;
+	/* Hybrid parts: the core kind exclusive CPUs and shields come from first. An
+	 * allocation never mixes kinds while one kind has room. Default PERFORMANCE. */
+	enum alloc_core_kind prefer_core_kind;
 	/* Honour alloc_prefs.isolated. false: the preference is ignored (shared/exclusive as
 	 * usual, isolated CPUs unused). Default true. */
 	bool isolated_allow;
@@ -131,6 +143,9 @@ struct alloc_result {
 	int64_t quota;		 /* cpu.cfs_quota_us, -1 = unlimited */
 	uint64_t period;	 /* cpu.cfs_period_us */
 	bool shielded;		 /* a shared container on a shield (alloc_shield) */
+	bool isolated_fallback;	 /* asked for isolated CPUs, the machine has none: placed
+				  * as if it had not asked (exclusive CPUs when Guaranteed
+				  * with >= 1000m); the caller should say so */
 };
 
 struct alloc_changes {

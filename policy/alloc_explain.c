@@ -39,6 +39,8 @@ static void put_set(struct out *o, const struct cpuset *set)
 	put(o, "%s", tmp);
 }
 
+static void put_path(const struct alloc_state *s, const struct alloc_path *path, struct out *o);
+
 static void why_shared(const struct alloc_state *s, const struct alloc_entry *e, struct out *o)
 {
 	const struct alloc_request *q = &e->req;
@@ -62,6 +64,8 @@ static void why_shared(const struct alloc_state *s, const struct alloc_entry *e,
 		put(o, "%s container: shared pool", qos_class_name(q->qos));
 		break;
 	}
+	if (e->iso_fallback)
+		put(o, " (asked for isolated CPUs: this machine has none)");
 	if (e->wide)
 		put(o, " plus the reserved CPUs (Burstable without a limit, "
 		       "burstable_unlimited_wide)");
@@ -69,8 +73,89 @@ static void why_shared(const struct alloc_state *s, const struct alloc_entry *e,
 		put(o, "; shielded by the closed loop: CPUs ");
 		put_set(o, &e->excl);
 		put(o, " lent from the shared pool, its neighbours moved off");
+		if (e->has_path)
+			put_path(s, &e->path, o);
 	}
 	put(o, "; shared pool now %u CPUs", aw_count(&s->shared, s->nw));
+}
+
+static void put_kind(const struct alloc_path *path, struct out *o)
+{
+	const char *k = path->kind == TOPO_CPU_KIND_EFFICIENT ? "E" : "P";
+
+	switch (path->kind_why) {
+	case ALLOC_KIND_WHY_PREFERRED:
+		put(o, "; %s cores (the preferred kind, never mixed while one kind has room)", k);
+		break;
+	case ALLOC_KIND_WHY_OTHER:
+		put(o, "; %s cores (the preferred kind had no room; kinds are not mixed)", k);
+		break;
+	case ALLOC_KIND_WHY_MIXED:
+		put(o, "; P and E cores mixed: neither kind alone had room");
+		break;
+	default:
+		break;
+	}
+}
+
+static void put_label(const struct alloc_state *s, const struct alloc_path_step *st, struct out *o)
+{
+	if (st->tier == ALLOC_TIER_NODE && st->dom >= 0 && st->dom < s->topo->n_nodes)
+		put(o, "node %d", s->topo->nodes[st->dom].id);
+	else if (st->tier == ALLOC_TIER_MACHINE)
+		put(o, "the machine");
+	else
+		put(o, "%s #%d", alloc_tier_name(st->tier), st->dom);
+}
+
+/* What decided the last step: the tightest level where one subtree holds the request. */
+static void put_step_why(const struct alloc_path_step *st, struct out *o)
+{
+	const char *tier = alloc_tier_name(st->tier);
+
+	switch (st->why) {
+	case ALLOC_STEP_ONLY:
+		put(o, ": the tightest level that holds it, the only %s with room", tier);
+		break;
+	case ALLOC_STEP_BEST_FIT:
+		put(o, ": the tightest level that holds it, fewest free (%u) of the %u that fit",
+		    st->free, st->n_fit);
+		break;
+	case ALLOC_STEP_INNER:
+		put(o,
+		    ": the tightest level that holds it; of the %u that fit, the one it spans "
+		    "the fewest subtrees of",
+		    st->n_fit);
+		break;
+	case ALLOC_STEP_UNSHARED:
+		put(o, ": of the %u cores with room, one not shared with another pool", st->n_fit);
+		break;
+	case ALLOC_STEP_EXACT:
+		put(o, ": the tightest level that holds it, exactly its %u free", st->free);
+		break;
+	case ALLOC_STEP_NEAR:
+		put(o, ": the tightest subtree holding its CPUs that had room (%u free)", st->free);
+		break;
+	case ALLOC_STEP_FLAT:
+		put(o, " (prefer_same_numa off: cores in order)");
+		break;
+	default:
+		put(o, " (%u free)", st->free);
+		break;
+	}
+}
+
+static void put_path(const struct alloc_state *s, const struct alloc_path *path, struct out *o)
+{
+	put_kind(path, o);
+	for (int i = 0; i < path->n; i++) {
+		put(o, "; ");
+		put_label(s, &path->step[i], o);
+		put_step_why(&path->step[i], o);
+	}
+	if (path->spread_tier)
+		put(o, "; spread over %u %ss, the fewest possible", path->spread_n,
+		    alloc_tier_name(path->spread_tier));
 }
 
 static void why_owned(const struct alloc_state *s, const struct alloc_entry *e, struct out *o)
@@ -79,10 +164,10 @@ static void why_owned(const struct alloc_state *s, const struct alloc_entry *e, 
 
 	put(o, "%u %s CPUs", cpuset_count(&e->excl),
 	    e->pool == ALLOC_POOL_ISOLATED ? "isolated" : "exclusive");
-	if (e->level != ALLOC_LVL_NONE && e->group >= 0) {
-		put(o, " in %s #%d, the tightest subtree that fit (%u free there)",
-		    alloc_level_name(e->level), s->groups[e->group].index, e->group_free);
-	}
+	if (e->iso_fallback)
+		put(o, " (asked for isolated CPUs: this machine has none, so exclusive ones)");
+	if (e->has_path)
+		put_path(s, &e->path, o);
 	if (e->mixed)
 		put(o, "; plus the shared pool for the %lldm fraction",
 		    (long long)(e->req.cpu_request_mcpu % 1000));

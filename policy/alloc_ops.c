@@ -17,12 +17,12 @@ static void apply_plan(struct alloc_entry *e, const struct alloc_plan *p)
 	e->wide = p->wide;
 	e->hide_ht = p->hide_ht;
 	e->why = p->why;
+	e->iso_fallback = p->iso_fallback;
 	e->shielded = false; /* a plan never shields: an update ends the loan */
 	if (p->pool != ALLOC_POOL_EXCLUSIVE && p->pool != ALLOC_POOL_ISOLATED) {
 		cpuset_zero(&e->excl);
 		cpuset_zero(&e->owned);
-		e->level = ALLOC_LVL_NONE;
-		e->group = -1;
+		e->has_path = false;
 	}
 }
 

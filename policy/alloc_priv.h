@@ -11,15 +11,107 @@
 
 #include "policy/alloc.h"
 
-/* Candidate subtree levels, tightest first (docs/policy.md "Exclusive allocation"). */
-enum alloc_level {
-	ALLOC_LVL_L3 = 0, /* one L3 cache, restricted to one NUMA node */
-	ALLOC_LVL_NODE,
-	ALLOC_LVL_DIE,
-	ALLOC_LVL_PACKAGE,
-	ALLOC_LVL_MACHINE,
-	ALLOC_LVL_COUNT,
-	ALLOC_LVL_NONE = -1,
+struct alloc_scratch;
+
+/*
+ * Placement tiers, coarse to fine (docs/policy.md "Exclusive allocation"). The tree
+ * (alloc_tree.c) has one level per tier: a tier's subtree is its domain intersected
+ * with the parent subtree, so the levels always nest, even where the hardware's do
+ * not (an SNC L3 spans two nodes; an old 16-socket node spans four packages).
+ */
+enum alloc_tier {
+	ALLOC_TIER_MACHINE = 0,
+	ALLOC_TIER_KIND,      /* P or E cores (hybrid parts) */
+	ALLOC_TIER_PKG_GROUP, /* the nodes that share a package (SNC) */
+	ALLOC_TIER_DIE_GROUP, /* the nodes that share a die */
+	ALLOC_TIER_NODE,
+	ALLOC_TIER_PACKAGE,
+	ALLOC_TIER_DIE,
+	ALLOC_TIER_L3,
+	ALLOC_TIER_CLUSTER,
+	ALLOC_TIER_L2,
+	ALLOC_TIER_CORE,
+	ALLOC_TIER_COUNT,
+};
+
+/*
+ * One subtree. A chain of levels with the same CPUs (a node that is one package, an L2
+ * that is one core) is one subtree standing for the tree's levels [top, bottom] (tiers
+ * tree.tier[top] .. tree.tier[bottom]). Children are contiguous: tn[child .. child +
+ * n_child).
+ */
+struct alloc_tnode {
+	int parent;		   /* -1 for the root */
+	int child, n_child;	   /* n_child == 0 for cores */
+	int cpu_lo, cpu_hi;	   /* its online CPUs are tree.cpus[cpu_lo .. cpu_hi) */
+	unsigned char top, bottom; /* the levels (depths) it stands for */
+	unsigned char size;	   /* cores: online threads */
+};
+
+/* Free CPUs and wholly free cores per subtree, for one avail set (a cache slot). */
+struct alloc_counts {
+	struct cpuset avail;
+	uint16_t *free, *whole;
+	bool valid;
+	unsigned long used; /* LRU stamp */
+};
+
+#define ALLOC_COUNT_SLOTS 2
+
+struct alloc_tree {
+	struct alloc_tnode *tn; /* breadth first: tn[0] is the root */
+	int n;
+	/* The levels from the root down: tiers in the order they nest on this machine (an
+	 * SNC node below its L3, an EPYC node above its L3s), so that a subtree of a level
+	 * is one domain of its tier wherever the machine allows. */
+	unsigned char tier[ALLOC_TIER_COUNT];  /* level -> enum alloc_tier */
+	unsigned char level[ALLOC_TIER_COUNT]; /* enum alloc_tier -> level */
+	int *dom;   /* n x ALLOC_TIER_COUNT: domain index per tier it stands for, else -1 */
+	int *cores; /* the tnodes of cores, in tree order */
+	int n_cores;
+	int *cpus;    /* online CPUs in tree order */
+	int *leaf_of; /* per CPU id [0..max_cpu]: its core's tnode, -1 if offline */
+	int max_cpu;
+	struct alloc_counts slot[ALLOC_COUNT_SLOTS];
+	unsigned long clock;
+};
+
+/* Why a step of a placement went where it did (alloc_explain). */
+enum alloc_step_why {
+	ALLOC_STEP_HOLDS = 0, /* an ancestor of the chosen subtree */
+	ALLOC_STEP_ONLY,      /* the only subtree of the tightest level with room */
+	ALLOC_STEP_BEST_FIT,  /* fewest free of those that fit */
+	ALLOC_STEP_INNER,     /* fits with the fewest subtrees below */
+	ALLOC_STEP_UNSHARED,  /* a core not shared with another pool */
+	ALLOC_STEP_EXACT,     /* the request fills it exactly */
+	ALLOC_STEP_NEAR,      /* a grow: the tightest subtree holding its CPUs with room */
+	ALLOC_STEP_FLAT,      /* prefer_same_numa off: the machine */
+};
+
+enum alloc_kind_why {
+	ALLOC_KIND_WHY_NONE = 0, /* not a hybrid machine */
+	ALLOC_KIND_WHY_PREFERRED,
+	ALLOC_KIND_WHY_OTHER, /* the preferred kind had no room */
+	ALLOC_KIND_WHY_MIXED, /* neither kind alone had room */
+};
+
+#define ALLOC_PATH_MAX ALLOC_TIER_COUNT
+
+struct alloc_path_step {
+	unsigned char tier, why;
+	unsigned short n_fit; /* subtrees of that tier that fit (chosen step only) */
+	int dom;
+	unsigned int free;
+};
+
+/* How a pick went, kept per entry for alloc_explain. */
+struct alloc_path {
+	struct alloc_path_step step[ALLOC_PATH_MAX];
+	unsigned char n;
+	unsigned char kind_why;	   /* enum alloc_kind_why */
+	unsigned char kind;	   /* enum topo_cpu_kind chosen (when kind_why != NONE) */
+	unsigned char spread_tier; /* tier the request was spread over, 0 = none */
+	unsigned short spread_n;   /* how many subtrees of spread_tier */
 };
 
 /* Why an entry sits where it does (for alloc_explain). */
@@ -34,12 +126,6 @@ enum alloc_why {
 	ALLOC_WHY_ISOLATED,
 };
 
-struct alloc_group {
-	struct cpuset cpus;
-	int level;
-	int index; /* dense domain index within the level (node: node index) */
-};
-
 struct alloc_entry {
 	char *id;
 	char *ns;
@@ -52,13 +138,13 @@ struct alloc_entry {
 	bool hide_ht;  /* owned has idle siblings */
 	bool shielded; /* shared, on the shield in excl == owned (alloc_shield) */
 	enum alloc_why why;
-	bool restored;		 /* kept its cpuset through a restore */
-	bool reallocated;	 /* restore had to move it (conflict / invalid) */
-	int level;		 /* chosen subtree level, ALLOC_LVL_NONE if not exclusive */
-	int group;		 /* index in state->groups */
-	unsigned int group_free; /* free CPUs in that group when chosen */
-	struct cpuset excl;	 /* visible exclusive CPUs */
-	struct cpuset owned;	 /* excl + hidden siblings */
+	bool restored;		/* kept its cpuset through a restore */
+	bool reallocated;	/* restore had to move it (conflict / invalid) */
+	bool iso_fallback;	/* asked for isolated CPUs, the machine has none */
+	bool has_path;		/* path below is set (a fresh pick) */
+	struct alloc_path path; /* how the CPUs were chosen (alloc_explain) */
+	struct cpuset excl;	/* visible exclusive CPUs */
+	struct cpuset owned;	/* excl + hidden siblings */
 };
 
 struct alloc_state {
@@ -78,18 +164,13 @@ struct alloc_state {
 	size_t n_buckets;   /* power of two */
 	size_t shared_deps; /* entries whose cpus include the shared pool */
 	/* Topology digests, built once. */
-	struct alloc_group *groups;
-	size_t n_groups;
-	int *core_first;	 /* per core: offset into core_threads */
-	int *core_threads;	 /* thread ids of each core, ascending */
-	unsigned int *core_mark; /* scratch, per core: == mark_gen when listed */
-	unsigned int mark_gen;
-	int *core_list;		 /* scratch, per core */
-	unsigned char *core_key; /* scratch, per core */
-	unsigned int *l3_count;	 /* scratch, per L3 (+1 for "none") */
-	unsigned int nw;	 /* words of a cpuset that can hold an online CPU */
-	unsigned int nw_nodes;	 /* words of a node set that can hold a node id */
-	struct cpuset *memonly;	 /* per dense node: memory-only node ids to add (NEAREST) */
+	struct alloc_tree tree;
+	struct alloc_tree tree_mixed;  /* hybrid parts: the same without the kind tier (n = 0
+				       * elsewhere), where an allocation must mix kinds */
+	struct alloc_scratch *scratch; /* the picker's working memory (alloc_pick*.c) */
+	unsigned int nw;	       /* words of a cpuset that can hold an online CPU */
+	unsigned int nw_nodes;	       /* words of a node set that can hold a node id */
+	struct cpuset *memonly;	       /* per dense node: memory-only node ids to add (NEAREST) */
 	struct cpuset memonly_all;
 };
 
@@ -99,29 +180,41 @@ struct alloc_pick_req {
 	unsigned int n;		    /* visible CPUs wanted */
 	bool hide_ht;
 	const struct cpuset *near; /* grow next to these (NULL for a fresh allocation) */
+	/* CPUs already held elsewhere (exclusive/isolated owners): a core whose other
+	 * threads are neither in avail, near nor here is shared with another pool. NULL:
+	 * every thread outside avail counts as another pool. */
+	const struct cpuset *owned_elsewhere;
 };
 
 struct alloc_pick_out {
 	struct cpuset visible;
 	struct cpuset owned;
-	int level;
-	int group;
-	unsigned int group_free;
+	struct alloc_path path;
 };
+
+/* alloc_tree.c: the placement tree and its per-avail counts. */
+/* kinds: split the machine by core kind first (a hybrid part's tree); false: one tree
+ * over both kinds, for the allocations that must mix them. */
+int alloc_tree_build(struct alloc_tree *tr, const struct topology *t, bool kinds);
+void alloc_tree_done(struct alloc_tree *tr);
+/* Counts of tr for avail (a cached slot, updated by difference). NULL on -ENOMEM. */
+const struct alloc_counts *alloc_tree_counts(struct alloc_tree *tr, const struct cpuset *avail,
+					     unsigned int nw);
+const char *alloc_tier_name(int tier);
 
 /* alloc_pick.c */
 int alloc_topo_digest(struct alloc_state *s);
 void alloc_topo_digest_free(struct alloc_state *s);
-/* -ENOSPC if avail cannot give n CPUs (n whole cores when hide_ht). */
+/* -ENOSPC if avail cannot give n CPUs (n whole cores when hide_ht), -ENOMEM. */
 int alloc_pick(struct alloc_state *s, const struct alloc_pick_req *r, struct alloc_pick_out *out);
-/* Drop CPUs from (visible, owned) until visible has n, keeping the tightest part. */
+/* Keep n of visible (and the owned siblings), the tightest part: a pick among its own. */
 void alloc_shrink(struct alloc_state *s, struct cpuset *visible, struct cpuset *owned,
 		  unsigned int n, bool hide_ht);
 /* Cores of every CPU in visible, as a set; false if two visible CPUs share a core. */
 bool alloc_cores_of(const struct alloc_state *s, const struct cpuset *visible, struct cpuset *ret);
 unsigned int alloc_free_cores(struct alloc_state *s, const struct cpuset *cand);
-int alloc_reserve_count(const struct topology *t, unsigned int count, struct cpuset *ret);
-const char *alloc_level_name(int level);
+int alloc_reserve_count(const struct topology *t, const struct alloc_config *cfg,
+			unsigned int count, struct cpuset *ret);
 
 /* alloc.c */
 struct alloc_entry *alloc_find(const struct alloc_state *s, const char *id);
@@ -144,6 +237,7 @@ struct alloc_plan {
 	enum alloc_pool pool;
 	unsigned int n; /* exclusive / isolated CPUs */
 	bool mixed, wide, hide_ht;
+	bool iso_fallback; /* isolated asked for, none on the machine: planned as if not */
 	enum alloc_why why;
 };
 void alloc_plan_of(const struct alloc_state *s, const struct alloc_request *req,

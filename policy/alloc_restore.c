@@ -187,6 +187,7 @@ static void restore_claims(struct restore *rs)
 		e->mixed = rs->plans[i].mixed;
 		e->hide_ht = rs->plans[i].hide_ht;
 		e->why = rs->plans[i].why;
+		e->iso_fallback = rs->plans[i].iso_fallback;
 		e->excl = claim;
 		e->owned = owned;
 		e->restored = true;
@@ -201,6 +202,7 @@ static void apply(struct alloc_entry *e, const struct alloc_plan *p)
 	e->wide = p->wide;
 	e->hide_ht = p->hide_ht;
 	e->why = p->why;
+	e->iso_fallback = p->iso_fallback;
 }
 
 static void restore_pending(struct restore *rs)

@@ -76,14 +76,18 @@ static int pick_shield(struct alloc_state *s, unsigned int n, struct alloc_pick_
 {
 	struct cpuset avail;
 	struct alloc_pick_req pr = {.avail = &avail, .n = n};
-	struct cpuset whole;
+	struct cpuset whole, elsewhere;
 	/* the others stay on what is left, which must stay usable even with no other
 	 * shared container right now: the next one is created there */
 	size_t deps = s->shared_deps > 1 ? s->shared_deps - 1 : 1;
 	int r;
 
 	housekeeping_free(s, n, &avail);
+	aw_or(&elsewhere, &s->excl_used, &s->iso_used, s->nw);
+	pr.owned_elsewhere = &elsewhere;
 	r = alloc_pick(s, &pr, out);
+	if (r == -ENOMEM)
+		return r;
 	if (r < 0) {
 		alloc_reason(reason, reason_size, "%u CPUs wanted, the shared pool has %u", n,
 			     aw_count(&s->shared, s->nw));
@@ -123,9 +127,8 @@ int alloc_shield(struct alloc_state *s, const char *id, unsigned int n,
 	e->shielded = true;
 	e->excl = out.visible;
 	e->owned = out.owned;
-	e->level = out.level;
-	e->group = out.group;
-	e->group_free = out.group_free;
+	e->path = out.path;
+	e->has_path = true;
 	alloc_commit(s, e);
 	alloc_changes_push(changes, e->id);
 	alloc_changes_shared(s, e, changes);
@@ -149,8 +152,7 @@ int alloc_unshield(struct alloc_state *s, const char *id, struct alloc_changes *
 	e->shielded = false;
 	cpuset_zero(&e->excl);
 	cpuset_zero(&e->owned);
-	e->level = ALLOC_LVL_NONE;
-	e->group = -1;
+	e->has_path = false;
 	alloc_commit(s, e);
 	alloc_changes_push(changes, e->id);
 	alloc_changes_shared(s, e, changes);

@@ -10,6 +10,7 @@
  * of overlapping domains. Pure: no I/O, no logging, no globals.
  */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -25,7 +26,7 @@ struct topo_builder {
 	struct topo_dist_in *dists;
 	int n_dists, cap_dists;
 	struct cpuset possible, present, isolated, nohz_full;
-	bool has_possible, has_present;
+	bool has_possible, has_present, kinds_known;
 	unsigned int fallbacks;
 };
 
@@ -168,6 +169,71 @@ void topo_builder_add_fallback(struct topo_builder *b, unsigned int fallbacks)
 		b->fallbacks |= fallbacks;
 }
 
+void topo_builder_set_kinds_known(struct topo_builder *b)
+{
+	if (b)
+		b->kinds_known = true;
+}
+
+static const struct {
+	unsigned int bit;
+	const char *name, *desc;
+} fallback_names[] = {
+	{TOPO_FB_NO_ONLINE_FILE, "no-online-file", "cpu/online missing: listed cpuN dirs"},
+	{TOPO_FB_NO_TOPOLOGY, "no-topology",
+	 "a CPU had no topology/ (or nothing in it): own core and package"},
+	{TOPO_FB_NO_CACHE, "no-cache", "no cache info at some level: cache = package"},
+	{TOPO_FB_NO_NUMA, "no-numa", "no node dirs: one node 0 with every CPU"},
+	{TOPO_FB_NO_DISTANCE, "no-distance", "distance missing: 10 local / 20 remote"},
+	{TOPO_FB_NODE_CPUMAP, "node-cpumap", "node cpulist missing: used cpumap"},
+	{TOPO_FB_NO_SIBLINGS_LIST, "no-siblings-list", "no sibling lists: by (package, core_id)"},
+	{TOPO_FB_NO_CPU_KIND, "no-cpu-kind",
+	 "max freq differs, no cpu_core/cpu_atom and no second signal: kind unknown"},
+	{TOPO_FB_NO_PACKAGE_ID, "package-id-unknown",
+	 "physical_package_id is -1 (unknown): one package per NUMA node"},
+	{TOPO_FB_CPU_KIND_INFERRED, "cpu-kind-inferred",
+	 "no cpu_core/cpu_atom: P/E cores inferred from agreeing signals"},
+};
+
+const char *topology_fallback_name(unsigned int bit)
+{
+	for (size_t i = 0; i < sizeof(fallback_names) / sizeof(fallback_names[0]); i++)
+		if (fallback_names[i].bit == bit)
+			return fallback_names[i].name;
+	return NULL;
+}
+
+const char *topology_fallback_desc(unsigned int bit)
+{
+	for (size_t i = 0; i < sizeof(fallback_names) / sizeof(fallback_names[0]); i++)
+		if (fallback_names[i].bit == bit)
+			return fallback_names[i].desc;
+	return NULL;
+}
+
+const char *topology_kind_signals_format(unsigned int signals, char *buf, size_t size)
+{
+	static const char *const names[] = {
+		"cpu_core/cpu_atom", "cpu_capacity", "max frequency", "base frequency", "SMT",
+		"L2 sharing",	     "L2 size"};
+	size_t len = 0;
+
+	if (!buf || size == 0)
+		return buf;
+	buf[0] = '\0';
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		int n;
+
+		if (!(signals & (1u << i)))
+			continue;
+		n = snprintf(buf + len, size - len, "%s%s", len ? ", " : "", names[i]);
+		if (n < 0 || (size_t)n >= size - len)
+			break;
+		len += (size_t)n;
+	}
+	return buf;
+}
+
 void topology_free(struct topology *t)
 {
 	if (!t)
@@ -261,8 +327,20 @@ static int build_cpu_table(const struct topo_builder *b, struct topology *t)
 		c->kind = ci->kind;
 		c->base_khz = ci->base_khz;
 		c->max_khz = ci->max_khz;
+		c->capacity = ci->capacity;
 	}
 	return 0;
+}
+
+/* Kinds are authoritative when the caller said so or some CPU has one. */
+static bool kinds_given(const struct topo_builder *b)
+{
+	if (b->kinds_known)
+		return true;
+	for (int i = 0; i < b->n_cpus; i++)
+		if (b->cpus[i].online && b->cpus[i].kind != TOPO_CPU_KIND_UNKNOWN)
+			return true;
+	return false;
 }
 
 int topology_build(const struct topo_builder *b, struct topology **ret)
@@ -288,15 +366,17 @@ int topology_build(const struct topo_builder *b, struct topology **ret)
 		goto fail;
 	}
 	r = build_cpu_table(b, t);
-	if (r >= 0)
-		r = topo_build_domains(t, info);
+	/* Nodes first: a CPU whose package is unknown gets the package of its node. */
 	if (r >= 0)
 		r = topo_build_nodes(t, info, b->nodes, b->n_nodes);
 	if (r >= 0)
+		r = topo_build_domains(t, info);
+	if (r >= 0)
 		r = topo_build_distances(t, b->dists, b->n_dists);
+	if (r >= 0)
+		r = topo_build_kinds(t, kinds_given(b));
 	if (r < 0)
 		goto fail;
-	topo_build_hybrid(t);
 	free(info);
 	*ret = t;
 	return 0;

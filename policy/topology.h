@@ -16,14 +16,26 @@
 #pragma once
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "policy/cpuset.h"
 
 enum topo_cpu_kind {
 	TOPO_CPU_KIND_UNKNOWN = 0, /* not a hybrid part, or no way to tell */
-	TOPO_CPU_KIND_PERFORMANCE, /* P-core (devices/cpu_core) */
-	TOPO_CPU_KIND_EFFICIENT,   /* E-core (devices/cpu_atom) */
+	TOPO_CPU_KIND_PERFORMANCE, /* P-core (devices/cpu_core, or inferred) */
+	TOPO_CPU_KIND_EFFICIENT,   /* E-core (devices/cpu_atom, or inferred) */
+};
+
+/* What told P from E cores apart (topology.kind_signals; docs/topology.md "Core kinds"). */
+enum topo_kind_signal {
+	TOPO_KIND_SIG_FILES = 1u << 0,	   /* devices/cpu_core and devices/cpu_atom */
+	TOPO_KIND_SIG_CAPACITY = 1u << 1,  /* cpuN/cpu_capacity (arm64, riscv) */
+	TOPO_KIND_SIG_MAX_FREQ = 1u << 2,  /* cpufreq/cpuinfo_max_freq */
+	TOPO_KIND_SIG_BASE_FREQ = 1u << 3, /* cpufreq/base_frequency */
+	TOPO_KIND_SIG_SMT = 1u << 4,	   /* threads per core */
+	TOPO_KIND_SIG_L2_SHARE = 1u << 5,  /* cores sharing one L2 */
+	TOPO_KIND_SIG_L2_SIZE = 1u << 6,   /* L2 size */
 };
 
 /* One online logical CPU. Fields are dense indexes into struct topology's arrays, -1 = none. */
@@ -40,6 +52,7 @@ struct topo_cpu {
 	enum topo_cpu_kind kind;
 	uint32_t base_khz; /* 0 = unknown */
 	uint32_t max_khz;  /* 0 = unknown */
+	uint32_t capacity; /* cpu_capacity (1024 = the biggest core), 0 = unknown */
 };
 
 /* A set of CPUs sharing something: a package, die, cluster, cache or core. */
@@ -67,9 +80,19 @@ enum topo_fallback {
 	TOPO_FB_NODE_CPUMAP = 1u << 5,	  /* node cpulist missing: used cpumap */
 	/* no thread_siblings(_list): grouped by (package, core_id) */
 	TOPO_FB_NO_SIBLINGS_LIST = 1u << 6,
-	/* cpuinfo_max_freq differs but no cpu_core/cpu_atom: kinds left unknown */
+	/* cpuinfo_max_freq differs, no cpu_core/cpu_atom, nothing else agrees: kinds unknown */
 	TOPO_FB_NO_CPU_KIND = 1u << 7,
+	/* physical_package_id is -1 (POWER LPARs): one package per NUMA node */
+	TOPO_FB_NO_PACKAGE_ID = 1u << 8,
+	/* no cpu_core/cpu_atom: P/E inferred from two agreeing signals (kind_signals) */
+	TOPO_FB_CPU_KIND_INFERRED = 1u << 9,
 };
+
+/* Name ("no-topology") and one-line description of one TOPO_FB_* bit; NULL if unknown. */
+const char *topology_fallback_name(unsigned int bit);
+const char *topology_fallback_desc(unsigned int bit);
+/* Comma-separated names of the kind_signals bits into buf; returns buf. */
+const char *topology_kind_signals_format(unsigned int signals, char *buf, size_t size);
 
 struct topology {
 	struct cpuset possible;
@@ -89,8 +112,9 @@ struct topology {
 	int n_nodes;
 	int *distance; /* n_nodes * n_nodes, distance[i * n_nodes + j], by dense index */
 
-	bool hybrid;		/* both P and E cores present */
-	unsigned int fallbacks; /* enum topo_fallback bits */
+	bool hybrid;		   /* both P and E cores present */
+	unsigned int kind_signals; /* enum topo_kind_signal bits that decided the kinds */
+	unsigned int fallbacks;	   /* enum topo_fallback bits */
 };
 
 void topology_free(struct topology *t);
@@ -120,6 +144,7 @@ struct topo_cpu_info {
 	int node_id;
 	enum topo_cpu_kind kind;
 	uint32_t base_khz, max_khz;
+	uint32_t capacity; /* cpu_capacity, 0 if absent */
 };
 void topo_cpu_info_init(struct topo_cpu_info *ci, int id); /* everything unknown, online */
 
@@ -134,6 +159,12 @@ void topo_builder_set_present(struct topo_builder *b, const struct cpuset *s);
 void topo_builder_set_isolated(struct topo_builder *b, const struct cpuset *s);
 void topo_builder_set_nohz_full(struct topo_builder *b, const struct cpuset *s);
 void topo_builder_add_fallback(struct topo_builder *b, unsigned int fallbacks);
+/*
+ * The CPU kinds given are authoritative (devices/cpu_core or cpu_atom exist), even if
+ * every CPU has the same kind. Without this, kinds are authoritative only when some CPU
+ * has one; otherwise topology_build() infers them (docs/topology.md "Core kinds").
+ */
+void topo_builder_set_kinds_known(struct topo_builder *b);
 /* Consumes nothing: the builder stays valid and must still be freed. */
 int topology_build(const struct topo_builder *b, struct topology **ret);
 

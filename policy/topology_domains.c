@@ -160,6 +160,34 @@ static int level_group(struct topology *t, const struct topo_cpu_info *const *in
 	return known;
 }
 
+/*
+ * physical_package_id -1 means "unknown" (POWER LPARs say so on every CPU). A CPU whose
+ * core is known but whose package is not joins the package of its NUMA node: the node
+ * is the widest grouping certain to be close. Returns how many CPUs took it.
+ */
+static int level_packages_by_node(struct topology *t, const struct topo_cpu_info *const *info,
+				  struct level_ctx *lc)
+{
+	int c, n = 0;
+
+	for (int node = 0; node < t->n_nodes; node++) {
+		int dom = -1;
+
+		cpuset_foreach (c, &t->nodes[node].cpus) {
+			const struct topo_cpu_info *ci = info[c];
+
+			if (t->cpu_by_id[c].package >= 0 ||
+			    (cpuset_is_empty(&ci->siblings) && ci->core_id < 0))
+				continue;
+			if (dom < 0)
+				dom = level_add(lc, -1, 0);
+			level_assign(t, lc, dom, c);
+			n++;
+		}
+	}
+	return n;
+}
+
 /* CPUs nothing is known about get a domain of their own (one package/core each). */
 static int level_singletons(struct topology *t, struct level_ctx *lc)
 {
@@ -257,6 +285,8 @@ static int build_level(struct topology *t, const struct topo_cpu_info *const *in
 	 * A CPU nothing is known about shares with no one: claiming sharing that does
 	 * not exist would pack competing work together.
 	 */
+	if (lv == LV_PACKAGE && level_packages_by_node(t, info, &lc) > 0)
+		t->fallbacks |= TOPO_FB_NO_PACKAGE_ID;
 	if ((lv == LV_PACKAGE || lv == LV_CORE) && level_singletons(t, &lc) > 0)
 		t->fallbacks |= TOPO_FB_NO_TOPOLOGY;
 	if ((lv == LV_L2 || lv == LV_L3) && level_singletons(t, &lc) > 0)

@@ -29,5 +29,9 @@ int topo_build_nodes(struct topology *t, const struct topo_cpu_info *const *info
 		     const struct topo_node_in *nodes, int n_nodes);
 /* The n_nodes x n_nodes matrix; 10/20 where the input has no entry. */
 int topo_build_distances(struct topology *t, const struct topo_dist_in *d, int n);
-/* Sets t->hybrid from the per-CPU kinds. */
-void topo_build_hybrid(struct topology *t);
+/*
+ * CPU kinds: with given = true the per-CPU kinds stand (TOPO_KIND_SIG_FILES); else they
+ * are inferred from agreeing signals (topology_kinds.c). Sets t->hybrid, t->kind_signals
+ * and the TOPO_FB_CPU_KIND_INFERRED / TOPO_FB_NO_CPU_KIND fallbacks.
+ */
+int topo_build_kinds(struct topology *t, bool given);

@@ -145,16 +145,3 @@ int topo_build_distances(struct topology *t, const struct topo_dist_in *d, int n
 		t->fallbacks |= TOPO_FB_NO_DISTANCE;
 	return 0;
 }
-
-/* Hybrid = both kinds among online CPUs; kinds and clocks were copied per CPU. */
-void topo_build_hybrid(struct topology *t)
-{
-	bool p = false, e = false;
-	int c;
-
-	cpuset_foreach (c, &t->online) {
-		p |= t->cpu_by_id[c].kind == TOPO_CPU_KIND_PERFORMANCE;
-		e |= t->cpu_by_id[c].kind == TOPO_CPU_KIND_EFFICIENT;
-	}
-	t->hybrid = p && e;
-}

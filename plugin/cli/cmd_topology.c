@@ -17,24 +17,6 @@
 #include "plugin/cli/cmd.h"
 #include "plugin/host/sysfs.h"
 
-static const struct {
-	unsigned int bit;
-	const char *name;
-	const char *desc;
-} fallbacks[] = {
-	{TOPO_FB_NO_ONLINE_FILE, "no-online-file", "cpu/online missing: listed cpuN dirs"},
-	{TOPO_FB_NO_TOPOLOGY, "no-topology", "a CPU lacked topology/: own core and package"},
-	{TOPO_FB_NO_CACHE, "no-cache", "no cache info at some level: cache = package"},
-	{TOPO_FB_NO_NUMA, "no-numa", "no node dirs: one node 0 with every CPU"},
-	{TOPO_FB_NO_DISTANCE, "no-distance", "distance missing: 10 local / 20 remote"},
-	{TOPO_FB_NODE_CPUMAP, "node-cpumap", "node cpulist missing: used cpumap"},
-	{TOPO_FB_NO_SIBLINGS_LIST, "no-siblings-list", "no sibling lists: by (package, core_id)"},
-	{TOPO_FB_NO_CPU_KIND, "no-cpu-kind",
-	 "max freq differs, no cpu_core/cpu_atom: kind unknown"},
-};
-
-#define N_FALLBACKS (sizeof(fallbacks) / sizeof(fallbacks[0]))
-
 enum tree_level { TL_PACKAGE, TL_DIE, TL_NODE, TL_L3, TL_L2, TL_CORE, TL_END };
 
 static const char *const level_names[] = {"package", "die", "node", "L3", "L2", "core"};
@@ -180,10 +162,17 @@ static void print_human(const struct topology *t)
 		printf("\n");
 	}
 	print_distances(t);
+	if (t->hybrid) {
+		char sig[128];
+
+		printf("core kinds from: %s\n",
+		       topology_kind_signals_format(t->kind_signals, sig, sizeof(sig)));
+	}
 	printf("fallbacks:%s\n", t->fallbacks ? "" : " none");
-	for (size_t i = 0; i < N_FALLBACKS; i++)
-		if (t->fallbacks & fallbacks[i].bit)
-			printf("  %s: %s\n", fallbacks[i].name, fallbacks[i].desc);
+	for (unsigned int bit = 1; bit; bit <<= 1)
+		if ((t->fallbacks & bit) && topology_fallback_name(bit))
+			printf("  %s: %s\n", topology_fallback_name(bit),
+			       topology_fallback_desc(bit));
 }
 
 /* ---- JSON ------------------------------------------------------------------------- */
@@ -267,6 +256,8 @@ static json_object *json_cpus(const struct topology *t, bool *ok)
 		jadd(o, "kind", json_object_new_string(kind_name(c->kind)), ok);
 		jadd(o, "base_khz", json_object_new_int64(c->base_khz), ok);
 		jadd(o, "max_khz", json_object_new_int64(c->max_khz), ok);
+		if (c->capacity)
+			jadd(o, "capacity", json_object_new_int64(c->capacity), ok);
 		jpush(a, o, ok);
 	}
 	return a;
@@ -283,9 +274,9 @@ static json_object *json_sets(const struct topology *t, json_object *o, bool *ok
 	jadd(o, "isolated", jset(&t->isolated), ok);
 	jadd(o, "nohz_full", jset(&t->nohz_full), ok);
 	jadd(o, "hybrid", json_object_new_boolean(t->hybrid), ok);
-	for (size_t i = 0; i < N_FALLBACKS; i++)
-		if (t->fallbacks & fallbacks[i].bit)
-			jpush(fb, json_object_new_string(fallbacks[i].name), ok);
+	for (unsigned int bit = 1; bit; bit <<= 1)
+		if ((t->fallbacks & bit) && topology_fallback_name(bit))
+			jpush(fb, json_object_new_string(topology_fallback_name(bit)), ok);
 	jadd(o, "fallbacks", fb, ok);
 	return o;
 }

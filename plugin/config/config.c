@@ -16,6 +16,8 @@
 #define US_PER_SEC INT64_C(1000000)
 
 static const char *const memory_only_names[] = {"none", "nearest", "all", NULL};
+/* Same order as enum config_core_kind. */
+static const char *const core_kind_names[] = {"performance", "efficient", "any", NULL};
 /* Same order as enum log_level. */
 static const char *const log_level_names[] = {"debug", "info", "warn", "error", NULL};
 
@@ -34,7 +36,7 @@ static const struct config_key keys[] = {
 	KEY("reserved.cpus", CONFIG_CPUSET, reserved_cpus, 0, 0, "", NULL, true,
 	    "CPUs for system daemons and reserved namespaces (cpulist); empty: use reserved.count"),
 	KINT("reserved.count", reserved_count, 0, CPUSET_MAX, "0", true,
-	     "CPUs to reserve when reserved.cpus is empty (whole cores, lowest ids); 0 = none"),
+	     "CPUs to reserve when reserved.cpus is empty (whole cores around CPU 0); 0 = none"),
 	KNS("reserved.namespaces", reserved_namespaces, "kube-system", true,
 	    "pods in these namespaces run on the reserved CPUs"),
 	KBOOL("pinning.exclusive", pinning_exclusive, "true", true,
@@ -47,6 +49,10 @@ static const struct config_key keys[] = {
 	      "Burstable containers without a CPU limit may run on shared and reserved CPUs"),
 	KBOOL("pinning.prefer_same_numa", pinning_prefer_same_numa, "true", true,
 	      "keep a container's CPUs (and memory) in one NUMA node when it fits"),
+	KEY("pinning.prefer_core_kind", CONFIG_ENUM, pinning_prefer_core_kind, 0, 0, "performance",
+	    core_kind_names, true,
+	    "hybrid CPUs: exclusive CPUs from performance, efficient or any cores first "
+	    "(never mixed while one kind has room)"),
 	KBOOL("quota.drop_for_exclusive", quota_drop_for_exclusive, "true", true,
 	      "remove the CFS quota of exclusively pinned containers (kubernetes#70585)"),
 	KINT("quota.cfs_period_us", quota_cfs_period_us, 1000, 1000000, "100000", true,

@@ -32,6 +32,12 @@ enum config_memory_only_nodes {
 	CONFIG_MEMORY_ONLY_ALL = 2,	/* add every CPU-less node */
 };
 
+enum config_core_kind {
+	CONFIG_CORE_KIND_PERFORMANCE = 0, /* hybrid CPUs: P cores first for exclusive CPUs */
+	CONFIG_CORE_KIND_EFFICIENT = 1,	  /* E cores first */
+	CONFIG_CORE_KIND_ANY = 2,	  /* whichever fits tighter (still one kind if possible) */
+};
+
 struct config_namespaces {
 	unsigned int n;
 	char name[CONFIG_LIST_MAX][CONFIG_NAMESPACE_MAX];
@@ -49,6 +55,7 @@ struct config {
 	int64_t pinning_shared_min_cpus;
 	bool pinning_burstable_unlimited_wide;
 	bool pinning_prefer_same_numa;
+	enum config_core_kind pinning_prefer_core_kind;
 
 	bool quota_drop_for_exclusive; /* kubernetes#70585 */
 	int64_t quota_cfs_period_us;

@@ -5,6 +5,11 @@
 void config_to_alloc(const struct config *c, struct alloc_config *ret,
 		     const char *ns_buf[CONFIG_LIST_MAX])
 {
+	static const enum alloc_core_kind kind[] = {
+		[CONFIG_CORE_KIND_PERFORMANCE] = ALLOC_CORE_KIND_PERFORMANCE,
+		[CONFIG_CORE_KIND_EFFICIENT] = ALLOC_CORE_KIND_EFFICIENT,
+		[CONFIG_CORE_KIND_ANY] = ALLOC_CORE_KIND_ANY,
+	};
 	static const enum alloc_memory_only mem[] = {
 		[CONFIG_MEMORY_ONLY_NONE] = ALLOC_MEMORY_ONLY_NONE,
 		[CONFIG_MEMORY_ONLY_NEAREST] = ALLOC_MEMORY_ONLY_NEAREST,
@@ -21,6 +26,7 @@ void config_to_alloc(const struct config *c, struct alloc_config *ret,
 	ret->exclusive_enabled = c->pinning_exclusive;
 	ret->prefer_whole_cores = c->pinning_prefer_whole_cores;
 	ret->prefer_same_numa = c->pinning_prefer_same_numa;
+	ret->prefer_core_kind = kind[c->pinning_prefer_core_kind];
 	ret->isolated_allow = c->isolated_allow;
 	ret->hide_hyperthreads = c->hide_hyperthreads;
 	ret->exclusive_no_quota = c->quota_drop_for_exclusive;

@@ -365,6 +365,20 @@ static int alloc_scratch(struct daemon *d)
 	return d->scratch_cpus && d->scratch_mems && d->scratch_info ? 0 : -ENOMEM;
 }
 
+/* What discovery had to guess: the placements depend on it. */
+static void log_topology(const struct topology *t)
+{
+	char sig[128];
+
+	for (unsigned int bit = 1; bit; bit <<= 1)
+		if ((t->fallbacks & bit) && topology_fallback_name(bit))
+			log_warn("topology fallback %s: %s", topology_fallback_name(bit),
+				 topology_fallback_desc(bit));
+	if (t->hybrid)
+		log_info("hybrid CPU: P and E cores told apart by %s",
+			 topology_kind_signals_format(t->kind_signals, sig, sizeof(sig)));
+}
+
 static int daemon_init(struct daemon *d, const struct daemon_options *o)
 {
 	const char *root = o->sysfs_root ? o->sysfs_root : SYSFS_DEFAULT_ROOT;
@@ -382,6 +396,7 @@ static int daemon_init(struct daemon *d, const struct daemon_options *o)
 	r = sysfs_topology_load(root, &d->topo);
 	if (r < 0)
 		return log_error_errno(r, "cannot read the topology under %s", root);
+	log_topology(d->topo);
 	r = model_new(&d->model);
 	if (r >= 0)
 		r = daemon_new_alloc(d, &d->alloc);

@@ -160,6 +160,10 @@ static int place(struct daemon *d, struct alloc_request *req, bool update, struc
 		ret = alloc_get(d->alloc, req->id, r);
 	if (ret < 0)
 		log_error_errno(ret, "policy refused container %s: %s", req->id, reason);
+	else if (r->isolated_fallback)
+		log_warn("isolated CPUs asked for, this node has none (isolcpus=): "
+			 "container=%s gets %s CPUs instead",
+			 req->id, alloc_pool_name(r->pool));
 	return ret;
 }
 

@@ -177,7 +177,7 @@ static json_object *render_explain(struct daemon *d, const char *what)
 {
 	json_object *root = json_object_new_object();
 	struct model_container *c = find_container(d, what);
-	char line[1024], text[2048];
+	char line[2048], text[3072]; /* explain names each level: room for all of them */
 	struct annotations_prefs ap;
 	struct model_pod *pod;
 	struct annotations_kv kv[256];

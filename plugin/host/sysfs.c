@@ -308,6 +308,21 @@ static int cpu_read_khz(struct sysfs_ctx *c, int id, const char *file, uint32_t 
 	return 0;
 }
 
+/* cpuN/cpu_capacity (arm64, riscv): the scheduler's capacity, 1024 = the biggest core. */
+static int cpu_read_capacity(struct sysfs_ctx *c, struct topo_cpu_info *ci)
+{
+	long long v;
+	bool present;
+	int r = opt(READ_LL(c, &v, CPU_DIR "/cpu%d/cpu_capacity", ci->id), &present);
+
+	if (r < 0)
+		return r;
+	if (present && (v < 0 || v > UINT32_MAX))
+		return -EINVAL;
+	ci->capacity = present ? (uint32_t)v : 0;
+	return 0;
+}
+
 /* The cpuN/nodeM entry (a symlink in sysfs, may be a plain file in copies). */
 static int cpu_read_node_link(struct sysfs_ctx *c, struct topo_cpu_info *ci)
 {
@@ -345,6 +360,8 @@ static int cpu_load(struct sysfs_ctx *c, int id, bool online)
 			r = cpu_read_khz(c, id, "base_frequency", &ci.base_khz);
 		if (r >= 0)
 			r = cpu_read_khz(c, id, "cpuinfo_max_freq", &ci.max_khz);
+		if (r >= 0)
+			r = cpu_read_capacity(c, &ci);
 		if (r >= 0)
 			r = cpu_read_node_link(c, &ci);
 		if (r < 0)
@@ -600,29 +617,6 @@ static int nodes_load(struct sysfs_ctx *c)
 
 /* ---- entry point ---------------------------------------------------------------- */
 
-/*
- * Without devices/cpu_core + cpu_atom a hybrid part is indistinguishable from a
- * part with favoured cores (Turbo Boost Max 3.0), which also differ in max freq.
- */
-static void check_kinds(const struct sysfs_ctx *c, struct topology *t)
-{
-	uint32_t lo = UINT32_MAX, hi = 0;
-	int id;
-
-	if (c->has_kinds)
-		return;
-	cpuset_foreach (id, &t->online) {
-		uint32_t khz = t->cpu_by_id[id].max_khz;
-
-		if (!khz)
-			continue;
-		lo = khz < lo ? khz : lo;
-		hi = khz > hi ? khz : hi;
-	}
-	if (hi && lo != hi)
-		t->fallbacks |= TOPO_FB_NO_CPU_KIND;
-}
-
 static int load(struct sysfs_ctx *c, struct topology **ret)
 {
 	struct topology *t = NULL;
@@ -637,10 +631,11 @@ static int load(struct sysfs_ctx *c, struct topology **ret)
 		return r;
 	c->path[0] = '\0'; /* from here on no single file is to blame */
 	topo_builder_add_fallback(c->b, c->fb);
+	if (c->has_kinds)
+		topo_builder_set_kinds_known(c->b);
 	r = topology_build(c->b, &t);
 	if (r < 0)
 		return r;
-	check_kinds(c, t);
 	*ret = t;
 	return 0;
 }

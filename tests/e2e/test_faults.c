@@ -378,8 +378,7 @@ static int count_syncs(json_object *rep, bool want_ok)
 static void test_faults_kill9_during_random_ops(void **state)
 {
 	struct e2e_run *r = *state;
-	/* no --check-exclusive: it counts stopped containers, whose CPUs were released */
-	const char *const *extra = NULL;
+	const char *extra[] = {"--check-exclusive", NULL};
 	uint64_t seed = getenv("FAULTS_SEED") ? strtoull(getenv("FAULTS_SEED"), NULL, 0) : 20261123;
 	char *scn = gen_scenario(seed, KILL_OPS, KILLS + 1, 50, 150);
 	json_object *rep;

@@ -236,6 +236,8 @@ void sim_record_moved(struct sim *s, int n);
 int sim_apply_existing(struct sim *s, const struct sim_scenario *sc);
 int sim_run_scenario(struct sim *s, const struct sim_scenario *sc);
 void sim_check_exclusive(struct sim *s);
+/* c is marked exclusive and holds its CPUs: created, not stopped, removed or failed. */
+bool sim_ctr_live_exclusive(const struct sim_ctr *c);
 
 /* sim_fault.c: the `fault` scenario command and its hooks (no-ops unless armed). */
 int sim_fault_command(struct sim *s, int argc, char **argv);

@@ -54,7 +54,7 @@ static struct {
 } fault;
 
 /* A stopped container runs nothing: its CPUs may already serve someone else. */
-static bool ctr_live_exclusive(const struct sim_ctr *c)
+bool sim_ctr_live_exclusive(const struct sim_ctr *c)
 {
 	return c->exclusive && !c->removed && !c->failed &&
 	       c->state != NRI__PKG__API__V1ALPHA1__CONTAINER_STATE__CONTAINER_STOPPED;
@@ -96,12 +96,12 @@ void sim_fault_check(struct sim *s, const char *where)
 	for (size_t i = 0; i < m->n_ctrs; i++) {
 		const struct sim_ctr *a = m->ctrs[i];
 
-		if (!ctr_live_exclusive(a))
+		if (!sim_ctr_live_exclusive(a))
 			continue;
 		for (size_t j = i + 1; j < m->n_ctrs; j++) {
 			const struct sim_ctr *b = m->ctrs[j];
 
-			if (!ctr_live_exclusive(b) || !sets_overlap(a->res.cpus, b->res.cpus))
+			if (!sim_ctr_live_exclusive(b) || !sets_overlap(a->res.cpus, b->res.cpus))
 				continue;
 			if (fault.reports++ < FAULT_MAX_REPORTS)
 				fault_report(s, a, b, where);

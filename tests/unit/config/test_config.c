@@ -587,7 +587,7 @@ static void test_config_to_alloc_maps_every_knob(void **state)
 	const char *text = "reserved: {cpus: \"0-1\", namespaces: [kube-system, infra]}\n"
 			   "pinning: {exclusive: false, prefer_whole_cores: false,\n"
 			   "  shared_min_cpus: 3, burstable_unlimited_wide: true,\n"
-			   "  prefer_same_numa: false}\n"
+			   "  prefer_same_numa: false, prefer_core_kind: efficient}\n"
 			   "quota: {drop_for_exclusive: false, cfs_period_us: 50000}\n"
 			   "hide_hyperthreads: true\nisolated: {allow: false}\n"
 			   "memory: {memory_only_nodes: all, pin_mems: false}\n";
@@ -601,6 +601,7 @@ static void test_config_to_alloc_maps_every_knob(void **state)
 	assert_false(a.exclusive_enabled);
 	assert_false(a.prefer_whole_cores);
 	assert_false(a.prefer_same_numa);
+	assert_int_equal(a.prefer_core_kind, ALLOC_CORE_KIND_EFFICIENT);
 	assert_int_equal(a.shared_min_cpus, 3);
 	assert_true(a.burstable_unlimited_wide);
 	assert_false(a.exclusive_no_quota);

@@ -19,6 +19,7 @@
 #include <cmocka.h>
 
 #include "plugin/host/sysfs.h"
+#include "tests/lib/shapes.h"
 
 static char fixtures[4096];
 
@@ -483,7 +484,8 @@ static void test_sysfs_topology_load_node_cpumap(void **state)
 	tree_free(&tt);
 }
 
-/* adl without devices/cpu_core + cpu_atom: max freq differs, kinds unknown. */
+/* adl without devices/cpu_core + cpu_atom: max and base frequency, SMT and the shared
+ * E-core L2 all split the cores the same way, so the kinds are inferred. */
 static void test_sysfs_topology_load_hybrid_without_kind_files(void **state)
 {
 	struct tmp_tree tt;
@@ -491,13 +493,167 @@ static void test_sysfs_topology_load_hybrid_without_kind_files(void **state)
 
 	(void)state;
 	t = damaged(&tt, "adl-hybrid", "rm -r devices/cpu_core devices/cpu_atom",
-		    TOPO_FB_NO_CPU_KIND);
-	assert_false(t->hybrid);
-	assert_int_equal(topology_cpu(t, 0)->kind, TOPO_CPU_KIND_UNKNOWN);
-	assert_int_equal(topology_cpu(t, 8)->kind, TOPO_CPU_KIND_UNKNOWN);
+		    TOPO_FB_CPU_KIND_INFERRED);
+	assert_true(t->hybrid);
+	assert_int_equal(topology_cpu(t, 0)->kind, TOPO_CPU_KIND_PERFORMANCE);
+	assert_int_equal(topology_cpu(t, 7)->kind, TOPO_CPU_KIND_PERFORMANCE);
+	assert_int_equal(topology_cpu(t, 8)->kind, TOPO_CPU_KIND_EFFICIENT);
+	assert_int_equal(t->kind_signals, TOPO_KIND_SIG_MAX_FREQ | TOPO_KIND_SIG_BASE_FREQ |
+						  TOPO_KIND_SIG_SMT | TOPO_KIND_SIG_L2_SHARE);
 	assert_set(&t->l2s[topology_cpu(t, 9)->l2].cpus, "8-11"); /* shape still right */
 	topology_free(t);
 	tree_free(&tt);
+	/* one signal alone is not enough: SMT differs, but nothing else says so */
+	t = damaged(&tt, "adl-hybrid",
+		    "rm -r devices/cpu_core devices/cpu_atom devices/system/cpu/cpu*/cpufreq && "
+		    "for c in devices/system/cpu/cpu*/cache/index2; do "
+		    "  cat $c/../../topology/thread_siblings_list > $c/shared_cpu_list; done",
+		    0);
+	assert_false(t->hybrid);
+	topology_free(t);
+	tree_free(&tt);
+}
+
+static struct topology *load_shape(const char *name, struct shape *sh)
+{
+	struct topology *t = NULL;
+	int r = shape_by_name(name, sh);
+
+	if (r >= 0)
+		r = shape_load(sh, &t);
+	if (r < 0)
+		fail_msg("shape %s: %s", name, strerror(-r));
+	return t;
+}
+
+/* POWER LPAR: package id -1 on every CPU. One package per node, cores whole, and the
+ * fallback says so (not "no topology/": the directory is there). */
+static void test_sysfs_topology_load_package_id_unknown(void **state)
+{
+	struct shape *sh = malloc(sizeof(*sh));
+	struct topology *t;
+
+	(void)state;
+	assert_non_null(sh);
+	t = load_shape("power-lpar", sh);
+	assert_int_equal(t->fallbacks, TOPO_FB_NO_PACKAGE_ID);
+	assert_int_equal(t->n_packages, 2);
+	assert_int_equal(t->n_dies, 2);
+	assert_int_equal(t->n_cores, 64);
+	assert_set(&t->packages[0].cpus, "0-127");
+	assert_set(&t->cores[topology_cpu(t, 5)->core].cpus, "4-7");
+	for (int k = 0; k < t->n_cores; k++) {
+		int first = cpuset_next(&t->cores[k].cpus, 0);
+
+		assert_int_equal(cpuset_count(&t->cores[k].cpus), 4);
+		assert_true(cpuset_is_subset(&t->cores[k].cpus,
+					     &t->packages[topology_cpu(t, first)->package].cpus));
+	}
+	assert_string_equal(topology_fallback_name(TOPO_FB_NO_PACKAGE_ID), "package-id-unknown");
+	assert_null(strstr(topology_fallback_desc(TOPO_FB_NO_PACKAGE_ID), "topology/"));
+	topology_free(t);
+	free(sh);
+}
+
+/* 16 sockets, four per node, CPU numbers interleaved over the sockets. */
+static void test_sysfs_topology_load_x86_16_sockets(void **state)
+{
+	struct shape *sh = malloc(sizeof(*sh));
+	struct topology *t;
+
+	(void)state;
+	assert_non_null(sh);
+	t = load_shape("x86-16s", sh);
+	assert_int_equal(t->fallbacks, 0);
+	assert_int_equal(t->n_packages, 16);
+	assert_int_equal(t->n_nodes, 4);
+	assert_int_equal(t->n_l3s, 16);
+	assert_int_equal(t->n_l2s, 48);
+	assert_set(&t->nodes[0].cpus, "0-3,16-19,32-35,48-51,64-67,80-83");
+	assert_set(&t->packages[topology_cpu(t, 1)->package].cpus, "1,17,33,49,65,81");
+	topology_free(t);
+	free(sh);
+}
+
+/* Hybrid without the kind files (older kernel, VM): inferred from the other signals. */
+static void test_sysfs_topology_load_hybrid_inferred(void **state)
+{
+	struct shape *sh = malloc(sizeof(*sh));
+	struct topology *t;
+
+	(void)state;
+	assert_non_null(sh);
+	t = load_shape("hybrid-nokind", sh);
+	assert_int_equal(t->fallbacks, TOPO_FB_CPU_KIND_INFERRED);
+	assert_true(t->hybrid);
+	for (int i = 0; i < sh->n_cpus; i++)
+		assert_int_equal(topology_cpu(t, i)->kind,
+				 i < 12 ? TOPO_CPU_KIND_PERFORMANCE : TOPO_CPU_KIND_EFFICIENT);
+	assert_true(t->kind_signals & TOPO_KIND_SIG_SMT);
+	assert_true(t->kind_signals & TOPO_KIND_SIG_L2_SHARE);
+	assert_true(t->kind_signals & TOPO_KIND_SIG_MAX_FREQ);
+	topology_free(t);
+	free(sh);
+}
+
+/* arm64 has no cpu_core/cpu_atom: cpu_capacity says which cores are big. */
+static void test_sysfs_topology_load_arm_capacity(void **state)
+{
+	struct shape *sh = malloc(sizeof(*sh));
+	struct topology *t;
+	char buf[128];
+
+	(void)state;
+	assert_non_null(sh);
+	t = load_shape("arm-biglittle", sh);
+	assert_int_equal(t->fallbacks, TOPO_FB_CPU_KIND_INFERRED);
+	assert_true(t->hybrid);
+	assert_int_equal(topology_cpu(t, 5)->capacity, 1024);
+	for (int i = 0; i < sh->n_cpus; i++)
+		assert_int_equal(topology_cpu(t, i)->kind,
+				 i % 10 >= 5 ? TOPO_CPU_KIND_PERFORMANCE : TOPO_CPU_KIND_EFFICIENT);
+	assert_int_equal(t->kind_signals,
+			 TOPO_KIND_SIG_CAPACITY | TOPO_KIND_SIG_MAX_FREQ | TOPO_KIND_SIG_L2_SIZE);
+	topology_kind_signals_format(t->kind_signals, buf, sizeof(buf));
+	assert_string_equal(buf, "cpu_capacity, max frequency, L2 size");
+	topology_free(t);
+	free(sh);
+}
+
+/* Favoured cores (Turbo Boost Max 3.0) differ in max frequency only: not hybrid. */
+static void test_sysfs_topology_load_favoured_cores_not_hybrid(void **state)
+{
+	struct shape *sh = malloc(sizeof(*sh));
+	struct topology *t;
+
+	(void)state;
+	assert_non_null(sh);
+	t = load_shape("x86-favoured", sh);
+	assert_int_equal(t->fallbacks, TOPO_FB_NO_CPU_KIND);
+	assert_false(t->hybrid);
+	assert_int_equal(topology_cpu(t, 2)->kind, TOPO_CPU_KIND_UNKNOWN);
+	topology_free(t);
+	free(sh);
+}
+
+/* The kind files are authoritative, even when they name one kind only. */
+static void test_sysfs_topology_load_kind_files_win(void **state)
+{
+	struct shape *sh = malloc(sizeof(*sh));
+	struct topology *t = NULL;
+
+	(void)state;
+	assert_non_null(sh);
+	assert_int_equal(shape_by_name("hybrid-nokind", sh), 0);
+	sh->kind_files = true;
+	for (int i = 0; i < sh->n_cpus; i++)
+		sh->cpu[i].kind = 'P';
+	assert_int_equal(shape_load(sh, &t), 0);
+	assert_false(t->hybrid);
+	assert_int_equal(t->kind_signals, TOPO_KIND_SIG_FILES);
+	assert_int_equal(t->fallbacks, 0);
+	topology_free(t);
+	free(sh);
 }
 
 static void test_sysfs_topology_load_garbage_is_an_error(void **state)
@@ -585,6 +741,12 @@ int main(void)
 		cmocka_unit_test(test_sysfs_topology_load_no_numa),
 		cmocka_unit_test(test_sysfs_topology_load_node_cpumap),
 		cmocka_unit_test(test_sysfs_topology_load_hybrid_without_kind_files),
+		cmocka_unit_test(test_sysfs_topology_load_package_id_unknown),
+		cmocka_unit_test(test_sysfs_topology_load_x86_16_sockets),
+		cmocka_unit_test(test_sysfs_topology_load_hybrid_inferred),
+		cmocka_unit_test(test_sysfs_topology_load_arm_capacity),
+		cmocka_unit_test(test_sysfs_topology_load_favoured_cores_not_hybrid),
+		cmocka_unit_test(test_sysfs_topology_load_kind_files_win),
 		cmocka_unit_test(test_sysfs_topology_load_garbage_is_an_error),
 		cmocka_unit_test(test_sysfs_topology_load_missing_root),
 		cmocka_unit_test(test_sysfs_parse_values),

@@ -257,6 +257,38 @@ static void test_alloc_create_isolated(void **state)
 	assert_int_equal(alloc_create(f->s, &r, &res, NULL, NULL, 0), -ENOSPC);
 	res = guaranteed(f, "g", 2000); /* exclusive never takes isolated CPUs */
 	assert_set(&res.cpus, "0-1");
+	assert_false(res.isolated_fallback);
+	assert_int_equal(alloc_get(f->s, "iso", &res), 0);
+	assert_false(res.isolated_fallback); /* there are isolated CPUs, just none free */
+}
+
+/* No isolated CPUs on the machine: a Guaranteed pod that asks for them gets what it
+ * would get without asking (exclusive CPUs, no quota), and the result says so. */
+static void test_alloc_create_isolated_none_on_machine(void **state)
+{
+	struct fx *f = *state;
+	struct alloc_result res;
+	struct alloc_request r = req("iso", "default", QOS_GUARANTEED, 2000);
+	char buf[512];
+
+	fx_state(f);
+	burstable(f, "b", 100);
+	r.prefs.isolated = true;
+	res = create_ok(f, &r);
+	assert_int_equal(res.pool, ALLOC_POOL_EXCLUSIVE);
+	assert_true(res.isolated_fallback);
+	assert_int_equal(cpuset_count(&res.exclusive), 2);
+	assert_int_equal(res.quota, -1);
+	assert_true(changes_has(f, "b"));
+	assert_true(alloc_explain(f->s, "iso", buf, sizeof(buf)) > 0);
+	assert_non_null(strstr(buf, "this machine has none"));
+	r = req("small", "default", QOS_GUARANTEED, 500);
+	r.prefs.isolated = true;
+	res = create_ok(f, &r);
+	assert_int_equal(res.pool, ALLOC_POOL_SHARED);
+	assert_true(res.isolated_fallback);
+	res = guaranteed(f, "plain", 1000);
+	assert_false(res.isolated_fallback);
 }
 
 static void test_alloc_create_exclusive_disabled(void **state)
@@ -625,6 +657,7 @@ int main(void)
 		T(test_alloc_create_drain_without_shared_then_refuse_shared),
 		T(test_alloc_create_hide_hyperthreads),
 		T(test_alloc_create_isolated),
+		T(test_alloc_create_isolated_none_on_machine),
 		T(test_alloc_create_exclusive_disabled),
 		T(test_alloc_create_rejects_bad_requests),
 		T(test_alloc_update_grow_keeps_cpus),

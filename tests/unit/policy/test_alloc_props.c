@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Property tests of the allocation policy over every sysfs fixture (loaded with
- * sysfs_topology_load) and a few synthetic machines (isolated CPUs, memory-only
- * nodes): random create / update / stop / restore / shield / unshield operations,
+ * sysfs_topology_load), the machine shapes of tests/lib/shapes.c (package id -1,
+ * 16 sockets, inferred P/E cores) and a few synthetic machines (isolated CPUs,
+ * memory-only nodes): random create / update / stop / restore / shield / unshield operations,
  * with the invariants of docs/policy.md checked after EACH step. The shield half
  * (invariants, restore with shields, the operations) is test_alloc_props_shield.h.
  *
@@ -28,6 +29,7 @@
 
 #include "plugin/host/sysfs.h"
 #include "policy/alloc.h"
+#include "tests/lib/shapes.h"
 
 #if defined(__SANITIZE_ADDRESS__)
 #define PROPS_ASAN 1
@@ -675,6 +677,26 @@ static void test_alloc_props_synthetic(void **state)
 	}
 }
 
+static void test_alloc_props_shapes(void **state)
+{
+	struct shape *sh = malloc(sizeof(*sh));
+	char name[64];
+
+	(void)state;
+	assert_non_null(sh);
+	for (size_t i = 0; i < shape_count(); i++) {
+		assert_int_equal(shape_get(i, sh), 0);
+		if (!sh->bench)
+			continue;
+		assert_int_equal(shape_load(sh, &g_run.t), 0);
+		snprintf(name, sizeof(name), "shape:%s", sh->name);
+		run_world(name, g_run.t, g_ops / 4);
+		topology_free(g_run.t);
+		g_run.t = NULL;
+	}
+	free(sh);
+}
+
 static uint64_t pick_seed(void)
 {
 	const char *e = getenv("TOPOGUARD_SEED");
@@ -694,6 +716,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_teardown(test_alloc_props_synthetic, run_teardown),
 		cmocka_unit_test_teardown(test_alloc_props_fixtures, run_teardown),
+		cmocka_unit_test_teardown(test_alloc_props_shapes, run_teardown),
 	};
 	const char *ops = getenv("TOPOGUARD_PROPS_OPS");
 

@@ -5,6 +5,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -341,6 +342,46 @@ static void test_topology_build_nothing_known_falls_back(void **state)
 	topo_builder_free(b);
 }
 
+/* POWER LPAR: package id -1 with known cores: one package per node, cores whole. A CPU
+ * nothing is known about still gets a package (and core) of its own. */
+static void test_topology_build_unknown_package_by_node(void **state)
+{
+	struct topo_builder *b = builder();
+	struct topo_cpu_info ci;
+	struct topology *t;
+	char sib[32];
+
+	(void)state;
+	for (int id = 0; id < 16; id++) {
+		topo_cpu_info_init(&ci, id);
+		ci.package_id = -1;
+		ci.die_id = -1;
+		ci.core_id = id / 4;
+		snprintf(sib, sizeof(sib), "%d-%d", id / 4 * 4, id / 4 * 4 + 3);
+		ci.siblings = set_of(sib);
+		ci.node_id = id / 8;
+		assert_int_equal(topo_builder_add_cpu(b, &ci), 0);
+	}
+	topo_cpu_info_init(&ci, 16); /* no topology/ at all */
+	ci.node_id = 1;
+	assert_int_equal(topo_builder_add_cpu(b, &ci), 0);
+	assert_int_equal(topo_builder_add_node(b, 0, &(struct cpuset){.bits = {0xff}}, 0, true), 0);
+	assert_int_equal(topo_builder_add_node(b, 1, &(struct cpuset){.bits = {0x1ff00}}, 0, true),
+			 0);
+	t = build(b);
+	assert_int_equal(t->n_packages, 3);
+	assert_set(&t->packages[topology_cpu(t, 0)->package].cpus, "0-7");
+	assert_set(&t->packages[topology_cpu(t, 8)->package].cpus, "8-15");
+	assert_set(&t->packages[topology_cpu(t, 16)->package].cpus, "16");
+	assert_int_equal(t->n_dies, 3);
+	assert_int_equal(t->n_cores, 5);
+	assert_true(t->fallbacks & TOPO_FB_NO_PACKAGE_ID);
+	assert_true(t->fallbacks & TOPO_FB_NO_TOPOLOGY); /* for cpu16 only */
+	assert_consistent(t);
+	topology_free(t);
+	topo_builder_free(b);
+}
+
 /* epyc: L3 (CCX) smaller than the node; skx SNC: L3 bigger than a node. Both nest in the die. */
 static void test_topology_build_l3_vs_node(void **state)
 {
@@ -567,6 +608,7 @@ int main(void)
 		cmocka_unit_test(test_topology_build_groups_by_siblings_not_core_id),
 		cmocka_unit_test(test_topology_build_no_siblings_uses_core_id),
 		cmocka_unit_test(test_topology_build_nothing_known_falls_back),
+		cmocka_unit_test(test_topology_build_unknown_package_by_node),
 		cmocka_unit_test(test_topology_build_l3_vs_node),
 		cmocka_unit_test(test_topology_build_drops_offline_from_lists),
 		cmocka_unit_test(test_topology_build_orphan_cpu_gets_node),

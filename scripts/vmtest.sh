@@ -76,6 +76,9 @@ guest_facts() {
 guest_tests() { # guest, result dir
 	local g=$1 res=$2 t name log start ms rc
 	export TOPOGUARD_BIN=$B/rel/topoguard NRI_SIM_BIN=$B/rel/nri-sim TOPOGUARD_SRC=$top
+	# TCG makes a daemon's start-up (BPF load) several times slower: the simulator's
+	# accept and registration windows stretch by this much (tests/sim/sim_main.c).
+	export NRI_SIM_WINDOW_SCALE=${VMTEST_WINDOW_SCALE:-4}
 	export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1}
 	export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 	mkdir -p "$res/logs"

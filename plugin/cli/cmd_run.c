@@ -21,12 +21,15 @@
 #define PRELAUNCHED_LOG_FILE "/var/log/topoguard.log"
 
 static struct daemon *running;
+static volatile sig_atomic_t stop_early; /* a stop asked for before the daemon existed */
 
 static void on_signal(int sig)
 {
 	(void)sig;
 	if (running)
 		daemon_stop(running);
+	else
+		stop_early = 1;
 }
 
 static void usage(FILE *f)
@@ -178,6 +181,21 @@ static int apply_log_level(const struct run_args *a)
 	return 0;
 }
 
+/*
+ * A parent may start us with SIGTERM blocked (the mask survives exec): we would then
+ * never stop. Take the mask off once the handler is in place; a stop already pending
+ * is delivered here, during start-up.
+ */
+static void unblock_stop_signals(void)
+{
+	sigset_t set;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGTERM);
+	sigprocmask(SIG_UNBLOCK, &set, NULL);
+}
+
 int cmd_run(int argc, char **argv)
 {
 	struct run_args a = {.o = {.reconnect = true}};
@@ -193,6 +211,13 @@ int cmd_run(int argc, char **argv)
 	if (open_log(&a) < 0 || apply_log_level(&a) < 0)
 		return 2;
 	signal(SIGPIPE, SIG_IGN);
+	/* Catch a stop during start-up (BPF load, topology) too: it is remembered and
+	 * honoured once the daemon exists, so it ends with 0, not by the signal.
+	 * SA_RESTART keeps start-up's own system calls from failing with EINTR. */
+	sa.sa_flags = SA_RESTART;
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	unblock_stop_signals();
 	r = daemon_new(&a.o, &d);
 	if (r < 0) {
 		log_error_errno(r, "topoguard cannot start");
@@ -200,9 +225,13 @@ int cmd_run(int argc, char **argv)
 	}
 	apply_log_level(&a);
 	running = d;
+	sa.sa_flags = 0;
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
-	r = daemon_run(d);
+	if (stop_early)
+		log_info("stop asked for during start-up: not connecting");
+	else
+		r = daemon_run(d);
 	running = NULL;
 	daemon_free(d);
 	log_info("topoguard stopped");

@@ -189,6 +189,36 @@ static void test_faults_env_damaged_sysfs(void **state)
 	}
 }
 
+/* ---- a stop during start-up ------------------------------------------------------ */
+
+/*
+ * SIGTERM that arrives before the daemon is connected (slow BPF load, a slow guest)
+ * must end it with 0 like any other stop, never kill it by the signal. The signal is
+ * made pending before exec: blocked here (the mask is inherited), sent by a shell to
+ * itself, which then execs the daemon with it still pending. So it is delivered the
+ * moment the daemon unblocks it, whatever the machine's speed.
+ */
+static void test_faults_env_sigterm_during_startup(void **state)
+{
+	const char *prefix[] = {"/bin/sh", "-c", "kill -TERM $$ && exec \"$@\"", "sh", NULL};
+	struct e2e_run *r = *state;
+	char fixture[256];
+	sigset_t set, old;
+	pid_t pid;
+
+	e2e_src_path(&r->e, fixture, sizeof(fixture), FIXTURE);
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	assert_int_equal(sigprocmask(SIG_BLOCK, &set, &old), 0);
+	pid = e2e_run_daemon(r, fixture, prefix, NULL);
+	assert_int_equal(sigprocmask(SIG_SETMASK, &old, NULL), 0);
+	assert_true(pid > 0);
+	/* No simulator is listening: only the early stop can end it within the wait. */
+	assert_int_equal(e2e_wait_exit(pid, 20000), 0);
+	r->daemon = 0;
+	assert_int_equal(e2e_file_count(r->log, "stop asked for during start-up"), 1);
+}
+
 /* ---- ConfigMap faults ------------------------------------------------------------- */
 
 #define metric	 e2e_run_metric
@@ -432,6 +462,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_faults_env_damaged_sysfs, e2e_run_setup,
 						e2e_run_teardown),
+		cmocka_unit_test_setup_teardown(test_faults_env_sigterm_during_startup,
+						e2e_run_setup, e2e_run_teardown),
 		cmocka_unit_test_setup_teardown(test_faults_env_configmap_garbage_deleted_huge,
 						e2e_run_setup, e2e_run_teardown),
 		cmocka_unit_test_setup_teardown(test_faults_env_bpf_cannot_load, e2e_run_setup,

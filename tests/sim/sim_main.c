@@ -24,7 +24,8 @@ static void usage(FILE *f)
 	      "               [--cgroup-driver cgroupfs|systemd] [--honor-evictions]\n"
 	      "               [--check-exclusive] [--exclusive-annotation KEY]\n"
 	      "               [--apply-cgroups NAME [--report-real-cgroups]]\n"
-	      "See docs/simulator.md.\n",
+	      "Environment: NRI_SIM_WINDOW_SCALE=N (1..20) multiplies the accept and\n"
+	      "registration windows. See docs/simulator.md.\n",
 	      f);
 }
 
@@ -160,6 +161,30 @@ static int parse_one(int c, const char *v, struct sim_opts *o)
 	}
 }
 
+/*
+ * NRI_SIM_WINDOW_SCALE=N (1..20) stretches the windows a plugin has to start in (accept,
+ * registration): the QEMU guest sets it, where TCG makes a daemon's start-up (BPF load,
+ * topology) many times slower than on real CPUs. Request timeouts are left alone: they
+ * are behaviour the tests check.
+ */
+static void scale_startup_windows(struct sim_opts *o)
+{
+	const char *v = getenv("NRI_SIM_WINDOW_SCALE");
+	char *end;
+	long n;
+
+	if (!v || !*v)
+		return;
+	errno = 0;
+	n = strtol(v, &end, 10);
+	if (errno || *end || n < 1 || n > 20) {
+		fprintf(stderr, "nri-sim: NRI_SIM_WINDOW_SCALE=%s ignored (1..20)\n", v);
+		return;
+	}
+	o->accept_timeout_ms *= (unsigned int)n;
+	o->registration_timeout_ms *= (unsigned int)n;
+}
+
 static int parse_args(int argc, char **argv, struct sim_opts *o)
 {
 	int c;
@@ -182,6 +207,7 @@ static int parse_args(int argc, char **argv, struct sim_opts *o)
 		fprintf(stderr, "nri-sim: exactly one of --listen or --launch is required\n");
 		return -EINVAL;
 	}
+	scale_startup_windows(o);
 	return 0;
 }
 

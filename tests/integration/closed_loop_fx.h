@@ -347,13 +347,17 @@ static void phase_end(struct phase *p, const char *what)
 
 	rig_stats_of(sh, p->t0, now, LATE_US * 1000ull, &p->st);
 	p->loops_per_s = (double)(burner_loops() - p->loops0) * 1e9 / (double)(now - p->t0);
-	for (int i = 0; i < 3; i++)
-		if (rig_allowed(pids[i], cpus[i], sizeof(cpus[i])) < 0)
-			snprintf(cpus[i], sizeof(cpus[i]), "?");
+	for (int i = 0; i < 3; i++) {
+		char list[48];
+
+		if (rig_allowed(pids[i], list, sizeof(list)) < 0)
+			snprintf(list, sizeof(list), "?");
+		snprintf(cpus[i], sizeof(cpus[i]), "%s (%c)", list, rig_state(pids[i]));
+	}
 	fprintf(stderr,
 		"%s: %zu wakeups, late p50 %.0f us p90 %.0f us p99 %.0f us; later than %d us: "
-		"%.1f%% (median window of %d: %.1f%%); burners %.0f loops/s; may run on: probe %s, "
-		"burners %s and %s\n",
+		"%.1f%% (median window of %d: %.1f%%); burners %.0f loops/s; may run on (state): "
+		"probe %s, burners %s and %s\n",
 		what, p->st.n, (double)p->st.p50 / 1e3, (double)p->st.p90 / 1e3,
 		(double)p->st.p99 / 1e3, LATE_US, 100.0 * p->st.late, RIG_WINDOW,
 		100.0 * p->st.late_med, p->loops_per_s, cpus[0], cpus[1], cpus[2]);

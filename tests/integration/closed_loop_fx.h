@@ -30,6 +30,7 @@
 #define PHASE_MAX_MS	     8000  /* ... or this long */
 #define TARGET_US	     2000
 #define LATE_US		     (TARGET_US / 2) /* a "late" wakeup, see assert_better() */
+#define HARM_MIN	     0.05	     /* compared from this share of late wakeups */
 #define PROBE_CPU	     1
 #define WATERMARK_MB	     64
 

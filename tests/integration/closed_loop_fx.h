@@ -413,6 +413,21 @@ static bool out_of_sight(const char *sock)
 	return ok;
 }
 
+/*
+ * The value of series once it is at least want, or the last one read after
+ * SEEN_BOUND_MS: what the effect showed, the daemon's metrics show on its next tick,
+ * and a daemon starved on a loaded CPU answers a scrape late or not at all.
+ */
+static double metric_at_least(const char *maddr, const char *series, double want)
+{
+	uint64_t end = rig_now() + SEEN_BOUND_MS * MS;
+	double v;
+
+	while ((v = metric(maddr, series)) < want && rig_now() < end)
+		usleep(50000);
+	return v;
+}
+
 /* The daemon's own mean reaction of kind (ms), from its histogram; -1 if none. */
 static double daemon_reaction_ms(const char *maddr, const char *kind)
 {
@@ -422,6 +437,6 @@ static double daemon_reaction_ms(const char *maddr, const char *kind)
 	snprintf(sum, sizeof(sum), "topoguard_control_reaction_seconds_sum{kind=\"%s\"}", kind);
 	snprintf(count, sizeof(count), "topoguard_control_reaction_seconds_count{kind=\"%s\"}",
 		 kind);
-	n = metric(maddr, count);
-	return n > 0 ? metric(maddr, sum) * 1e3 / n : -1;
+	n = metric_at_least(maddr, count, 1);
+	return n > 0 ? metric_at_least(maddr, sum, 0) * 1e3 / n : -1;
 }

@@ -31,6 +31,7 @@
 #define PHASE_MAX_MS	     8000  /* ... or this long */
 #define TARGET_US	     2000
 #define LATE_US		     (TARGET_US / 2) /* a "late" wakeup, see assert_better() */
+#define HARM_MIN	     0.05	     /* compared from this share of late wakeups */
 #define PROBE_CPU	     1
 #define WATERMARK_MB	     64
 
@@ -60,12 +61,13 @@ static int teardown(void **state)
 	return 0;
 }
 
+/* topoguard status, or NULL: a daemon starved on a loaded CPU may answer late. */
 static json_object *status_get(const char *sock)
 {
 	char *answer = NULL;
 	json_object *st;
 
-	if (status_client_request(sock, "status", 1000, &answer) < 0)
+	if (status_client_request(sock, "status", SEEN_BOUND_MS, &answer) < 0)
 		return NULL;
 	st = json_tokener_parse(answer);
 	free(answer);
@@ -129,9 +131,15 @@ static void mirror(struct loop_state *ls)
 	json_object *thr = cl ? e2e_jget(cl, "throttled") : NULL;
 	long long q1 = ls->q1, q2 = ls->q2;
 
+	/* no answer is no news: taken for "nothing throttled", it once lifted the
+	 * throttle in the burners' cgroups on the daemon's behalf */
+	if (!thr) {
+		json_object_put(st);
+		return;
+	}
 	ls->t1 = mirror_one(thr, "b1", cg_b1, &ls->q1);
 	ls->t2 = mirror_one(thr, "b2", cg_b2, &ls->q2);
-	if (thr && e2e_jget(thr, "ls"))
+	if (e2e_jget(thr, "ls"))
 		ls->probe_throttled = true;
 	if (!ls->first_change && (q1 != ls->q1 || q2 != ls->q2))
 		ls->first_change = rig_now();
@@ -352,13 +360,17 @@ static void phase_end(struct phase *p, const char *what)
 
 	rig_stats_of(sh, p->t0, now, LATE_US * 1000ull, &p->st);
 	p->loops_per_s = (double)(burner_loops() - p->loops0) * 1e9 / (double)(now - p->t0);
-	for (int i = 0; i < 3; i++)
-		if (rig_allowed(pids[i], cpus[i], sizeof(cpus[i])) < 0)
-			snprintf(cpus[i], sizeof(cpus[i]), "?");
+	for (int i = 0; i < 3; i++) {
+		char list[48];
+
+		if (rig_allowed(pids[i], list, sizeof(list)) < 0)
+			snprintf(list, sizeof(list), "?");
+		snprintf(cpus[i], sizeof(cpus[i]), "%s (%c)", list, rig_state(pids[i]));
+	}
 	fprintf(stderr,
 		"%s: %zu wakeups, late p50 %.0f us p90 %.0f us p99 %.0f us; later than %d us: "
-		"%.1f%% (median window of %d: %.1f%%); burners %.0f loops/s; may run on: probe %s, "
-		"burners %s and %s\n",
+		"%.1f%% (median window of %d: %.1f%%); burners %.0f loops/s; may run on (state): "
+		"probe %s, burners %s and %s\n",
 		what, p->st.n, (double)p->st.p50 / 1e3, (double)p->st.p90 / 1e3,
 		(double)p->st.p99 / 1e3, LATE_US, 100.0 * p->st.late, RIG_WINDOW,
 		100.0 * p->st.late_med, p->loops_per_s, cpus[0], cpus[1], cpus[2]);
@@ -397,11 +409,28 @@ static bool out_of_sight(const char *sock)
 		json_object *u = e2e_jget(c, "usage"),
 			    *p99 = u ? e2e_jget(u, "runqueue_p99_us") : NULL;
 
-		if (!strcmp(e2e_jstr(c, "id"), "ls") && u)
-			ok = !p99 || json_object_get_double(p99) == 0;
+		/* a sample without run-queue figures says nothing; seen, and the breach
+		 * of the probe's last wakeups there was still on */
+		if (!strcmp(e2e_jstr(c, "id"), "ls") && p99)
+			ok = json_object_get_double(p99) == 0;
 	}
 	json_object_put(st);
 	return ok;
+}
+
+/*
+ * The value of series once it is at least want, or the last one read after
+ * SEEN_BOUND_MS: what the effect showed, the daemon's metrics show on its next tick,
+ * and a daemon starved on a loaded CPU answers a scrape late or not at all.
+ */
+static double metric_at_least(const char *maddr, const char *series, double want)
+{
+	uint64_t end = rig_now() + SEEN_BOUND_MS * MS;
+	double v;
+
+	while ((v = metric(maddr, series)) < want && rig_now() < end)
+		usleep(50000);
+	return v;
 }
 
 /* The daemon's own mean reaction of kind (ms), from its histogram; -1 if none. */
@@ -413,6 +442,6 @@ static double daemon_reaction_ms(const char *maddr, const char *kind)
 	snprintf(sum, sizeof(sum), "topoguard_control_reaction_seconds_sum{kind=\"%s\"}", kind);
 	snprintf(count, sizeof(count), "topoguard_control_reaction_seconds_count{kind=\"%s\"}",
 		 kind);
-	n = metric(maddr, count);
-	return n > 0 ? metric(maddr, sum) * 1e3 / n : -1;
+	n = metric_at_least(maddr, count, 1);
+	return n > 0 ? metric_at_least(maddr, sum, 0) * 1e3 / n : -1;
 }

@@ -234,6 +234,24 @@ static inline int rig_allowed(pid_t who, char *buf, size_t size)
 	return r;
 }
 
+/* The state letter of process who in /proc (R running, S sleeping, T stopped, Z...). */
+static inline char rig_state(pid_t who)
+{
+	char p[64], line[128];
+	char st = '?';
+	FILE *f;
+
+	snprintf(p, sizeof(p), "/proc/%d/status", (int)who);
+	f = fopen(p, "re");
+	if (!f)
+		return st;
+	while (fgets(line, sizeof(line), f))
+		if (!strncmp(line, "State:", 6) && sscanf(line + 6, " %c", &st) == 1)
+			break;
+	fclose(f);
+	return st;
+}
+
 static inline int rig_join(const char *rel)
 {
 	return rig_move(getpid(), rel);

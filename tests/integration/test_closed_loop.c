@@ -4,7 +4,7 @@
  * v1 cgroups (tests/integration/closed_loop_rig.h).
  *
  * (a) A latency-sensitive container (annotation latency-target-us.topoguard.io)
- *     runs a wakeup-latency probe; two best-effort CPU burners share its CPU. The
+ *     runs a wakeup-latency probe; two CPU burners (a batch pod) share its CPU. The
  *     probe first waits outside its container while the burners run (unprotected:
  *     the daemon cannot see it suffer and must not act), then joins it: the daemon
  *     must throttle both burners, and only them, to the floor, the kernel must hold
@@ -62,16 +62,23 @@ static const char latency_config[] = "live:\n"
 				     "log:\n"
 				     "  level: info\n";
 
-/* The probe (latency-sensitive by annotation) and two BestEffort burners. */
+/*
+ * The probe (latency-sensitive by annotation, 500m: 512 shares) and two burners, a
+ * batch pod of Burstable containers requesting 1 CPU each (1024 shares), as in
+ * bench/isolation. Not BestEffort: at 2 shares against the probe's 512 those delay it
+ * only while other load on its CPU makes their group wait, so whether the daemon had
+ * a breach to react to was luck (seen: in one run of ten, none within 5 s of their
+ * start, and no shield).
+ */
 static void latency_scenario(char *buf, size_t size)
 {
 	snprintf(buf, size,
 		 "existing pod p1 default/probe uid=%s qos=burstable "
 		 "annotation latency-target-us.topoguard.io=%d\n"
 		 "existing create ls pod=p1 name=probe cpu-request=500\n"
-		 "existing pod p2 default/batch uid=%s qos=besteffort\n"
-		 "existing create b1 pod=p2 name=burner1\n"
-		 "existing create b2 pod=p2 name=burner2\n"
+		 "existing pod p2 default/batch uid=%s qos=burstable\n"
+		 "existing create b1 pod=p2 name=burner1 cpu-request=1000\n"
+		 "existing create b2 pod=p2 name=burner2 cpu-request=1000\n"
 		 "sleep 30000\n",
 		 uid_ls, TARGET_US, uid_be);
 }
@@ -79,13 +86,10 @@ static void latency_scenario(char *buf, size_t size)
 /*
  * The probe fared better throttled than unprotected, in the same run: the share of
  * its wakeups later than LATE_US, in the median window of RIG_WINDOW wakeups, is at
- * most half of what it was unprotected. Only if the burners did delay it unprotected
- * (a median window with late wakeups, unprotected_phase() waits up to PHASE_MAX_MS for
- * one): else there was nothing to protect it from, and that is printed instead. In a
- * cgroup that outweighs theirs (512 shares to 2) the probe waits for the burners only
- * while other load on its CPU makes their group wait, and on a quiet CPU it may not
- * (seen: 7555 unprotected wakeups, 1.5 % of them late; the daemon still throttled,
- * on the breach the move into the container itself causes).
+ * most half of what it was unprotected. Only if the burners did delay it unprotected,
+ * in at least HARM_MIN of the median window (unprotected_phase() waits up to
+ * PHASE_MAX_MS for that): below it a window holds a late wakeup or two, and half of
+ * that is noise; that is printed instead.
  *
  * Not an absolute figure: the machine's load sets those; the two phases see the same
  * load, seconds apart. Not p99: the one worst wakeup of a hundred, which a loaded
@@ -93,29 +97,44 @@ static void latency_scenario(char *buf, size_t size)
  * share of late wakeups counts how often something was in the probe's way; the median
  * window ignores a burst of other load in part of a phase (another build starting);
  * half is a wide margin on both sides. Measured through the simulator's cgroups with
- * two busy loops beside the test on the loaded 2-vCPU development VM: unprotected
- * 10-67 %, throttled 0-4 %, a ratio of 0-0.17 in 22 runs; with live.dry_run and the
- * causes not asserted (the daemon does nothing), 0.42-3.7, under a half in 1 of 12.
- * Half the target as "late": on a quiet machine the burners delay the probe by 1-8 ms
- * (docs/closed-loop.md), much of it under the target.
+ * two busy loops beside the test on the loaded 2-vCPU development VM (BestEffort
+ * burners then): unprotected 10-67 %, throttled 0-4 %, a ratio of 0-0.17 in 22 runs;
+ * with live.dry_run and the causes not asserted (the daemon does nothing), 0.42-3.7,
+ * under a half in 1 of 12. Half the target as "late": on a quiet machine the burners
+ * delay the probe by 1-8 ms (docs/closed-loop.md), much of it under the target.
  */
 static void assert_better(const struct phase *before, const struct phase *during)
 {
-	if (before->st.late_med == 0) {
-		fprintf(stderr, "not compared: the burners did not delay the probe unprotected\n");
+	if (before->st.late_med < HARM_MIN) {
+		fprintf(stderr, "not compared: the burners hardly delayed the probe unprotected\n");
 		return;
 	}
 	assert_true(during->st.late_med <= before->st.late_med / 2);
 }
 
 /*
+ * Both burners (pinned to cpu, or free with cpu < 0) in their cgroups and looping.
+ * Waited for, not slept on: joining a cgroup waits for every fork and exit on the
+ * machine to pass (cgroup_threadgroup_rwsem), and under load that took over a second
+ * (seen: a phase measured with the burners not yet started).
+ */
+static void start_burners(struct loop_state *ls, int cpu)
+{
+	uint64_t end = rig_now() + SEEN_BOUND_MS * MS;
+
+	pids[1] = rig_spawn(cg_b1, cpu, rig_burner_fn, sh, 0);
+	pids[2] = rig_spawn(cg_b2, cpu, rig_burner_fn, sh, 1);
+	while (!(sh->loops[0] && sh->loops[1]) && rig_now() < end)
+		run_for(ls, 5 * MS);
+	assert_true(sh->loops[0] && sh->loops[1]);
+}
+
+/*
  * The burners start (pinned to cpu, or free with cpu < 0) while the probe waits in
  * the holding cgroup; measured once the probe woke PHASE_MIN_WAKEUPS times in at least
- * a second and, with harm, once the burners were seen delaying it (a median window
- * with late wakeups), as the daemon waits for a breach, at most PHASE_MAX_MS: in a
- * cgroup heavier than the burners' (512 shares to 2) the probe waits for them only
- * when other load on the CPU makes their group wait too, and that comes and goes
- * (seen once: 976 unprotected wakeups without a late one, the breach 0.7 s after).
+ * a second and, with harm, once the burners were seen delaying it (HARM_MIN of the
+ * median window), as the daemon waits for a breach, at most PHASE_MAX_MS: how much
+ * they delay it also depends on the other load on its CPU, which comes and goes.
  */
 static void unprotected_phase(struct loop_state *ls, int cpu, bool harm, struct phase *before)
 {
@@ -126,12 +145,11 @@ static void unprotected_phase(struct loop_state *ls, int cpu, bool harm, struct 
 	while (!out_of_sight(ls->sock) && rig_now() < end)
 		run_for(ls, 20 * MS);
 	assert_true(out_of_sight(ls->sock));
-	pids[1] = rig_spawn(cg_b1, cpu, rig_burner_fn, sh, 0);
-	pids[2] = rig_spawn(cg_b2, cpu, rig_burner_fn, sh, 1);
-	run_for(ls, 200 * MS); /* both burners running */
+	start_burners(ls, cpu);
+	run_for(ls, 200 * MS); /* both burners settled */
 	phase_begin(before, rig_now());
 	run_phase(ls, before->t0, PHASE_MIN_WAKEUPS, 1000, PHASE_MAX_MS);
-	while (harm && rig_late_median(sh, before->t0, rig_now(), LATE_US * 1000ull) == 0 &&
+	while (harm && rig_late_median(sh, before->t0, rig_now(), LATE_US * 1000ull) < HARM_MIN &&
 	       rig_now() < before->t0 + PHASE_MAX_MS * MS)
 		run_for(ls, 100 * MS);
 	phase_end(before, "unprotected (probe outside its container, burners running)");
@@ -238,16 +256,18 @@ static void lift_phase(struct daemon_run *r, struct loop_state *ls)
 	assert_int_equal(rig_read_ll("cpu", cg_b1, "cpu.cfs_quota_us"), -1);
 	assert_int_equal(rig_read_ll("cpu", cg_b2, "cpu.cfs_quota_us"), -1);
 	assert_false(ls->probe_throttled);
-	assert_true(metric(r->maddr,
-			   "topoguard_control_reaction_seconds_count{kind=\"throttle\"}") >= 1);
-	assert_true(metric(r->maddr,
-			   "topoguard_control_actions_total{kind=\"restore\",result=\"sent\"}") >=
-		    2);
-	/* the runtime answered the UpdateContainers carrying them */
+	assert_true(metric_at_least(r->maddr,
+				    "topoguard_control_reaction_seconds_count{kind=\"throttle\"}",
+				    1) >= 1);
 	assert_true(
-		metric(r->maddr,
-		       "topoguard_control_actions_total{kind=\"throttle\",result=\"applied\"}") >=
-		2);
+		metric_at_least(r->maddr,
+				"topoguard_control_actions_total{kind=\"restore\",result=\"sent\"}",
+				2) >= 2);
+	/* the runtime answered the UpdateContainers carrying them */
+	assert_true(metric_at_least(
+			    r->maddr,
+			    "topoguard_control_actions_total{kind=\"throttle\",result=\"applied\"}",
+			    2) >= 2);
 }
 
 /*
@@ -440,11 +460,8 @@ static void assert_apart(const struct shield_view *v)
 
 /*
  * The burners start and saturate the pool: the shield must follow (bounds as in
- * throttle_phase(), from the start). Here the probe is in its container from the
- * start, not in the holding cgroup: its latency is not compared (see the test), and
- * with its cgroup outweighing the burners' (512 shares to 2) what brings the breach
- * is their start; joining them later on an otherwise quiet CPU may bring none, and
- * then rightly no shield (seen once: none 5.5 s after the join).
+ * throttle_phase(), from the start). The probe is in its container from the start:
+ * its latency is not compared here (see the test), so no unprotected phase.
  */
 static bool shield_phase(struct daemon_run *r, struct loop_state *ls, struct shield_view *v,
 			 struct phase *before)
@@ -452,10 +469,9 @@ static bool shield_phase(struct daemon_run *r, struct loop_state *ls, struct shi
 	uint64_t t_burn, t_shield, end;
 	double reaction;
 
+	start_burners(ls, -1);
 	phase_begin(before, rig_now());
 	t_burn = before->t0;
-	pids[1] = rig_spawn(cg_b1, -1, rig_burner_fn, sh, 0);
-	pids[2] = rig_spawn(cg_b2, -1, rig_burner_fn, sh, 1);
 	end = t_burn + SEEN_BOUND_MS * MS;
 	do {
 		view(r->apply, v);
@@ -538,6 +554,12 @@ static void test_closed_loop_shields_the_probe_from_a_saturated_pool(void **stat
 	 * unconfined busy loops beside the test move onto the CPU the burners left
 	 * (measured: later than 2 ms, 6 % unprotected, 24 % shielded, in one run).
 	 */
+	if (during.loops_per_s == 0) /* seen once: what the kernel says, for the next look */
+		fprintf(stderr,
+			"burners stalled: cfs_quota_us %lld and %lld, nr_throttled %lld and %lld\n",
+			rig_read_ll("cpu", cg_b1, "cpu.cfs_quota_us"),
+			rig_read_ll("cpu", cg_b2, "cpu.cfs_quota_us"), nr_throttled(cg_b1),
+			nr_throttled(cg_b2));
 	assert_true(during.loops_per_s > 0);
 	snprintf(cl, sizeof(cl), "%s", v.ls);
 
@@ -553,14 +575,17 @@ static void test_closed_loop_shields_the_probe_from_a_saturated_pool(void **stat
 		"burners stopped: shield of CPU %s given back after %.0f ms (bound %d ms)\n", cl,
 		(double)(rig_now() - t_stop) / 1e6, LIFT_BOUND_MS);
 	assert_true(whole(&v));
-	assert_true(metric(r.maddr, "topoguard_control_reaction_seconds_count{kind=\"shield\"}") >=
-		    1);
-	assert_true(metric(r.maddr,
-			   "topoguard_control_actions_total{kind=\"shield\",result=\"applied\"}") >=
-		    1);
-	assert_true(metric(r.maddr,
-			   "topoguard_control_actions_total{kind=\"unshield\",result=\"sent\"}") >=
-		    1);
+	assert_true(metric_at_least(r.maddr,
+				    "topoguard_control_reaction_seconds_count{kind=\"shield\"}",
+				    1) >= 1);
+	assert_true(metric_at_least(
+			    r.maddr,
+			    "topoguard_control_actions_total{kind=\"shield\",result=\"applied\"}",
+			    1) >= 1);
+	assert_true(metric_at_least(
+			    r.maddr,
+			    "topoguard_control_actions_total{kind=\"unshield\",result=\"sent\"}",
+			    1) >= 1);
 	tg_rc = stop_daemon(&r);
 	rig_kill(&pids[0]);
 	keep_log(r.log, "shield");
@@ -682,8 +707,8 @@ int main(void)
 	snprintf(uid_hog, sizeof(uid_hog), "tgcl-hog-%d", getpid());
 	snprintf(uid_idle, sizeof(uid_idle), "tgcl-idle-%d", getpid());
 	snprintf(cg_ls, sizeof(cg_ls), "/kubepods/burstable/pod%s/ls", uid_ls);
-	snprintf(cg_b1, sizeof(cg_b1), "/kubepods/besteffort/pod%s/b1", uid_be);
-	snprintf(cg_b2, sizeof(cg_b2), "/kubepods/besteffort/pod%s/b2", uid_be);
+	snprintf(cg_b1, sizeof(cg_b1), "/kubepods/burstable/pod%s/b1", uid_be);
+	snprintf(cg_b2, sizeof(cg_b2), "/kubepods/burstable/pod%s/b2", uid_be);
 	snprintf(cg_hog, sizeof(cg_hog), "/kubepods/besteffort/pod%s/hog", uid_hog);
 	snprintf(cg_idle, sizeof(cg_idle), "/kubepods/besteffort/pod%s/idle", uid_idle);
 	rig_pin(0); /* the daemon and the simulator inherit CPU 0 */

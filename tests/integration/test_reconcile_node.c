@@ -1,0 +1,223 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Trust the node, not the runtime's report (issue 19), against the real kernel (root,
+ * cgroup v1 cpuset and cpu controllers; the rig is reconcile_rig.h: nri-sim
+ * --apply-cgroups, the daemon on the real cgroup root). Every verdict is read from the
+ * cgroup files, not from the simulator's model:
+ *   - ghosts: a creation that failed after CreateContainer (`fail-after`: no cgroup, no
+ *     PostCreate, Stop or Remove) keeps its exclusive CPU until reconcile.ghost_after
+ *     and not a moment less, then the shared cgroup widens and the next Guaranteed
+ *     container's cgroup gets that CPU; the same ghost whose cgroup the test made, with
+ *     a process in it, keeps its CPU long past ghost_after (a process is proof of life)
+ *     and loses it within one pass once that cgroup vanishes with no event.
+ * Times are scaled by TOPOGUARD_TIMEOUT_SCALE; lower bounds are measured from a moment
+ * before the simulator started, so that no scheduling delay can make them pass.
+ */
+#define _GNU_SOURCE
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "tests/integration/reconcile_rig.h"
+#include "tests/lib/skip.h"
+
+#define GHOST_AFTER_MS 3000 /* reconcile.ghost_after, before the scale */
+#define PASS_BOUND_MS  2000 /* reconcile.interval 1 s, the 250 ms tick, a busy machine */
+#define GUA	       "cpu-request=1000 cpu-limit=1000 mem-limit=134217728"
+
+static const char *skip_reason(void)
+{
+	if (geteuid() != 0)
+		return "needs root (creates cgroups)";
+	if (access(CPUSET_ROOT "/cpuset.cpus", F_OK) < 0)
+		return "needs the cgroup v1 cpuset controller at " CPUSET_ROOT;
+	if (access(CPU_ROOT "/cpu.cfs_quota_us", F_OK) < 0)
+		return "needs the cgroup v1 cpu controller at " CPU_ROOT;
+	return NULL;
+}
+
+/* Each case skips, with its reason, where the cgroups it needs are missing. */
+static void skip_unless_ready(void)
+{
+	const char *why = skip_reason();
+
+	if (why)
+		tg_skip("%s", why);
+	if (sysconf(_SC_NPROCESSORS_ONLN) < 2)
+		tg_skip("needs 2 CPUs: an exclusive CPU next to a shared one");
+}
+
+static void config(char *buf, size_t len, const char *interval)
+{
+	snprintf(buf, len,
+		 "reconcile:\n  interval: %s\n  ghost_after: %dms\nlive:\n  enabled: false\n",
+		 interval, e2e_timeout_ms(GHOST_AFTER_MS));
+}
+
+/* Shared w1, then the ghost id (exclusive, fail-after); once the release went out (the
+ * first unsolicited update) and w1's widened cgroup had 2 s to be seen, the next
+ * Guaranteed container e2. */
+static void ghost_scenario(char *buf, size_t len, const char *id, int wait_ms)
+{
+	snprintf(buf, len,
+		 "pod p2 default/web uid=u2 qos=burstable\n"
+		 "create w1 pod=p2 name=web cpu-request=250 cpu-limit=1000 "
+		 "mem-limit=67108864\n"
+		 "start w1\n"
+		 "pod p1 default/gua uid=u1 qos=guaranteed\n"
+		 "create %s pod=p1 name=app " GUA " exclusive fail-after\n"
+		 "wait-updates 1 %d\n"
+		 "sleep %d\n"
+		 "create e2 pod=p1 name=next " GUA " exclusive\n"
+		 "start e2\n"
+		 "sleep %d\n",
+		 id, wait_ms, e2e_timeout_ms(2000), e2e_timeout_ms(1000));
+}
+
+/* The ghost is placed: w1's cgroup lost one CPU, the ghost's (*ret). The ms it took. */
+static long ghost_placed(const struct run *r, const struct cpuset *all, struct cpuset *ret)
+{
+	struct cpuset w1;
+	long ms = wait_count(r, "w1", cpuset_count(all) - 1, e2e_timeout_ms(10000), &w1);
+
+	assert_true(ms >= 0);
+	cpuset_andnot(ret, all, &w1);
+	assert_int_equal(cpuset_count(ret), 1);
+	return ms;
+}
+
+/* The freed CPU went to the next Guaranteed container, in the kernel, and off w1. */
+static void next_gets(const struct run *r, const struct cpuset *cpu, const struct cpuset *all)
+{
+	struct cpuset rest;
+
+	assert_true(wait_cpus(r, "e2", cpu, e2e_timeout_ms(5000)) >= 0);
+	cpuset_andnot(&rest, all, cpu);
+	assert_true(wait_cpus(r, "w1", &rest, e2e_timeout_ms(5000)) >= 0);
+}
+
+static void assert_released(const struct run *r, const char *id, const char *reason)
+{
+	char line[128];
+	json_object *st = ask(r, "status");
+
+	assert_null(status_container(st, id));
+	json_object_put(st);
+	assert_int_equal(reconcile_count(r, "ghosts_released"), 1);
+	snprintf(line, sizeof(line), "ghost released: container=%s", id);
+	assert_int_equal(e2e_file_count(r->dlog, line), 1);
+	snprintf(line, sizeof(line), "reason=%s", reason);
+	assert_int_equal(e2e_file_count(r->dlog, line), 1);
+}
+
+/*
+ * (a) A ghost with no cgroup: its CPU stays out of w1's cgroup until ghost_after after
+ * its creation (measured from before the simulator started, so never earlier), comes
+ * back within a tick and a busy machine's delay, and e2's cgroup gets it.
+ */
+static void test_ghost_released_at_ghost_after(void **state)
+{
+	struct run *r = *state;
+	int ga = e2e_timeout_ms(GHOST_AFTER_MS);
+	char cfg[256], scn[1024];
+	struct cpuset all, gh;
+	uint64_t t0, seen, freed;
+
+	skip_unless_ready();
+	all_cpus(&all);
+	config(cfg, sizeof(cfg), "1s");
+	ghost_scenario(scn, sizeof(scn), "gh", ga * 4 + e2e_timeout_ms(10000));
+	t0 = now_ms();
+	start_sim(r, scn);
+	start_daemon_with(r, cfg);
+	ghost_placed(r, &all, &gh);
+	seen = now_ms();
+	/* the runtime made no cgroup for it: nothing runs there */
+	assert_false(ctr_dir_exists(r, "gh"));
+	assert_true(wait_cpus(r, "w1", &all, ga + e2e_timeout_ms(10000)) >= 0);
+	freed = now_ms();
+	fprintf(stderr, "ghost: seen placed at %llu ms, its CPU back at %llu ms (ghost_after %d)\n",
+		(unsigned long long)(seen - t0), (unsigned long long)(freed - t0), ga);
+	assert_true(freed - t0 >= (uint64_t)ga);
+	assert_true(freed - seen <= (uint64_t)(ga + e2e_timeout_ms(PASS_BOUND_MS)));
+	next_gets(r, &gh, &all);
+	assert_released(r, "gh", "never-started");
+	finish_sim(r, e2e_timeout_ms(20000));
+}
+
+/* Fail unless w1's cgroup keeps exactly held until until_ms after t0. */
+static void hold(const struct run *r, const struct cpuset *held, uint64_t t0, uint64_t until_ms)
+{
+	struct cpuset have;
+
+	while (now_ms() - t0 < until_ms) {
+		if (kernel_cpus(r, "w1", &have) && !cpuset_equal(&have, held))
+			fail_msg(
+				"w1's cgroup changed at %llu ms although the ghost's has a process",
+				(unsigned long long)(now_ms() - t0));
+		usleep(20000);
+	}
+}
+
+/*
+ * (b) The same ghost, but the test gives it the cgroup a runtime would have made, on
+ * its CPU, with a process: a process is proof of life, so twice ghost_after later it
+ * still holds the CPU. Then the process ends and the cgroup goes, with no event (a
+ * runtime that forgot it): the next pass sees the cgroup gone and releases it.
+ */
+static void test_ghost_kept_while_its_cgroup_has_tasks(void **state)
+{
+	struct run *r = *state;
+	int ga = e2e_timeout_ms(GHOST_AFTER_MS);
+	char cfg[256], scn[1024], cpus[64];
+	struct cpuset all, gk, w1;
+	uint64_t t0, gone;
+	long ms;
+
+	skip_unless_ready();
+	all_cpus(&all);
+	config(cfg, sizeof(cfg), "1s");
+	ghost_scenario(scn, sizeof(scn), "gk", ga * 4 + e2e_timeout_ms(20000));
+	t0 = now_ms();
+	start_sim(r, scn);
+	start_daemon_with(r, cfg);
+	ghost_placed(r, &all, &gk);
+	assert_true(cpuset_format(&gk, cpus, sizeof(cpus)) >= 0);
+	assert_int_equal(squat(r, "gk", cpus), 0);
+	if (now_ms() - t0 >= (uint64_t)ga)
+		fail_msg("the ghost's cgroup came %llu ms after the start, past ghost_after",
+			 (unsigned long long)(now_ms() - t0));
+	cpuset_andnot(&w1, &all, &gk);
+	hold(r, &w1, t0, 2 * (uint64_t)ga + (uint64_t)e2e_timeout_ms(PASS_BOUND_MS));
+	assert_int_equal(reconcile_count(r, "ghosts_released"), 0);
+	squat_remove(r);
+	gone = now_ms();
+	ms = wait_cpus(r, "w1", &all, e2e_timeout_ms(10000));
+	fprintf(stderr,
+		"ghost with a process: kept %llu ms, released %ld ms after its cgroup went\n",
+		(unsigned long long)(gone - t0), ms);
+	assert_true(ms >= 0 && ms <= e2e_timeout_ms(PASS_BOUND_MS));
+	next_gets(r, &gk, &all);
+	assert_released(r, "gk", "cgroup-gone");
+	finish_sim(r, e2e_timeout_ms(20000));
+}
+
+int main(void)
+{
+#define T(f) cmocka_unit_test_setup_teardown(f, rig_setup, rig_teardown)
+	const struct CMUnitTest tests[] = {
+		T(test_ghost_released_at_ghost_after),
+		T(test_ghost_kept_while_its_cgroup_has_tasks),
+	};
+#undef T
+
+	signal(SIGPIPE, SIG_IGN);
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

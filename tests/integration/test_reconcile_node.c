@@ -9,7 +9,12 @@
  *     and not a moment less, then the shared cgroup widens and the next Guaranteed
  *     container's cgroup gets that CPU; the same ghost whose cgroup the test made, with
  *     a process in it, keeps its CPU long past ghost_after (a process is proof of life)
- *     and loses it within one pass once that cgroup vanishes with no event.
+ *     and loses it within one pass once that cgroup vanishes with no event;
+ *   - stale specs: after `fault runtime-restart stale-specs` the runtime reports
+ *     creation-time cpusets. The resync re-asserts the intent whatever the report says
+ *     (a CPU freed while the runtime was down reaches the shared cgroup although the
+ *     report shows it there already), and two containers the report both puts on one
+ *     exclusive CPU never share it in the kernel.
  * Times are scaled by TOPOGUARD_TIMEOUT_SCALE; lower bounds are measured from a moment
  * before the simulator started, so that no scheduling delay can make them pass.
  */
@@ -209,12 +214,137 @@ static void test_ghost_kept_while_its_cgroup_has_tasks(void **state)
 	finish_sim(r, e2e_timeout_ms(20000));
 }
 
+/*
+ * (c) CRI-O 1.26 restarts: its report then shows w1 on every CPU (its creation-time
+ * cpuset) while the kernel has it squeezed off e1's CPU, and e1's process ended while
+ * the runtime was away. The report already shows w1 where topoguard wants it, so only
+ * the resync's re-assertion gives w1's cgroup e1's CPU back: reconcile.interval is 0
+ * here, no pass could repair it instead.
+ */
+static void test_resync_reasserts_what_stale_specs_hide(void **state)
+{
+	struct run *r = *state;
+	char cfg[256], scn[1024], procs[64];
+	struct cpuset all, e1, w1;
+
+	skip_unless_ready();
+	all_cpus(&all);
+	config(cfg, sizeof(cfg), "0s");
+	snprintf(scn, sizeof(scn),
+		 "pod p2 default/web uid=u2 qos=burstable\n"
+		 "create w1 pod=p2 name=web cpu-request=250 cpu-limit=1000 "
+		 "mem-limit=67108864\n"
+		 "start w1\n"
+		 "pod p1 default/gua uid=u1 qos=guaranteed\n"
+		 "create e1 pod=p1 name=app " GUA " exclusive\n"
+		 "start e1\n"
+		 "sleep %d\n"
+		 "fault runtime-restart 300 stale-specs lose=e1\n"
+		 "sleep %d\n",
+		 e2e_timeout_ms(1500), e2e_timeout_ms(3000));
+	start_sim(r, scn);
+	start_daemon_with(r, cfg);
+	assert_true(wait_count(r, "e1", 1, e2e_timeout_ms(10000), &e1) >= 0);
+	cpuset_andnot(&w1, &all, &e1);
+	assert_true(wait_cpus(r, "w1", &w1, e2e_timeout_ms(5000)) >= 0);
+	/* e1's process ends, its cgroup stays; w1 gets every CPU back */
+	assert_true(wait_cpus(r, "w1", &all, e2e_timeout_ms(10000)) >= 0);
+	assert_int_equal(e2e_file_count(r->dlog, "synchronized:"), 2);
+	assert_true(ctr_dir_exists(r, "e1"));
+	assert_int_equal(
+		read_file(CPUSET_ROOT, r->name, "e1", "cgroup.procs", procs, sizeof(procs)), 0);
+	assert_string_equal(procs, "");
+	finish_sim(r, e2e_timeout_ms(20000));
+}
+
+/* Every exclusive container in status st holds CPUs no other cgroup of ids has. */
+static void assert_disjoint(const struct run *r, json_object *st, const char *const *ids, int n)
+{
+	for (int i = 0; i < n; i++) {
+		json_object *c = status_container(st, ids[i]);
+		struct cpuset mine, other;
+
+		if (!c || strcmp(e2e_jstr(c, "pool"), "exclusive"))
+			continue;
+		assert_true(kernel_cpus(r, ids[i], &mine));
+		for (int j = 0; j < n; j++) {
+			if (j != i && kernel_cpus(r, ids[j], &other) &&
+			    cpuset_intersects(&mine, &other))
+				fail_msg("exclusive %s shares CPUs with %s in the kernel", ids[i],
+					 ids[j]);
+		}
+	}
+}
+
+/*
+ * (d) c1 had the exclusive CPU, was resized to 500m (the CPU freed) and e2 took it.
+ * After a restart with stale specs the report puts both on that CPU as exclusive.
+ * The kernel must never show them sharing it (nri-sim checks after every update, both
+ * being marked `exclusive`), and once the resync and the pass after it are done every
+ * cgroup holds the daemon's intent, whose exclusive CPUs no other cgroup has.
+ * Which of the two keeps the CPU is not asserted: the restore takes the first valid
+ * claim in its model's order, not the one the kernel shows; nor is c1's quota, which
+ * the re-assertion sets back to the stale report's (docs/architecture.md).
+ */
+static void test_stale_specs_hand_no_cpu_twice(void **state)
+{
+	static const char *const ids[] = {"w1", "c1", "e2"};
+	struct run *r = *state;
+	char cfg[256], scn[1536], want[64], have[64];
+	struct cpuset all, e2;
+	uint64_t t0;
+	json_object *st;
+
+	skip_unless_ready();
+	all_cpus(&all);
+	config(cfg, sizeof(cfg), "1s");
+	snprintf(scn, sizeof(scn),
+		 "pod p2 default/web uid=u2 qos=burstable\n"
+		 "create w1 pod=p2 name=web cpu-request=250 cpu-limit=1000 "
+		 "mem-limit=67108864\n"
+		 "start w1\n"
+		 "pod p1 default/gua uid=u1 qos=guaranteed\n"
+		 "create c1 pod=p1 name=app " GUA " exclusive\n"
+		 "start c1\n"
+		 "update c1 cpu-request=500 cpu-limit=500 mem-limit=134217728\n"
+		 "pod p3 default/gua2 uid=u3 qos=guaranteed\n"
+		 "create e2 pod=p3 name=next " GUA " exclusive\n"
+		 "start e2\n"
+		 "sleep %d\n"
+		 "fault runtime-restart 300 stale-specs\n"
+		 "sleep %d\n",
+		 e2e_timeout_ms(1500), e2e_timeout_ms(6000));
+	start_sim(r, scn);
+	start_daemon_with(r, cfg);
+	assert_true(wait_count(r, "e2", 1, e2e_timeout_ms(10000), &e2) >= 0);
+	/* the resync, then its pass 1.5 s later, then room for a busy machine */
+	t0 = now_ms();
+	while (e2e_file_count(r->dlog, "synchronized:") < 2 &&
+	       now_ms() - t0 < (uint64_t)e2e_timeout_ms(10000))
+		usleep(20000);
+	assert_int_equal(e2e_file_count(r->dlog, "synchronized:"), 2);
+	usleep((useconds_t)e2e_timeout_ms(1500 + PASS_BOUND_MS) * 1000);
+	st = ask(r, "status");
+	for (size_t i = 0; i < sizeof(ids) / sizeof(ids[0]); i++) {
+		snprintf(want, sizeof(want), "%s", e2e_jstr(status_container(st, ids[i]), "cpus"));
+		assert_int_equal(
+			read_file(CPUSET_ROOT, r->name, ids[i], "cpuset.cpus", have, sizeof(have)),
+			0);
+		assert_string_equal(have, want);
+	}
+	assert_disjoint(r, st, ids, (int)(sizeof(ids) / sizeof(ids[0])));
+	json_object_put(st);
+	finish_sim(r, e2e_timeout_ms(20000));
+}
+
 int main(void)
 {
 #define T(f) cmocka_unit_test_setup_teardown(f, rig_setup, rig_teardown)
 	const struct CMUnitTest tests[] = {
 		T(test_ghost_released_at_ghost_after),
 		T(test_ghost_kept_while_its_cgroup_has_tasks),
+		T(test_resync_reasserts_what_stale_specs_hide),
+		T(test_stale_specs_hand_no_cpu_twice),
 	};
 #undef T
 

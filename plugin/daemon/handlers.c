@@ -172,6 +172,48 @@ static bool container_is_live(const struct model_container *c)
 	return !c->sandbox && c->state != MODEL_STATE_STOPPED && c->state != MODEL_STATE_EXITED;
 }
 
+static bool same_sizes(const struct alloc_request *a, const struct alloc_request *b)
+{
+	return a->qos == b->qos && a->cpu_request_mcpu == b->cpu_request_mcpu &&
+	       a->cpu_limit_mcpu == b->cpu_limit_mcpu && a->mem_limit == b->mem_limit;
+}
+
+/*
+ * A resync after a runtime restart, while this daemon ran on: it answered every
+ * create and update of the containers it knew, so what it holds is newer than a
+ * report that differs (CRI-O 1.26 and the simulator's stale-specs fault report
+ * creation-time resources, while the kernel has a later resize). Such a container is
+ * restored with the request and the exclusive CPUs the daemon last gave it, not with
+ * the report's: otherwise a container resized off its exclusive CPU would claim it
+ * again from its creation-time annotation, against the one that has it now, and get
+ * its creation-time quota back. Only memory that came from the runtime counts (not a
+ * node restore from cgroups, which is an estimate). A resize the kubelet made while
+ * the runtime had no plugin connected is the one thing this misses: the runtime
+ * restarts with the plugin redialling within milliseconds (docs/architecture.md).
+ */
+static void prefer_memory(struct daemon *d, const struct model_container *c,
+			  struct alloc_restore_entry *e)
+{
+	struct alloc_request old;
+	struct alloc_result res;
+
+	if (!d->state_source || strcmp(d->state_source, "synchronize") != 0 ||
+	    alloc_get_request(d->alloc, c->id, &old) < 0 || alloc_get(d->alloc, c->id, &res) < 0)
+		return;
+	e->exclusive = res.exclusive;
+	e->has_exclusive = true;
+	if (same_sizes(&old, &e->req))
+		return;
+	log_warn("synchronize: container=%s: the runtime reports cpu request %lldm limit %lldm, "
+		 "but its last create or update gave %lldm limit %lldm: keeping those (stale "
+		 "report)",
+		 c->id, (long long)e->req.cpu_request_mcpu, (long long)e->req.cpu_limit_mcpu,
+		 (long long)old.cpu_request_mcpu, (long long)old.cpu_limit_mcpu);
+	old.id = e->req.id;
+	old.pod_namespace = e->req.pod_namespace;
+	e->req = old;
+}
+
 static int restore_entry(struct daemon *d, struct model_container *c, struct alloc_restore_entry *e)
 {
 	const struct model_pod *pod = model_container_pod(d->model, c);
@@ -192,6 +234,7 @@ static int restore_entry(struct daemon *d, struct model_container *c, struct all
 		cpuset_zero(&e->cpus);
 	if (excl && cpuset_parse(excl, strlen(excl), &e->exclusive) >= 0)
 		e->has_exclusive = true;
+	prefer_memory(d, c, e);
 	return 0;
 }
 

@@ -281,17 +281,17 @@ static void assert_disjoint(const struct run *r, json_object *st, const char *co
  * After a restart with stale specs the report puts both on that CPU as exclusive.
  * The kernel must never show them sharing it (nri-sim checks after every update, both
  * being marked `exclusive`), and once the resync and the pass after it are done every
- * cgroup holds the daemon's intent, whose exclusive CPUs no other cgroup has.
- * Which of the two keeps the CPU is not asserted: the restore takes the first valid
- * claim in its model's order, not the one the kernel shows; nor is c1's quota, which
- * the re-assertion sets back to the stale report's (docs/architecture.md).
+ * cgroup holds the daemon's intent, whose exclusive CPUs no other cgroup has. The
+ * daemon ran on across the runtime's restart, so it trusts what it last gave each
+ * container over the stale report: e2 keeps its CPU, and c1 keeps its resized
+ * 500m (shares 512, quota 50000), not the creation-time 1024 and unlimited.
  */
 static void test_stale_specs_hand_no_cpu_twice(void **state)
 {
 	static const char *const ids[] = {"w1", "c1", "e2"};
 	struct run *r = *state;
 	char cfg[256], scn[1536], want[64], have[64];
-	struct cpuset all, e2;
+	struct cpuset all, e2, now;
 	uint64_t t0;
 	json_object *st;
 
@@ -334,6 +334,14 @@ static void test_stale_specs_hand_no_cpu_twice(void **state)
 	}
 	assert_disjoint(r, st, ids, (int)(sizeof(ids) / sizeof(ids[0])));
 	json_object_put(st);
+	assert_true(kernel_cpus(r, "e2", &now));
+	assert_true(cpuset_equal(&now, &e2));
+	assert_int_equal(read_file(CPU_ROOT, r->name, "c1", "cpu.shares", have, sizeof(have)), 0);
+	assert_string_equal(have, "512");
+	assert_int_equal(read_file(CPU_ROOT, r->name, "c1", "cpu.cfs_quota_us", have, sizeof(have)),
+			 0);
+	assert_string_equal(have, "50000");
+	assert_int_equal(e2e_file_count(r->dlog, "container=c1: the runtime reports"), 1);
 	finish_sim(r, e2e_timeout_ms(20000));
 }
 

@@ -268,10 +268,15 @@ static void ent_readback(struct cg_ent *e)
 	json_object *files = json_object_new_object();
 	char *v = NULL;
 
-	if (sim_cgroup_read(dir_of(e, CG_CPUSET), "cpuset.cpus", &v) == 0)
+	/* v2: cpuset.cpus is empty until written (the parent's apply): read what applies */
+	bool v2 = sim_cgroup_state->v2;
+
+	if (sim_cgroup_read(dir_of(e, CG_CPUSET), v2 ? "cpuset.cpus.effective" : "cpuset.cpus",
+			    &v) == 0)
 		replace(&e->cpus, v);
 	v = NULL;
-	if (sim_cgroup_read(dir_of(e, CG_CPUSET), "cpuset.mems", &v) == 0)
+	if (sim_cgroup_read(dir_of(e, CG_CPUSET), v2 ? "cpuset.mems.effective" : "cpuset.mems",
+			    &v) == 0)
 		replace(&e->mems, v);
 	v = NULL;
 	if (e->pid > 0 && read_allowed(e->pid, &v) == 0)

@@ -52,6 +52,11 @@ static void control_config_from(const struct config *c, struct control_config *r
 		.pool_saturation_percent = (unsigned int)c->live_pool_saturation_percent,
 		.pool_persist_ns = (uint64_t)c->live_pool_persist_us * 1000,
 		.unshield_percent = (unsigned int)c->live_unshield_percent,
+		.blame_percent = (unsigned int)c->live_blame_percent,
+		.blame_min_waits = (uint64_t)c->live_blame_min_waits,
+		.verify_intervals = (unsigned int)c->live_verify_intervals,
+		.verify_margin_percent = (unsigned int)c->live_verify_margin_percent,
+		.ineffective_ns = (uint64_t)c->live_ineffective_us * 1000,
 		.evict_enabled = c->eviction_enabled,
 		.evict_dry_run = c->eviction_dry_run,
 		.evict_guaranteed = c->eviction_guaranteed,
@@ -139,6 +144,8 @@ void daemon_control_free(struct daemon *d)
 	free(dc->w);
 	free(dc->stat_busy);
 	free(dc->stat_total);
+	free(dc->stat_steal);
+	free(dc->ev);
 	free(dc);
 	d->control = NULL;
 }
@@ -195,6 +202,7 @@ static void usage_of(const struct usage_sample *u, struct control_sample *s)
 	s->has_rq = u->valid & USAGE_F_RQ_LATENCY;
 	s->rq_samples = u->rq_samples;
 	s->rq_p99_us = u->rq_p99_us;
+	s->rq_wait_ns = u->valid & USAGE_F_RQ_LATENCY ? u->rq_wait_ns : 0;
 	s->has_intrusion = u->valid & USAGE_F_INTRUSION;
 	s->intrusion_ns = u->intrusion_ns;
 	s->preempt_inflicted = u->preempt_inflicted;
@@ -237,6 +245,75 @@ static int add_sample(struct model_container *c, void *ud)
 	cpu_of(c, s);
 	usage_of(&u, s);
 	return 0;
+}
+
+/* ---- blame evidence ------------------------------------------------------------- */
+
+static struct control_sample *sample_by_id(struct daemon_control *dc, const char *id)
+{
+	for (size_t i = 0; id && i < dc->n_s; i++)
+		if (!strcmp(dc->s[i].id, id))
+			return &dc->s[i];
+	return NULL;
+}
+
+/* Totals since registration, for now in the samples: a task of one cgroup switched in
+ * while one of the other stayed runnable on that CPU, either way round, is a wait of
+ * the one beside the other. NULL: a task outside every followed container. */
+static void on_pair(const char *from, const char *to, __u64 count, void *ud)
+{
+	struct daemon_control *dc = ud;
+	struct control_sample *f = sample_by_id(dc, from), *t = sample_by_id(dc, to);
+
+	if (f && to)
+		f->waits_containers += count;
+	else if (f)
+		f->waits_host += count;
+	if (t && from)
+		t->waits_containers += count;
+	else if (t)
+		t->waits_host += count;
+}
+
+static uint64_t delta(uint64_t now, uint64_t before)
+{
+	return now >= before ? now - before : now; /* re-registered: counted from 0 */
+}
+
+static const struct dc_ev *ev_of(const struct dc_ev *ev, size_t n, const char *id)
+{
+	for (size_t i = 0; i < n; i++)
+		if (!strcmp(ev[i].id, id))
+			return &ev[i];
+	return NULL;
+}
+
+/* Each sample's waits beside containers and host tasks over the interval (BPF only). */
+static void add_evidence(struct daemon *d)
+{
+	struct daemon_control *dc = d->control;
+	struct usage *u = daemon_live_usage(d);
+	struct dc_ev *ev;
+
+	if (!u || usage_backend(u) != USAGE_BACKEND_BPF ||
+	    usage_preemption_pairs(u, on_pair, dc) < 0)
+		return;
+	ev = calloc(dc->n_s ? dc->n_s : 1, sizeof(*ev));
+	if (!ev)
+		return;
+	for (size_t i = 0; i < dc->n_s; i++) {
+		struct control_sample *s = &dc->s[i];
+		const struct dc_ev *p = ev_of(dc->ev, dc->n_ev, s->id);
+
+		ev[i] = (struct dc_ev){.ctr = s->waits_containers, .host = s->waits_host};
+		snprintf(ev[i].id, sizeof(ev[i].id), "%s", s->id);
+		s->waits_containers = p ? delta(ev[i].ctr, p->ctr) : 0;
+		s->waits_host = p ? delta(ev[i].host, p->host) : 0;
+		s->has_blame = true;
+	}
+	free(dc->ev);
+	dc->ev = ev;
+	dc->n_ev = dc->n_s;
 }
 
 /* Node memory from /proc/meminfo and PSI from /proc/pressure/memory (if present). */
@@ -521,6 +598,7 @@ void daemon_control_tick(struct daemon *d, uint64_t now)
 		log_debug("closed loop: out of memory building samples");
 		return;
 	}
+	add_evidence(d);
 	read_node(&node);
 	dc_pool_node(d, &node);
 	n = control_step(dc->ctl, dc->s, dc->n_s, &node, now, dc->act, DC_ACTIONS_MAX);
@@ -543,8 +621,24 @@ void daemon_control_tick(struct daemon *d, uint64_t now)
 
 struct dc_json {
 	struct daemon *d;
-	json_object *t, *sh;
+	json_object *t, *sh, *b;
 };
+
+/* A breach and who it is blamed on, while there is one. */
+static void blame_json(struct daemon_control *dc, const char *id, json_object *t)
+{
+	struct control_explain x;
+	json_object *o;
+
+	if (control_explain_of(dc->ctl, id, &x) != 1 || x.blame == CONTROL_BLAME_NONE)
+		return;
+	o = json_object_new_object();
+	json_object_object_add(o, "blame", json_object_new_string(control_blame_name(x.blame)));
+	json_object_object_add(o, "waits_beside_containers",
+			       json_object_new_double(x.waits_containers));
+	json_object_object_add(o, "waits_beside_host", json_object_new_double(x.waits_host));
+	json_object_object_add(t, id, o);
+}
 
 static int throttle_json(struct model_container *c, void *ud)
 {
@@ -554,6 +648,7 @@ static int throttle_json(struct model_container *c, void *ud)
 	int64_t q;
 
 	dc_shield_json(j->d, c, j->sh);
+	blame_json(j->d->control, c->id, j->b);
 	if (control_throttle_of(j->d->control->ctl, c->id, &q, &period) != 1)
 		return 0;
 	o = json_object_new_object();
@@ -579,9 +674,11 @@ struct json_object *daemon_control_json(struct daemon *d)
 	o = json_object_new_object();
 	j.t = json_object_new_object();
 	j.sh = json_object_new_object();
+	j.b = json_object_new_object();
 	model_foreach_container(d->model, NULL, throttle_json, &j);
 	json_object_object_add(o, "throttled", j.t);
 	json_object_object_add(o, "shielded", j.sh);
+	json_object_object_add(o, "breached", j.b);
 	json_object_object_add(o, "pool", dc_pool_json(dc));
 	for (int k = 0; k < CONTROL_KIND_COUNT; k++) {
 		char key[32];
@@ -594,4 +691,46 @@ struct json_object *daemon_control_json(struct daemon *d)
 	add_count(o, "evictions_refused", dc->evictions_refused);
 	json_object_object_add(o, "kubernetes_api", json_object_new_boolean(dc->kube != NULL));
 	return o;
+}
+
+/* ---- explain ------------------------------------------------------------------- */
+
+static void outcome_text(const struct control_outcome *w, uint64_t now, bool against, char *buf,
+			 size_t len)
+{
+	snprintf(
+		buf, len,
+		"%s%s%s %.1f s ago (breach blamed on %s: %.0f recent waits beside containers, "
+		"%.0f beside host tasks; node steal %.2f CPUs, load outside containers %.2f CPUs); "
+		"p99 before %.0f us, after %.0f us: %s",
+		control_kind_name(w->kind),
+		against			      ? " for "
+		: w->kind == CONTROL_THROTTLE ? " of its neighbours"
+					      : "",
+		against ? w->other_id : "", now >= w->at ? (double)(now - w->at) / 1e9 : 0.0,
+		control_blame_name(w->blame), w->waits_containers, w->waits_host, w->steal_cpus,
+		w->host_cpus, w->before_us, w->after_us, control_verdict_name(w->verdict));
+}
+
+void daemon_control_explain(struct daemon *d, const char *id, uint64_t now, char *buf, size_t len)
+{
+	struct control_explain x;
+	char f[512] = "", a[512] = "";
+
+	*buf = '\0';
+	if (!d->control || control_explain_of(d->control->ctl, id, &x) != 1)
+		return;
+	if (x.has_for)
+		outcome_text(&x.for_it, now, false, f, sizeof(f));
+	if (x.has_against)
+		outcome_text(&x.against_it, now, true, a, sizeof(a));
+	snprintf(buf, len,
+		 "; closed loop: breach blamed on %s (%.0f recent waits beside containers, %.0f "
+		 "beside host tasks; node steal %.2f CPUs, outside containers %.2f CPUs)%s%s%s%s%s",
+		 control_blame_name(x.blame), x.waits_containers, x.waits_host, x.steal_cpus,
+		 x.host_cpus, *f ? "; last action for it: " : "", f,
+		 *a ? "; last action against it: " : "", a,
+		 x.throttle_ineffective_until > now || x.shield_ineffective_until > now
+			 ? "; a lever is marked ineffective for it"
+			 : "");
 }

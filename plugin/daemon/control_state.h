@@ -33,6 +33,12 @@ struct dc_want {
 	enum control_kind kind;
 };
 
+/* A container's preemption pairs since registration: beside containers, beside host tasks. */
+struct dc_ev {
+	char id[CONTROL_ID_MAX];
+	uint64_t ctr, host;
+};
+
 struct daemon_control {
 	struct control *ctl;
 	struct kube *kube;
@@ -47,8 +53,12 @@ struct daemon_control {
 	uint64_t n_kind[CONTROL_KIND_COUNT];
 	uint64_t evictions_recommended, evictions_requested, evictions_refused;
 	/* /proc/stat per CPU at the last tick: busy and total jiffies */
-	uint64_t *stat_busy, *stat_total;
+	uint64_t *stat_busy, *stat_total, *stat_steal;
 	unsigned int stat_n;
+	double steal_cpus, host_cpus; /* the node's at the last tick, in CPUs; < 0 unknown */
+	/* preemption pairs per container at the last tick (blame evidence) */
+	struct dc_ev *ev;
+	size_t n_ev;
 	/* cpusets moved by shields: re-sent when the runtime did not take them */
 	uint64_t cpuset_gen;	  /* of the request in flight, 0 = none */
 	uint64_t cpuset_retry_at; /* 0 = nothing to re-send */

@@ -46,9 +46,10 @@ struct ctl_entry {
 	double ev_ctr, ev_host; /* waits beside containers / host tasks, halved per step */
 	double pre_sum;		/* the victim's p99 over its breached intervals before a lever */
 	unsigned int pre_n;
-	bool testing; /* a lever for it is being verified */
-	double post_sum;
+	bool testing;	 /* a lever for it is being verified */
+	double post_sum; /* its p99 over the intervals since post_from */
 	unsigned int post_n;
+	uint64_t post_from;	       /* the lever's last step */
 	uint64_t ineffective_until[2]; /* [0] throttle, [1] shield */
 	bool has_for, has_against;
 	struct control_outcome for_it, against_it;

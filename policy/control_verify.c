@@ -18,8 +18,10 @@
  *
  * Verify. When a lever (throttle steps, or a shield) first acts for a victim, the
  * mean p99 of the victim's breached intervals before it is kept; after
- * verify_intervals intervals that began after it, the mean p99 over them must be
- * verify_margin_percent lower, or the breach over. If not, the lever is undone
+ * verify_intervals intervals that began after its last step (a throttle goes down
+ * step by step: it is judged once it stopped going down, at its floor or once the
+ * breach is over), the mean p99 over them must be verify_margin_percent lower, or
+ * the breach over. If not, the lever is undone
  * (every throttle for that victim restored, or its shield given back, reason
  * "ineffective") and not used for that victim for ineffective_ns: the other lever
  * (or none) is next. A lever taken back before it could be judged is "withdrawn".
@@ -140,7 +142,7 @@ static void post_collect(struct ctl_entry *e, uint64_t now)
 {
 	const struct control_sample *s = e->s;
 
-	if (now - e->for_it.at < s->interval_ns || !has_p99(s))
+	if (now - e->post_from < s->interval_ns || !has_p99(s))
 		return;
 	e->post_sum += s->rq_p99_us;
 	e->post_n++;
@@ -221,6 +223,13 @@ static void start_one(struct control *c, const struct control_action *a, uint64_
 		strcpy(t->against_it.other_id, v->id);
 		t->has_against = true;
 	}
+	if (v->testing && a->kind == v->for_it.kind) {
+		/* one more step of the same lever: judge it from its last step on */
+		v->post_sum = 0;
+		v->post_n = 0;
+		v->post_from = now;
+		return;
+	}
 	if (v->testing || !c->cfg.verify_intervals || !v->pre_n)
 		return;
 	outcome_init(c, v, a->kind, now, &v->for_it);
@@ -228,6 +237,7 @@ static void start_one(struct control *c, const struct control_action *a, uint64_
 	v->testing = true;
 	v->post_sum = 0;
 	v->post_n = 0;
+	v->post_from = now;
 }
 
 void ctl_verify_start(struct control *c, size_t from, uint64_t now, const struct ctl_out *o)

@@ -184,25 +184,52 @@ static struct control_outcome outcome_for(const struct fx *f, const char *id)
 	return x.for_it;
 }
 
+/*
+ * Steps every 100 ms from t on while ls stays breached at p99: the throttle goes down
+ * to its floor, and is judged verify_intervals (3) intervals after its last step.
+ * Returns the step of the judgement (its actions in f->a, *ret_n of them).
+ */
+static uint64_t until_judged(struct fx *f, uint64_t t, double p99, int *ret_n)
+{
+	uint64_t last = t - 100 * MS; /* the step before throttled */
+
+	f->s[0].rq_p99_us = p99;
+	for (; t < 5 * S; t += 100 * MS) {
+		int n = fx_step(f, t);
+
+		if (count_kind(f, n, CONTROL_THROTTLE))
+			last = t;
+		if (outcome_for(f, "ls").verdict != CONTROL_V_PENDING) {
+			/* one more step of the same lever restarts its judgement */
+			assert_int_equal(t, last + 300 * MS);
+			*ret_n = n;
+			return t;
+		}
+	}
+	fail_msg("never judged");
+	return 0;
+}
+
 static void test_control_step_throttle_that_helped_stays(void **state)
 {
 	struct fx *f = *state;
 	struct control_outcome w;
 	struct control_explain x;
+	uint64_t t;
+	int n;
 
 	breach(f);
-	f->s[0].rq_p99_us = 3000; /* better, still over target */
-	for (uint64_t t = 1 * S + 100 * MS; t <= 1 * S + 300 * MS; t += 100 * MS) {
-		int n = fx_step(f, t);
-
-		assert_int_equal(count_kind(f, n, CONTROL_RESTORE), 0);
-	}
+	/* better, still over target: the steps go on to the floor */
+	t = until_judged(f, 1 * S + 100 * MS, 3000, &n);
+	assert_true(t > 1 * S + 300 * MS);
+	assert_int_equal(count_kind(f, n, CONTROL_RESTORE), 0);
 	w = outcome_for(f, "ls");
 	assert_int_equal(w.kind, CONTROL_THROTTLE);
 	assert_int_equal(w.verdict, CONTROL_V_HELPED);
 	assert_true(w.before_us == 9000);
 	assert_true(w.after_us == 3000);
 	assert_int_equal(w.blame, CONTROL_BLAME_NEIGHBOURS);
+	assert_int_equal(control_throttle_of(f->c, "b1", NULL, NULL), 1);
 	/* the burners name the action against them and who it was for */
 	assert_int_equal(control_explain_of(f->c, "b1", &x), 1);
 	assert_true(x.has_against);
@@ -214,36 +241,48 @@ static void test_control_step_throttle_that_did_not_help_is_undone(void **state)
 {
 	const struct control_action *a;
 	struct fx *f = *state;
-	int n = 0;
+	uint64_t t;
+	int n;
 
 	breach(f);
 	/* no better: 8000 is not 20 % under 9000 */
-	f->s[0].rq_p99_us = 8000;
-	fx_step(f, 1 * S + 100 * MS);
-	fx_step(f, 1 * S + 200 * MS);
-	n = fx_step(f, 1 * S + 300 * MS);
+	t = until_judged(f, 1 * S + 100 * MS, 8000, &n);
 	assert_int_equal(count_kind(f, n, CONTROL_RESTORE), 2);
 	a = find_kind(f, n, CONTROL_RESTORE);
 	assert_int_equal(a->reason, CONTROL_R_INEFFECTIVE);
 	assert_int_equal(outcome_for(f, "ls").verdict, CONTROL_V_UNDONE);
 	assert_int_equal(control_throttle_of(f->c, "b1", NULL, NULL), 0);
 	/* ineffective for ls for 10 s: the breach goes on, nothing is throttled */
-	for (uint64_t t = 1 * S + 400 * MS; t < 11 * S + 300 * MS; t += 100 * MS)
-		assert_int_equal(count_kind(f, fx_step(f, t), CONTROL_THROTTLE), 0);
+	for (uint64_t u = t + 100 * MS; u < t + 10 * S; u += 100 * MS)
+		assert_int_equal(count_kind(f, fx_step(f, u), CONTROL_THROTTLE), 0);
 	/* then it may be tried again */
-	assert_int_equal(count_kind(f, fx_step(f, 11 * S + 400 * MS), CONTROL_THROTTLE), 2);
+	assert_int_equal(count_kind(f, fx_step(f, t + 10 * S), CONTROL_THROTTLE), 2);
 }
 
+/* With a margin no p99 can meet, only the end of the breach counts as help. */
 static void test_control_step_calm_after_the_throttle_counts_as_helped(void **state)
 {
+	struct control_config k = blame_cfg();
 	struct fx *f = *state;
+	int n;
 
-	breach(f);
-	f->s[0].rq_p99_us = 800; /* under target: not yet under the hysteresis band */
-	fx_step(f, 1 * S + 100 * MS);
-	fx_step(f, 1 * S + 200 * MS);
-	f->s[0].rq_p99_us = 100;
-	fx_step(f, 1 * S + 300 * MS);
+	k.verify_margin_percent = 100;
+	fx_init(f, &k);
+	evidence(f, 30, 0);
+	f->s[0].rq_p99_us = 9000;
+	assert_int_equal(count_kind(f, fx_step(f, 1 * S), CONTROL_THROTTLE), 2);
+	/* 950: under target, not under the hysteresis band: still breached */
+	until_judged(f, 1 * S + 100 * MS, 950, &n);
+	assert_int_equal(outcome_for(f, "ls").verdict, CONTROL_V_UNDONE);
+
+	control_free(f->c);
+	fx_init(f, &k);
+	evidence(f, 30, 0);
+	f->s[0].rq_p99_us = 9000;
+	assert_int_equal(count_kind(f, fx_step(f, 1 * S), CONTROL_THROTTLE), 2);
+	/* 100: the breach is over at once, no more steps */
+	until_judged(f, 1 * S + 100 * MS, 100, &n);
+	assert_int_equal(count_kind(f, n, CONTROL_RESTORE), 0);
 	assert_int_equal(outcome_for(f, "ls").verdict, CONTROL_V_HELPED);
 }
 
@@ -275,8 +314,7 @@ static void test_control_step_ineffective_throttle_leads_to_the_shield(void **st
 	f->node.shared_cpus = 4; /* 45 % of 4: not saturated at first */
 	f->s[0].rq_p99_us = 9000;
 	assert_int_equal(count_kind(f, fx_step(f, t), CONTROL_THROTTLE), 2);
-	for (int i = 0; i < 3; i++)
-		n = fx_step(f, t += 100 * MS);
+	t = until_judged(f, t + 100 * MS, 9000, &n);
 	assert_int_equal(count_kind(f, n, CONTROL_RESTORE), 2);
 	/* the pool shrinks to 2 CPUs: saturated; the shield is asked, no throttle */
 	f->node.shared_cpus = 2;

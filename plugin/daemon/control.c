@@ -247,75 +247,6 @@ static int add_sample(struct model_container *c, void *ud)
 	return 0;
 }
 
-/* ---- blame evidence ------------------------------------------------------------- */
-
-static struct control_sample *sample_by_id(struct daemon_control *dc, const char *id)
-{
-	for (size_t i = 0; id && i < dc->n_s; i++)
-		if (!strcmp(dc->s[i].id, id))
-			return &dc->s[i];
-	return NULL;
-}
-
-/* Totals since registration, for now in the samples: a task of one cgroup switched in
- * while one of the other stayed runnable on that CPU, either way round, is a wait of
- * the one beside the other. NULL: a task outside every followed container. */
-static void on_pair(const char *from, const char *to, __u64 count, void *ud)
-{
-	struct daemon_control *dc = ud;
-	struct control_sample *f = sample_by_id(dc, from), *t = sample_by_id(dc, to);
-
-	if (f && to)
-		f->waits_containers += count;
-	else if (f)
-		f->waits_host += count;
-	if (t && from)
-		t->waits_containers += count;
-	else if (t)
-		t->waits_host += count;
-}
-
-static uint64_t delta(uint64_t now, uint64_t before)
-{
-	return now >= before ? now - before : now; /* re-registered: counted from 0 */
-}
-
-static const struct dc_ev *ev_of(const struct dc_ev *ev, size_t n, const char *id)
-{
-	for (size_t i = 0; i < n; i++)
-		if (!strcmp(ev[i].id, id))
-			return &ev[i];
-	return NULL;
-}
-
-/* Each sample's waits beside containers and host tasks over the interval (BPF only). */
-static void add_evidence(struct daemon *d)
-{
-	struct daemon_control *dc = d->control;
-	struct usage *u = daemon_live_usage(d);
-	struct dc_ev *ev;
-
-	if (!u || usage_backend(u) != USAGE_BACKEND_BPF ||
-	    usage_preemption_pairs(u, on_pair, dc) < 0)
-		return;
-	ev = calloc(dc->n_s ? dc->n_s : 1, sizeof(*ev));
-	if (!ev)
-		return;
-	for (size_t i = 0; i < dc->n_s; i++) {
-		struct control_sample *s = &dc->s[i];
-		const struct dc_ev *p = ev_of(dc->ev, dc->n_ev, s->id);
-
-		ev[i] = (struct dc_ev){.ctr = s->waits_containers, .host = s->waits_host};
-		snprintf(ev[i].id, sizeof(ev[i].id), "%s", s->id);
-		s->waits_containers = p ? delta(ev[i].ctr, p->ctr) : 0;
-		s->waits_host = p ? delta(ev[i].host, p->host) : 0;
-		s->has_blame = true;
-	}
-	free(dc->ev);
-	dc->ev = ev;
-	dc->n_ev = dc->n_s;
-}
-
 /* Node memory from /proc/meminfo and PSI from /proc/pressure/memory (if present). */
 static void read_node(struct control_node *n)
 {
@@ -598,7 +529,7 @@ void daemon_control_tick(struct daemon *d, uint64_t now)
 		log_debug("closed loop: out of memory building samples");
 		return;
 	}
-	add_evidence(d);
+	dc_add_evidence(d);
 	read_node(&node);
 	dc_pool_node(d, &node);
 	n = control_step(dc->ctl, dc->s, dc->n_s, &node, now, dc->act, DC_ACTIONS_MAX);
@@ -606,6 +537,8 @@ void daemon_control_tick(struct daemon *d, uint64_t now)
 		log_debug_errno(n, "closed loop: controller refused the samples");
 	else
 		dc_log_pool(dc);
+	if (n >= 0)
+		dc_log_blame(dc);
 	for (int i = 0; i < n; i++) {
 		if (dc->act[i].kind == CONTROL_EVICT)
 			do_evict(d, &dc->act[i], now);
@@ -624,22 +557,6 @@ struct dc_json {
 	json_object *t, *sh, *b;
 };
 
-/* A breach and who it is blamed on, while there is one. */
-static void blame_json(struct daemon_control *dc, const char *id, json_object *t)
-{
-	struct control_explain x;
-	json_object *o;
-
-	if (control_explain_of(dc->ctl, id, &x) != 1 || x.blame == CONTROL_BLAME_NONE)
-		return;
-	o = json_object_new_object();
-	json_object_object_add(o, "blame", json_object_new_string(control_blame_name(x.blame)));
-	json_object_object_add(o, "waits_beside_containers",
-			       json_object_new_double(x.waits_containers));
-	json_object_object_add(o, "waits_beside_host", json_object_new_double(x.waits_host));
-	json_object_object_add(t, id, o);
-}
-
 static int throttle_json(struct model_container *c, void *ud)
 {
 	struct dc_json *j = ud;
@@ -648,7 +565,7 @@ static int throttle_json(struct model_container *c, void *ud)
 	int64_t q;
 
 	dc_shield_json(j->d, c, j->sh);
-	blame_json(j->d->control, c->id, j->b);
+	dc_blame_json(j->d->control, c->id, j->b);
 	if (control_throttle_of(j->d->control->ctl, c->id, &q, &period) != 1)
 		return 0;
 	o = json_object_new_object();
@@ -691,46 +608,4 @@ struct json_object *daemon_control_json(struct daemon *d)
 	add_count(o, "evictions_refused", dc->evictions_refused);
 	json_object_object_add(o, "kubernetes_api", json_object_new_boolean(dc->kube != NULL));
 	return o;
-}
-
-/* ---- explain ------------------------------------------------------------------- */
-
-static void outcome_text(const struct control_outcome *w, uint64_t now, bool against, char *buf,
-			 size_t len)
-{
-	snprintf(
-		buf, len,
-		"%s%s%s %.1f s ago (breach blamed on %s: %.0f recent waits beside containers, "
-		"%.0f beside host tasks; node steal %.2f CPUs, load outside containers %.2f CPUs); "
-		"p99 before %.0f us, after %.0f us: %s",
-		control_kind_name(w->kind),
-		against			      ? " for "
-		: w->kind == CONTROL_THROTTLE ? " of its neighbours"
-					      : "",
-		against ? w->other_id : "", now >= w->at ? (double)(now - w->at) / 1e9 : 0.0,
-		control_blame_name(w->blame), w->waits_containers, w->waits_host, w->steal_cpus,
-		w->host_cpus, w->before_us, w->after_us, control_verdict_name(w->verdict));
-}
-
-void daemon_control_explain(struct daemon *d, const char *id, uint64_t now, char *buf, size_t len)
-{
-	struct control_explain x;
-	char f[512] = "", a[512] = "";
-
-	*buf = '\0';
-	if (!d->control || control_explain_of(d->control->ctl, id, &x) != 1)
-		return;
-	if (x.has_for)
-		outcome_text(&x.for_it, now, false, f, sizeof(f));
-	if (x.has_against)
-		outcome_text(&x.against_it, now, true, a, sizeof(a));
-	snprintf(buf, len,
-		 "; closed loop: breach blamed on %s (%.0f recent waits beside containers, %.0f "
-		 "beside host tasks; node steal %.2f CPUs, outside containers %.2f CPUs)%s%s%s%s%s",
-		 control_blame_name(x.blame), x.waits_containers, x.waits_host, x.steal_cpus,
-		 x.host_cpus, *f ? "; last action for it: " : "", f,
-		 *a ? "; last action against it: " : "", a,
-		 x.throttle_ineffective_until > now || x.shield_ineffective_until > now
-			 ? "; a lever is marked ineffective for it"
-			 : "");
 }

@@ -37,6 +37,7 @@ struct dc_want {
 struct dc_ev {
 	char id[CONTROL_ID_MAX];
 	uint64_t ctr, host;
+	enum control_blame blame; /* of its last breach, to log a change once */
 };
 
 struct daemon_control {
@@ -100,3 +101,11 @@ void dc_resend_cpusets(struct daemon *d, uint64_t now);
 /* c's shield (id -> CPUs) into t, if it has one. */
 void dc_shield_json(struct daemon *d, const struct model_container *c, json_object *t);
 json_object *dc_pool_json(struct daemon_control *dc);
+
+/* blame.c: used by control.c, uses nothing of control.c */
+/* Each sample's waits beside containers and host tasks over the interval (BPF only). */
+void dc_add_evidence(struct daemon *d);
+/* Log a change of who a container's breaches are blamed on. */
+void dc_log_blame(struct daemon_control *dc);
+/* id's breach and its blame into t, while it has one. */
+void dc_blame_json(struct daemon_control *dc, const char *id, json_object *t);

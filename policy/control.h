@@ -140,6 +140,7 @@ enum control_verdict {
 	CONTROL_V_HELPED,
 	CONTROL_V_UNDONE,    /* did not help: undone, and ineffective for a while */
 	CONTROL_V_WITHDRAWN, /* taken back (calm, refused, quiet) before it could be judged */
+	CONTROL_V_UNJUDGED,  /* not verified (verify_intervals 0, or no breach before it) */
 	CONTROL_V_COUNT,
 };
 

@@ -230,10 +230,12 @@ static void start_one(struct control *c, const struct control_action *a, uint64_
 		v->post_from = now;
 		return;
 	}
-	if (v->testing || !c->cfg.verify_intervals || !v->pre_n)
-		return;
 	outcome_init(c, v, a->kind, now, &v->for_it);
 	v->has_for = true;
+	if (!c->cfg.verify_intervals || !v->pre_n) {
+		v->for_it.verdict = CONTROL_V_UNJUDGED;
+		return;
+	}
 	v->testing = true;
 	v->post_sum = 0;
 	v->post_n = 0;
@@ -286,7 +288,8 @@ const char *control_blame_name(enum control_blame b)
 
 const char *control_verdict_name(enum control_verdict v)
 {
-	static const char *const names[] = {"pending", "helped", "undone", "withdrawn"};
+	static const char *const names[] = {"pending", "helped", "undone", "withdrawn",
+					    "not judged"};
 
 	return (unsigned int)v < CONTROL_V_COUNT ? names[v] : "unknown";
 }

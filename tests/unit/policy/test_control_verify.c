@@ -297,6 +297,24 @@ static void test_control_step_withdrawn_throttle_is_not_judged(void **state)
 	assert_int_equal(outcome_for(f, "ls").verdict, CONTROL_V_WITHDRAWN);
 }
 
+/* verify_intervals 0: nothing judged or undone, the action still explained. */
+static void test_control_step_unverified_lever_is_explained_and_kept(void **state)
+{
+	struct control_config k = blame_cfg();
+	struct fx *f = *state;
+
+	k.verify_intervals = 0;
+	fx_init(f, &k);
+	evidence(f, 30, 0);
+	f->s[0].rq_p99_us = 9000;
+	assert_int_equal(count_kind(f, fx_step(f, 1 * S), CONTROL_THROTTLE), 2);
+	for (uint64_t t = 1 * S + 100 * MS; t < 3 * S; t += 100 * MS)
+		assert_int_equal(count_kind(f, fx_step(f, t), CONTROL_RESTORE), 0);
+	assert_int_equal(outcome_for(f, "ls").kind, CONTROL_THROTTLE);
+	assert_int_equal(outcome_for(f, "ls").verdict, CONTROL_V_UNJUDGED);
+	assert_int_equal(control_throttle_of(f->c, "b1", NULL, NULL), 1);
+}
+
 /* Pool of 2 CPUs saturated by b1 + b2; throttling ls's neighbours did not help: the
  * shield is the next lever, and when it does not help either, nothing is left. */
 static void test_control_step_ineffective_throttle_leads_to_the_shield(void **state)
@@ -386,6 +404,7 @@ int main(void)
 		T(test_control_step_throttle_that_did_not_help_is_undone),
 		T(test_control_step_calm_after_the_throttle_counts_as_helped),
 		T(test_control_step_withdrawn_throttle_is_not_judged),
+		T(test_control_step_unverified_lever_is_explained_and_kept),
 		T(test_control_step_ineffective_throttle_leads_to_the_shield),
 		T(test_control_step_shield_is_not_given_back_while_neighbours_wait),
 #undef T

@@ -156,12 +156,13 @@ void daemon_control_explain(struct daemon *d, const char *id, uint64_t now, char
 	if (x.has_against)
 		outcome_text(&x.against_it, now, true, a, sizeof(a));
 	snprintf(buf, len,
-		 "; closed loop: breach blamed on %s (%.0f recent waits beside containers, %.0f "
-		 "beside host tasks; node steal %.2f CPUs, outside containers %.2f CPUs)%s%s%s%s%s",
-		 control_blame_name(x.blame), x.waits_containers, x.waits_host, x.steal_cpus,
-		 x.host_cpus, *f ? "; last action for it: " : "", f,
-		 *a ? "; last action against it: " : "", a,
-		 x.throttle_ineffective_until > now || x.shield_ineffective_until > now
-			 ? "; a lever is marked ineffective for it"
-			 : "");
+		 "; closed loop: %s%s (%.0f recent waits beside containers, %.0f beside host "
+		 "tasks; node steal %.2f CPUs, outside containers %.2f CPUs)%s%s%s%s%s%s",
+		 x.blame == CONTROL_BLAME_NONE ? "not breached" : "breach blamed on ",
+		 x.blame == CONTROL_BLAME_NONE ? "" : control_blame_name(x.blame),
+		 x.waits_containers, x.waits_host, x.steal_cpus, x.host_cpus,
+		 *f ? "; last action for it: " : "", f, *a ? "; last action against it: " : "", a,
+		 x.throttle_ineffective_until > now ? "; throttling is marked ineffective for it"
+						    : "",
+		 x.shield_ineffective_until > now ? "; a shield is marked ineffective for it" : "");
 }

@@ -56,6 +56,7 @@ static unsigned int n_cpus;
 
 struct result {
 	bool ran;
+	char explain[2048]; /* `explain` of the probe at the end of the run */
 	uint64_t p99;
 	size_t n;
 	int actions, false_actions, undone;
@@ -293,6 +294,24 @@ static void run_loop(struct tg *t, enum scenario sc, unsigned int secs, unsigned
 	r->react_ms = first && t_late ? ((double)first - (double)t_late) / 1e6 : -1;
 }
 
+/* The daemon's `explain` of the probe: its last action, evidence, whether it helped. */
+static void explain_probe(const struct tg *t, struct result *r)
+{
+	char *answer = NULL;
+	json_object *o;
+	const char *text, *cl;
+
+	r->explain[0] = '\0';
+	if (status_client_request(t->stat, "explain ls", 1000, &answer) < 0)
+		return;
+	o = json_tokener_parse(answer);
+	free(answer);
+	text = o ? e2e_jstr(o, "explanation") : "";
+	cl = strstr(text, "; closed loop: ");
+	snprintf(r->explain, sizeof(r->explain), "%s", cl ? cl + 2 : text);
+	json_object_put(o);
+}
+
 /* What the daemon's log says it did. */
 static void count_actions(const struct tg *t, enum scenario sc, struct result *r)
 {
@@ -335,6 +354,7 @@ static void run_one(enum scenario sc, unsigned int secs, unsigned int target_us,
 		probe = rig_spawn(cg, -1, rig_probe_fn, sh, 0);
 		usleep(500000);
 		run_loop(&t, sc, secs, target_us, r);
+		explain_probe(&t, r);
 		rig_kill(&probe);
 		usleep(200000); /* the last actions into the log */
 		count_actions(&t, sc, r);
@@ -429,5 +449,8 @@ int main(int argc, char **argv)
 		print_row((enum scenario)sc, &r[sc], &r[SC_ALONE]);
 	printf("expected: runs 1-2 no action (false 0), run 2 blamed on host; runs 3-4 act "
 	       "(missed 0) within 150 ms, p99 <= 1.2 x run 1\n");
+	for (int sc = 0; sc < SC_COUNT; sc++)
+		if (r[sc].ran)
+			printf("explain probe after run %d: %s\n", sc + 1, r[sc].explain);
 	return 0;
 }

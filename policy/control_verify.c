@@ -11,8 +11,9 @@
  * while that task ran on its CPU, either way round) and against a task outside
  * every container, halved every interval so that the last few intervals count. A
  * breach is blamed on neighbours when container switches are at least
- * blame_min_waits and blame_percent of all; once blamed it stays so until the
- * breach ends (an action that works removes the very evidence). Steal and host
+ * blame_min_waits and blame_percent of all; once blamed it stays so while a lever
+ * acts for the victim (an action that works removes the very evidence), and is
+ * judged afresh otherwise (a long breach can change hands). Steal and host
  * load produce no container switches, so they are never blamed on containers;
  * they are named instead (host first when host switches are seen).
  *
@@ -54,6 +55,12 @@ enum control_blame control_blame_rule(const struct control_config *cfg, double w
 	return CONTROL_BLAME_UNKNOWN;
 }
 
+/* A lever acts for e now: it may be what keeps the neighbours' evidence away. */
+static bool lever_on(const struct control *c, const struct ctl_entry *e)
+{
+	return e->s->shielded || e->shield_asked || ctl_throttled_for(c, e);
+}
+
 void ctl_blame_update(struct control *c, struct ctl_entry *e, const struct control_node *node)
 {
 	const struct control_sample *s = e->s;
@@ -66,7 +73,7 @@ void ctl_blame_update(struct control *c, struct ctl_entry *e, const struct contr
 		e->blame = CONTROL_BLAME_NONE;
 	else if (!s->has_blame || !c->cfg.blame_percent)
 		e->blame = CONTROL_BLAME_UNCHECKED;
-	else if (e->blame != CONTROL_BLAME_NEIGHBOURS)
+	else if (e->blame != CONTROL_BLAME_NEIGHBOURS || !lever_on(c, e))
 		e->blame = control_blame_rule(&c->cfg, e->ev_ctr, e->ev_host, c->steal_cpus,
 					      c->host_cpus);
 }

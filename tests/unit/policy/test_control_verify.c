@@ -151,6 +151,27 @@ static void test_control_step_blame_holds_for_the_breach(void **state)
 	assert_int_equal(blame_of(f, "ls"), CONTROL_BLAME_NONE);
 }
 
+/* No lever acts for it (its neighbours are Guaranteed): a long breach changes hands
+ * as the evidence does. */
+static void test_control_step_blame_follows_the_evidence_without_a_lever(void **state)
+{
+	struct control_config k = blame_cfg();
+	struct fx *f = *state;
+	uint64_t t = 1 * S;
+
+	fx_init(f, &k);
+	f->s[1].qos = f->s[2].qos = QOS_GUARANTEED;
+	evidence(f, 30, 0);
+	f->s[0].rq_p99_us = 9000;
+	assert_int_equal(fx_step(f, t), 0);
+	assert_int_equal(blame_of(f, "ls"), CONTROL_BLAME_NEIGHBOURS);
+	evidence(f, 0, 40);
+	/* 30 halves: 15, 7.5, 3.75 < blame_min_waits */
+	for (int i = 0; i < 3; i++)
+		assert_int_equal(fx_step(f, t += 100 * MS), 0);
+	assert_int_equal(blame_of(f, "ls"), CONTROL_BLAME_HOST);
+}
+
 static void test_control_step_without_evidence_acts_as_before(void **state)
 {
 	struct control_config k = blame_cfg();
@@ -399,6 +420,7 @@ int main(void)
 		T(test_control_step_container_burners_throttle_at_once),
 		T(test_control_step_steal_noise_still_acts_against_containers),
 		T(test_control_step_blame_holds_for_the_breach),
+		T(test_control_step_blame_follows_the_evidence_without_a_lever),
 		T(test_control_step_without_evidence_acts_as_before),
 		T(test_control_step_throttle_that_helped_stays),
 		T(test_control_step_throttle_that_did_not_help_is_undone),

@@ -131,7 +131,7 @@ static void outcome_text(const struct control_outcome *w, uint64_t now, bool aga
 {
 	snprintf(
 		buf, len,
-		"%s%s%s %.1f s ago (breach blamed on %s: %.0f recent waits beside containers, "
+		"%s%s%s %.1f s ago (%s%s: %.0f recent waits beside containers, "
 		"%.0f beside host tasks; node steal %.2f CPUs, load outside containers %.2f CPUs); "
 		"p99 before %.0f us, after %.0f us: %s",
 		control_kind_name(w->kind),
@@ -139,8 +139,10 @@ static void outcome_text(const struct control_outcome *w, uint64_t now, bool aga
 		: w->kind == CONTROL_THROTTLE ? " of its neighbours"
 					      : "",
 		against ? w->other_id : "", now >= w->at ? (double)(now - w->at) / 1e9 : 0.0,
-		control_blame_name(w->blame), w->waits_containers, w->waits_host, w->steal_cpus,
-		w->host_cpus, w->before_us, w->after_us, control_verdict_name(w->verdict));
+		w->blame == CONTROL_BLAME_NONE ? "not breached" : "breach blamed on ",
+		w->blame == CONTROL_BLAME_NONE ? "" : control_blame_name(w->blame),
+		w->waits_containers, w->waits_host, w->steal_cpus, w->host_cpus, w->before_us,
+		w->after_us, control_verdict_name(w->verdict));
 }
 
 void daemon_control_explain(struct daemon *d, const char *id, uint64_t now, char *buf, size_t len)

@@ -180,7 +180,7 @@ static struct ctl_entry *eval_all_latency(struct control *c, const struct contro
 		}
 		(*ret_ls)++;
 		eval_latency(c, e, now);
-		ctl_blame_update(c, e, node);
+		ctl_blame_update(c, e, node, now);
 		if (ctl_acts_for(e) && (!worst || e->breach_since < worst->breach_since))
 			worst = e;
 	}

@@ -128,7 +128,8 @@ void ctl_unshield_one(struct control *c, struct ctl_entry *e, enum control_reaso
 
 /* control_verify.c: blame before acting, verify after. */
 /* e's breach state is fresh: update its evidence and who its breach is blamed on. */
-void ctl_blame_update(struct control *c, struct ctl_entry *e, const struct control_node *node);
+void ctl_blame_update(struct control *c, struct ctl_entry *e, const struct control_node *node,
+		      uint64_t now);
 /* A breach that may act against neighbours: evidence says they cause it. */
 static inline bool ctl_acts_for(const struct ctl_entry *e)
 {

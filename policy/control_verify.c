@@ -61,7 +61,23 @@ static bool lever_on(const struct control *c, const struct ctl_entry *e)
 	return e->s->shielded || e->shield_asked || ctl_throttled_for(c, e);
 }
 
-void ctl_blame_update(struct control *c, struct ctl_entry *e, const struct control_node *node)
+static void blame_set(struct control *c, struct ctl_entry *e, uint64_t now)
+{
+	enum control_blame was = e->blame;
+	uint64_t iv = e->s->interval_ns;
+
+	e->blame = control_blame_rule(&c->cfg, e->ev_ctr, e->ev_host, c->steal_cpus, c->host_cpus);
+	/* a breach that becomes the neighbours' is, for them, a breach that begins now:
+	 * reactions and the waits for saturation or an eviction count from here */
+	if (e->blame == CONTROL_BLAME_NEIGHBOURS && was != CONTROL_BLAME_NEIGHBOURS &&
+	    e->breach_seen != now) {
+		e->breach_since = now - (iv < now ? iv : now);
+		e->breach_seen = now;
+	}
+}
+
+void ctl_blame_update(struct control *c, struct ctl_entry *e, const struct control_node *node,
+		      uint64_t now)
 {
 	const struct control_sample *s = e->s;
 
@@ -74,8 +90,7 @@ void ctl_blame_update(struct control *c, struct ctl_entry *e, const struct contr
 	else if (!s->has_blame || !c->cfg.blame_percent)
 		e->blame = CONTROL_BLAME_UNCHECKED;
 	else if (e->blame != CONTROL_BLAME_NEIGHBOURS || !lever_on(c, e))
-		e->blame = control_blame_rule(&c->cfg, e->ev_ctr, e->ev_host, c->steal_cpus,
-					      c->host_cpus);
+		blame_set(c, e, now);
 }
 
 static bool has_p99(const struct control_sample *s)

@@ -172,6 +172,26 @@ static void test_control_step_blame_follows_the_evidence_without_a_lever(void **
 	assert_int_equal(blame_of(f, "ls"), CONTROL_BLAME_HOST);
 }
 
+/* The host's breach that becomes the neighbours': their reaction counts from then. */
+static void test_control_step_reaction_counts_from_the_neighbours_blame(void **state)
+{
+	struct control_config k = blame_cfg();
+	struct fx *f = *state;
+	const struct control_action *a;
+	int n;
+
+	fx_init(f, &k);
+	evidence(f, 0, 40);
+	f->s[0].rq_p99_us = 9000;
+	for (uint64_t t = 1 * S; t < 2 * S; t += 100 * MS)
+		assert_int_equal(fx_step(f, t), 0);
+	evidence(f, 200, 0);
+	n = fx_step(f, 2 * S);
+	assert_int_equal(count_kind(f, n, CONTROL_THROTTLE), 2);
+	a = find_kind(f, n, CONTROL_THROTTLE);
+	assert_int_equal(a->since_ns, 2 * S - 100 * MS);
+}
+
 static void test_control_step_without_evidence_acts_as_before(void **state)
 {
 	struct control_config k = blame_cfg();
@@ -421,6 +441,7 @@ int main(void)
 		T(test_control_step_steal_noise_still_acts_against_containers),
 		T(test_control_step_blame_holds_for_the_breach),
 		T(test_control_step_blame_follows_the_evidence_without_a_lever),
+		T(test_control_step_reaction_counts_from_the_neighbours_blame),
 		T(test_control_step_without_evidence_acts_as_before),
 		T(test_control_step_throttle_that_helped_stays),
 		T(test_control_step_throttle_that_did_not_help_is_undone),

@@ -13,7 +13,8 @@
  * breach is blamed on neighbours when container switches are at least
  * blame_min_waits and blame_percent of all; once blamed it stays so while a lever
  * acts for the victim (an action that works removes the very evidence), and is
- * judged afresh otherwise (a long breach can change hands). Steal and host
+ * judged afresh otherwise (a long breach can change hands), where leaving it takes
+ * a share hysteresis_percent lower than reaching it. Steal and host
  * load produce no container switches, so they are never blamed on containers;
  * they are named instead (host first when host switches are seen).
  *
@@ -61,12 +62,26 @@ static bool lever_on(const struct control *c, const struct ctl_entry *e)
 	return e->s->shielded || e->shield_asked || ctl_throttled_for(c, e);
 }
 
+/* The share that keeps a breach the neighbours' once it is: hysteresis_percent less
+ * than the one that makes it so, as the share hovers at the threshold under mixed
+ * load; at least 1 (0 means "off" to the rule). */
+static unsigned int hold_percent(const struct control_config *k)
+{
+	unsigned int h = k->hysteresis_percent < 100 ? k->hysteresis_percent : 100;
+	unsigned int p = k->blame_percent * (100 - h) / 100;
+
+	return p ? p : 1;
+}
+
 static void blame_set(struct control *c, struct ctl_entry *e, uint64_t now)
 {
 	enum control_blame was = e->blame;
 	uint64_t iv = e->s->interval_ns;
+	struct control_config k = c->cfg;
 
-	e->blame = control_blame_rule(&c->cfg, e->ev_ctr, e->ev_host, c->steal_cpus, c->host_cpus);
+	if (was == CONTROL_BLAME_NEIGHBOURS)
+		k.blame_percent = hold_percent(&c->cfg);
+	e->blame = control_blame_rule(&k, e->ev_ctr, e->ev_host, c->steal_cpus, c->host_cpus);
 	/* a breach that becomes the neighbours' is, for them, a breach that begins now:
 	 * reactions and the waits for saturation or an eviction count from here */
 	if (e->blame == CONTROL_BLAME_NEIGHBOURS && was != CONTROL_BLAME_NEIGHBOURS &&

@@ -172,6 +172,38 @@ static void test_control_step_blame_follows_the_evidence_without_a_lever(void **
 	assert_int_equal(blame_of(f, "ls"), CONTROL_BLAME_HOST);
 }
 
+/* Leaving the neighbours' blame takes a share hysteresis_percent (10) lower. */
+static void test_control_step_blame_has_hysteresis(void **state)
+{
+	struct control_config k = blame_cfg();
+	struct fx *f = *state;
+	uint64_t t = 1 * S;
+
+	fx_init(f, &k);
+	f->s[1].qos = f->s[2].qos = QOS_GUARANTEED; /* no lever: judged every tick */
+	f->s[0].rq_p99_us = 9000;
+	/* steady 50 / 50: reached (50 %), then held at 50 % >= 45 % */
+	evidence(f, 50, 50);
+	for (int i = 0; i < 5; i++)
+		fx_step(f, t += 100 * MS);
+	assert_int_equal(blame_of(f, "ls"), CONTROL_BLAME_NEIGHBOURS);
+	/* 46 %: under the 50 % that reaches it, over the 45 % that leaves it */
+	evidence(f, 46, 54);
+	for (int i = 0; i < 10; i++)
+		fx_step(f, t += 100 * MS);
+	assert_int_equal(blame_of(f, "ls"), CONTROL_BLAME_NEIGHBOURS);
+	/* 40 %: gone */
+	evidence(f, 40, 60);
+	for (int i = 0; i < 10; i++)
+		fx_step(f, t += 100 * MS);
+	assert_int_equal(blame_of(f, "ls"), CONTROL_BLAME_HOST);
+	/* and 46 % does not reach it again */
+	evidence(f, 46, 54);
+	for (int i = 0; i < 10; i++)
+		fx_step(f, t += 100 * MS);
+	assert_int_equal(blame_of(f, "ls"), CONTROL_BLAME_HOST);
+}
+
 /* The host's breach that becomes the neighbours': their reaction counts from then. */
 static void test_control_step_reaction_counts_from_the_neighbours_blame(void **state)
 {
@@ -441,6 +473,7 @@ int main(void)
 		T(test_control_step_steal_noise_still_acts_against_containers),
 		T(test_control_step_blame_holds_for_the_breach),
 		T(test_control_step_blame_follows_the_evidence_without_a_lever),
+		T(test_control_step_blame_has_hysteresis),
 		T(test_control_step_reaction_counts_from_the_neighbours_blame),
 		T(test_control_step_without_evidence_acts_as_before),
 		T(test_control_step_throttle_that_helped_stays),

@@ -554,6 +554,7 @@ static void usage_fill_bpf(const struct usage_raw *now, const struct usage_raw *
 	s->preempt_inflicted = sub0(now->bpf.preempt_inflicted, prev->bpf.preempt_inflicted);
 	usage_hist_delta(now->bpf.rq_hist, prev->bpf.rq_hist, hist, USAGE_HIST_BUCKETS);
 	s->rq_samples = usage_hist_total(hist, USAGE_HIST_BUCKETS);
+	s->rq_wait_ns = sub0(now->bpf.rq_sum_ns, prev->bpf.rq_sum_ns);
 	if (usage_hist_percentile(hist, USAGE_HIST_BUCKETS, 0.50, &s->rq_p50_us) < 0)
 		s->rq_p50_us = 0;
 	if (usage_hist_percentile(hist, USAGE_HIST_BUCKETS, 0.99, &s->rq_p99_us) < 0)

@@ -87,6 +87,7 @@ struct usage_sample {
 	__u64 rq_samples;
 	double rq_p50_us;
 	double rq_p99_us;
+	__u64 rq_wait_ns; /* the waits summed (rq_*): CPU time its tasks wanted and did not get */
 	__u64 preempt_received;	 /* this container's tasks preempted by others */
 	__u64 preempt_inflicted; /* this container's tasks preempting others */
 	__u64 intrusion_ns;	 /* others' time on this container's exclusive CPUs */

@@ -12,7 +12,9 @@
  *   4. an LS container breached on a shared pool that stays saturated gets a
  *      shield instead (its neighbours move off its CPUs, nobody is throttled),
  *      given back once it is calm and the pool has room again;
- *   5. memory pressure that persists, or a breach that persists with every victim
+ *   5. a breach acts only when blamed on neighbours, and each lever is verified
+ *      and undone if it did not help (control_verify.c);
+ *   6. memory pressure that persists, or a breach that persists with every victim
  *      at its floor, evicts one container per rate-limit slot.
  * Victim choice and step sizes are in control_pick.c, shields in control_pool.c.
  */
@@ -161,8 +163,10 @@ static bool eval_latency(struct control *c, struct ctl_entry *e, uint64_t now)
 	return e->breached;
 }
 
-/* The breached LS container breached first, or NULL; counts LS containers. */
-static struct ctl_entry *eval_all_latency(struct control *c, uint64_t now, size_t *ret_ls)
+/* The breached LS container breached first among those whose breach is blamed on
+ * neighbours, or NULL; counts LS containers. */
+static struct ctl_entry *eval_all_latency(struct control *c, const struct control_node *node,
+					  uint64_t now, size_t *ret_ls)
 {
 	struct ctl_entry *worst = NULL;
 
@@ -175,7 +179,9 @@ static struct ctl_entry *eval_all_latency(struct control *c, uint64_t now, size_
 			continue;
 		}
 		(*ret_ls)++;
-		if (eval_latency(c, e, now) && (!worst || e->breach_since < worst->breach_since))
+		eval_latency(c, e, now);
+		ctl_blame_update(c, e, node, now);
+		if (ctl_acts_for(e) && (!worst || e->breach_since < worst->breach_since))
 			worst = e;
 	}
 	return worst;
@@ -242,15 +248,16 @@ int control_step(struct control *c, const struct control_sample *s, size_t n,
 	if (r < 0)
 		return r;
 	sync_entries(c, s, n);
-	prot = eval_all_latency(c, now, &n_ls);
+	prot = eval_all_latency(c, node, now, &n_ls);
 	ctl_pool_eval(c, node, now);
+	ctl_verify(c, now, &o);
 	ctl_restore_quiet(c, now, &o);
 	ctl_unshield(c, now, &o);
 	if (prot) {
 		c->calm_since = 0;
 		c->calm = false;
 		prot = ctl_shield(c, now, &o);
-		if (prot)
+		if (prot && !ctl_ineffective(prot, CONTROL_THROTTLE, now))
 			ctl_throttle(c, prot, now, &o);
 	} else {
 		ctl_shield(c, now, &o); /* throttles that a shield can replace */
@@ -260,6 +267,7 @@ int control_step(struct control *c, const struct control_sample *s, size_t n,
 		ctl_relax(c, n_ls == 0, now, &o);
 	}
 	ctl_memory(c, node, now, &o);
+	ctl_verify_start(c, 0, now, &o);
 	for (size_t i = 0; i < c->n; i++)
 		c->e[i].s = NULL;
 	return (int)o.n;
@@ -293,7 +301,7 @@ const char *control_reason_name(enum control_reason r)
 	static const char *const names[] = {
 		"latency",	  "intrusion",	      "calm",	    "protected-gone",
 		"quiet",	  "memory-watermark", "memory-psi", "latency-persists",
-		"pool-saturated", "shielded"};
+		"pool-saturated", "shielded",	      "ineffective"};
 
 	return (unsigned int)r < CONTROL_REASON_COUNT ? names[r] : "unknown";
 }

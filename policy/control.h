@@ -46,6 +46,20 @@ struct control_config {
 	uint64_t pool_persist_ns;	      /* saturated this long before a shield */
 	unsigned int unshield_percent;	      /* pool use under this, and calm: give back */
 
+	/* Blame (docs/closed-loop.md "Blame before acting"): act against neighbours only
+	 * when at least blame_min_waits of the victim's recent waits were beside a task
+	 * of another container and those are at least blame_percent of its waits beside
+	 * anyone; 0 = no blame check (act on every breach). */
+	unsigned int blame_percent;
+	uint64_t blame_min_waits;
+	/* Verify: verify_intervals intervals after a lever first acted for a victim, its
+	 * mean p99 must be verify_margin_percent under the mean of its breached intervals
+	 * before (or the breach over); else the lever is undone and not used for that
+	 * victim for ineffective_ns. verify_intervals 0 = no verification. */
+	unsigned int verify_intervals;
+	unsigned int verify_margin_percent;
+	uint64_t ineffective_ns;
+
 	bool evict_enabled;
 	bool evict_dry_run;
 	bool evict_guaranteed;		       /* Guaranteed pods may be victims */
@@ -83,6 +97,14 @@ struct control_sample {
 	int64_t limit_mcpu;   /* 0: none */
 	bool shared;	      /* its cpuset is (or includes) the shared pool */
 	bool shielded;	      /* on a shield now (the allocator's word, not the controller's) */
+	uint64_t rq_wait_ns;  /* its tasks' run-queue wait over the interval, summed */
+	/* Blame evidence over the interval: the context switches on its CPUs between
+	 * one of its tasks still runnable and a task of another container (either way
+	 * round), and between one of its tasks and a task outside every container.
+	 * has_blame false: no evidence (no BPF), its breaches are not checked. */
+	bool has_blame;
+	uint64_t waits_containers;
+	uint64_t waits_host;
 };
 
 struct control_node {
@@ -94,6 +116,32 @@ struct control_node {
 	/* Busy time of those CPUs over the interval, in CPUs, whoever ran (containers,
 	 * system daemons, the kernel, a hypervisor's steal); < 0: unknown. */
 	double shared_busy_cpus;
+	/* Over the interval, in CPUs, node-wide: time the vCPUs did not run (the
+	 * hypervisor's steal) and busy time outside every container (system daemons,
+	 * kubelet, the runtime, the kernel). Shown, and never blamed on containers. */
+	double steal_cpus;
+	double host_cpus;
+};
+
+/* Who a breach is blamed on (control_blame_rule()). */
+enum control_blame {
+	CONTROL_BLAME_NONE = 0,	  /* not breached */
+	CONTROL_BLAME_UNCHECKED,  /* no evidence to check (no BPF, or blame off): acts */
+	CONTROL_BLAME_NEIGHBOURS, /* other containers: the only case that acts */
+	CONTROL_BLAME_HOST,	  /* processes outside containers */
+	CONTROL_BLAME_STEAL,	  /* the hypervisor did not run the vCPUs */
+	CONTROL_BLAME_UNKNOWN,	  /* no contention seen: nobody to act against */
+	CONTROL_BLAME_COUNT,
+};
+
+/* How a lever used for a victim turned out. */
+enum control_verdict {
+	CONTROL_V_PENDING = 0, /* still measuring */
+	CONTROL_V_HELPED,
+	CONTROL_V_UNDONE,    /* did not help: undone, and ineffective for a while */
+	CONTROL_V_WITHDRAWN, /* taken back (calm, refused, quiet) before it could be judged */
+	CONTROL_V_UNJUDGED,  /* not verified (verify_intervals 0, or no breach before it) */
+	CONTROL_V_COUNT,
 };
 
 enum control_kind {
@@ -117,6 +165,7 @@ enum control_reason {
 	CONTROL_R_LATENCY_PERSISTS, /* breach persisted with the victims at their floor */
 	CONTROL_R_POOL_SATURATED,   /* an LS container breached on a saturated shared pool */
 	CONTROL_R_SHIELDED,	    /* restore: the container it was throttled for got a shield */
+	CONTROL_R_INEFFECTIVE,	    /* undo: the victim's latency did not improve */
 	CONTROL_REASON_COUNT,
 };
 
@@ -167,5 +216,39 @@ int control_pool_of(const struct control *c, double *ret_wanted, double *ret_con
 int control_throttle_of(const struct control *c, const char *id, int64_t *ret_quota,
 			uint64_t *ret_period);
 
+/* The last lever used for a latency-sensitive container, with the evidence it
+ * acted on and whether it helped; or the last action against a container. */
+struct control_outcome {
+	enum control_kind kind;	       /* THROTTLE or SHIELD (for), or THROTTLE (against) */
+	uint64_t at;		       /* when it first acted */
+	char other_id[CONTROL_ID_MAX]; /* for: "" ; against: the victim it acted for */
+	enum control_verdict verdict;
+	double before_us, after_us; /* the victim's mean p99 before / after (after: 0 pending) */
+	enum control_blame blame;   /* the evidence when it acted */
+	double waits_containers, waits_host, steal_cpus, host_cpus;
+};
+
+struct control_explain {
+	enum control_blame blame;	     /* now */
+	double waits_containers, waits_host; /* recent, decayed by half per interval */
+	double steal_cpus, host_cpus;	     /* the node's, last interval; < 0 unknown */
+	bool has_for, has_against;
+	struct control_outcome for_it, against_it;
+	uint64_t throttle_ineffective_until, shield_ineffective_until; /* 0: not */
+};
+
+/*
+ * The blame rule, pure: waits beside containers and beside host tasks (recent),
+ * the node's steal and outside-container load in CPUs. Never NEIGHBOURS without
+ * container evidence: steal and host load are never blamed on containers.
+ */
+enum control_blame control_blame_rule(const struct control_config *cfg, double waits_containers,
+				      double waits_host, double steal_cpus, double host_cpus);
+
+/* What the controller knows about id: 1 and *ret filled, 0 if unknown. */
+int control_explain_of(const struct control *c, const char *id, struct control_explain *ret);
+
+const char *control_blame_name(enum control_blame b);
+const char *control_verdict_name(enum control_verdict v);
 const char *control_kind_name(enum control_kind k);
 const char *control_reason_name(enum control_reason r);

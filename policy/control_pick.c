@@ -312,15 +312,15 @@ void ctl_restore_quiet(struct control *c, uint64_t now, struct ctl_out *o)
 	}
 }
 
-void ctl_restore_for(struct control *c, const struct ctl_entry *prot, uint64_t now,
-		     struct ctl_out *o)
+void ctl_restore_for(struct control *c, const struct ctl_entry *prot, enum control_reason why,
+		     uint64_t now, struct ctl_out *o)
 {
 	for (size_t i = 0; i < c->n; i++) {
 		struct ctl_entry *e = &c->e[i];
 
-		/* its neighbours moved off: holding them back protects it no more */
+		/* its neighbours moved off, or holding them back did not help it */
 		if (e->throttled && !strcmp(e->prot_id, prot->id))
-			relax_one(c, e, CONTROL_R_SHIELDED, true, now, o);
+			relax_one(c, e, why, true, now, o);
 	}
 }
 

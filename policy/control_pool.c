@@ -75,6 +75,8 @@ static double containers_want(struct control *c, uint64_t now, double *ret_ran)
 {
 	double use = 0, ran = 0;
 
+	c->pool_wait = 0;
+
 	c->interval_ns = 0;
 	for (size_t i = 0; i < c->n; i++) {
 		struct ctl_entry *e = &c->e[i];
@@ -85,6 +87,8 @@ static double containers_want(struct control *c, uint64_t now, double *ret_ran)
 		if (s->shared && !s->shielded) {
 			use += want;
 			ran += s->cpu_cores;
+			if (s->interval_ns)
+				c->pool_wait += (double)s->rq_wait_ns / (double)s->interval_ns;
 		}
 		if (busy && !e->busy && s->shared && !s->latency_sensitive)
 			c->load_since = now;
@@ -100,10 +104,12 @@ static bool over(const struct control *c, double cpus, unsigned int percent)
 	return cpus * 100.0 >= (double)c->pool_cpus * (double)percent;
 }
 
+/* A container waiting for a CPU wants it as much as one running: on a pool shrunk by
+ * a shield the neighbours' use is capped by its size, their wait is not. */
 static bool pool_has_room(const struct control *c)
 {
-	return !c->pool_cpus ||
-	       c->pool_ctr * 100.0 < (double)c->pool_cpus * (double)c->cfg.unshield_percent;
+	return !c->pool_cpus || (c->pool_ctr + c->pool_wait) * 100.0 <
+					(double)c->pool_cpus * (double)c->cfg.unshield_percent;
 }
 
 void ctl_pool_eval(struct control *c, const struct control_node *node, uint64_t now)
@@ -160,7 +166,7 @@ static void recommend(struct control *c, struct ctl_entry *e, uint64_t now, stru
 static bool shieldable(const struct control *c, const struct ctl_entry *e, uint64_t now)
 {
 	return c->cfg.shield_enabled && c->pool_cpus && e->s->shared &&
-	       now >= e->shield_refused_until;
+	       now >= e->shield_refused_until && !ctl_ineffective(e, CONTROL_SHIELD, now);
 }
 
 static bool ask_shield(struct control *c, struct ctl_entry *e, uint64_t now, struct ctl_out *o)
@@ -210,7 +216,7 @@ static bool shield_one(struct control *c, struct ctl_entry *e, uint64_t now, str
 	return e->breached && !c->cfg.dry_run && now - start + slack(c) < c->cfg.pool_persist_ns;
 }
 
-static bool throttled_for(const struct control *c, const struct ctl_entry *prot)
+bool ctl_throttled_for(const struct control *c, const struct ctl_entry *prot)
 {
 	for (size_t i = 0; i < c->n; i++)
 		if (c->e[i].throttled && !strcmp(c->e[i].prot_id, prot->id))
@@ -227,19 +233,19 @@ struct ctl_entry *ctl_shield(struct control *c, uint64_t now, struct ctl_out *o)
 
 		if (!e->s->latency_sensitive)
 			continue;
-		if (e->breached) {
+		if (ctl_acts_for(e)) {
 			if (!shield_one(c, e, now, o) &&
 			    (!prot || e->breach_since < prot->breach_since))
 				prot = e;
-		} else if (throttled_for(c, e)) {
+		} else if (!e->breached && ctl_throttled_for(c, e)) {
 			shield_one(c, e, now, o); /* calm thanks to a throttle: swap levers */
 		}
 	}
 	return prot;
 }
 
-static void unshield_one(struct control *c, struct ctl_entry *e, enum control_reason why,
-			 uint64_t now, struct ctl_out *o)
+void ctl_unshield_one(struct control *c, struct ctl_entry *e, enum control_reason why, uint64_t now,
+		      struct ctl_out *o)
 {
 	struct control_action *a;
 
@@ -267,14 +273,14 @@ void ctl_unshield(struct control *c, uint64_t now, struct ctl_out *o)
 		e->shield_asked = false; /* carried out, breached or not */
 		if (!e->shielded_at) {
 			e->shielded_at = now;
-			ctl_restore_for(c, e, now, o);
+			ctl_restore_for(c, e, CONTROL_R_SHIELDED, now, o);
 		}
 		if (!s->latency_sensitive)
-			unshield_one(c, e, CONTROL_R_GONE, now, o);
+			ctl_unshield_one(c, e, CONTROL_R_GONE, now, o);
 		else if (c->room &&
 			 now - c->room_since >= c->cfg.cooldown_ns << e->shield_backoff &&
 			 now - e->shielded_at >= c->cfg.cooldown_ns)
-			unshield_one(c, e, CONTROL_R_CALM, now, o);
+			ctl_unshield_one(c, e, CONTROL_R_CALM, now, o);
 	}
 }
 

@@ -41,6 +41,18 @@ struct ctl_entry {
 	unsigned int shield_backoff; /* unshield cool-down doubles when a shield comes back */
 	bool unshielded;	     /* given back since its last shield */
 	bool shield_recommended;     /* dry run: said once per breach */
+	/* blame and verification (control_verify.c) */
+	enum control_blame blame;
+	double ev_ctr, ev_host; /* waits beside containers / host tasks, halved per step */
+	double pre_sum;		/* the victim's p99 over its breached intervals before a lever */
+	unsigned int pre_n;
+	bool testing;	 /* a lever for it is being verified */
+	double post_sum; /* its p99 over the intervals since post_from */
+	unsigned int post_n;
+	uint64_t post_from;	       /* the lever's last step */
+	uint64_t ineffective_until[2]; /* [0] throttle, [1] shield */
+	bool has_for, has_against;
+	struct control_outcome for_it, against_it;
 	/* eviction */
 	bool evicted;
 	bool has_mem_base;
@@ -68,12 +80,14 @@ struct control {
 	uint64_t saturated_since;
 	double pool_use;	/* CPUs wanted on the shared pool over the last interval */
 	double pool_ctr;	/* of which by the containers on it */
+	double pool_wait;	/* CPUs its containers waited for (run-queue wait / interval) */
 	unsigned int pool_cpus; /* its size, 0 = unknown */
 	uint64_t interval_ns;	/* the longest sampling interval of the last step */
 	uint64_t load_since;	/* a container on the pool last began to want CPU */
 	bool room;		/* its containers want less than unshield_percent */
 	uint64_t room_since;
 	struct ctl_rate rate[CONTROL_KIND_COUNT];
+	double steal_cpus, host_cpus; /* the node's, last step; < 0 unknown */
 };
 
 struct ctl_out {
@@ -99,14 +113,37 @@ void ctl_throttle(struct control *c, struct ctl_entry *prot, uint64_t now, struc
 void ctl_relax(struct control *c, bool no_ls, uint64_t now, struct ctl_out *o);
 void ctl_restore_quiet(struct control *c, uint64_t now, struct ctl_out *o);
 /* Restore every container throttled to protect prot (it got a shield). */
-void ctl_restore_for(struct control *c, const struct ctl_entry *prot, uint64_t now,
-		     struct ctl_out *o);
+void ctl_restore_for(struct control *c, const struct ctl_entry *prot, enum control_reason why,
+		     uint64_t now, struct ctl_out *o);
+bool ctl_throttled_for(const struct control *c, const struct ctl_entry *prot);
 /* control_pool.c */
 void ctl_pool_eval(struct control *c, const struct control_node *node, uint64_t now);
 /* Ask for shields; the breached LS container throttling should act for (the one
  * breached first among those a shield does not cover), or NULL. */
 struct ctl_entry *ctl_shield(struct control *c, uint64_t now, struct ctl_out *o);
 void ctl_unshield(struct control *c, uint64_t now, struct ctl_out *o);
+/* Give e's shield back now (rate limit permitting). */
+void ctl_unshield_one(struct control *c, struct ctl_entry *e, enum control_reason why, uint64_t now,
+		      struct ctl_out *o);
+
+/* control_verify.c: blame before acting, verify after. */
+/* e's breach state is fresh: update its evidence and who its breach is blamed on. */
+void ctl_blame_update(struct control *c, struct ctl_entry *e, const struct control_node *node,
+		      uint64_t now);
+/* A breach that may act against neighbours: evidence says they cause it. */
+static inline bool ctl_acts_for(const struct ctl_entry *e)
+{
+	return e->breached &&
+	       (e->blame == CONTROL_BLAME_NEIGHBOURS || e->blame == CONTROL_BLAME_UNCHECKED);
+}
+static inline bool ctl_ineffective(const struct ctl_entry *e, enum control_kind k, uint64_t now)
+{
+	return now < e->ineffective_until[k == CONTROL_SHIELD];
+}
+/* Judge the levers under test, undo those that did not help (before new actions). */
+void ctl_verify(struct control *c, uint64_t now, struct ctl_out *o);
+/* Start verifying the levers o->out[from..] used (after the step's actions). */
+void ctl_verify_start(struct control *c, size_t from, uint64_t now, const struct ctl_out *o);
 
 void ctl_memory(struct control *c, const struct control_node *node, uint64_t now,
 		struct ctl_out *o);

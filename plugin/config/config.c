@@ -110,6 +110,20 @@ static const struct config_key keys[] = {
 	KINT("live.unshield_percent", live_unshield_percent, 0, 100, "50", true,
 	     "live controller: give a shield back once the pool is wanted for less than this "
 	     "percent of its CPUs and the container was calm for live.cooldown"),
+	KINT("live.blame_percent", live_blame_percent, 0, 100, "50", true,
+	     "live controller: act against neighbours only when at least this percent of a "
+	     "latency-sensitive container's recent waits were beside another container's task "
+	     "(not beside host processes; steal makes none); 0 = act on every breach"),
+	KINT("live.blame_min_waits", live_blame_min_waits, 1, 1000000, "4", true,
+	     "live controller: and at least this many such waits (recent, halved every interval)"),
+	KINT("live.verify_intervals", live_verify_intervals, 0, 1000, "5", true,
+	     "live controller: judge a throttle or shield over this many sampling intervals after "
+	     "it first acted, and undo it if it did not help (0 = never judge)"),
+	KINT("live.verify_margin_percent", live_verify_margin_percent, 0, 100, "20", true,
+	     "live controller: an action helped when the container's run-queue p99 fell this many "
+	     "percent under its level before the action (or the breach ended)"),
+	KDUR("live.ineffective", live_ineffective_us, 0, 3600 * US_PER_SEC, "30s", true,
+	     "live controller: how long a lever that did not help a container is not used for it"),
 	KBOOL("live.protect_exclusive", live_protect_exclusive, "false", true,
 	      "live controller: Guaranteed containers with exclusive CPUs are latency-sensitive"),
 	KBOOL("live.dry_run", live_dry_run, "false", true,

@@ -86,6 +86,11 @@ struct config {
 	int64_t live_pool_saturation_percent;
 	int64_t live_pool_persist_us;
 	int64_t live_unshield_percent;
+	int64_t live_blame_percent;
+	int64_t live_blame_min_waits;
+	int64_t live_verify_intervals;
+	int64_t live_verify_margin_percent;
+	int64_t live_ineffective_us;
 	bool live_protect_exclusive;
 	bool live_dry_run;
 

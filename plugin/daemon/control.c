@@ -52,6 +52,11 @@ static void control_config_from(const struct config *c, struct control_config *r
 		.pool_saturation_percent = (unsigned int)c->live_pool_saturation_percent,
 		.pool_persist_ns = (uint64_t)c->live_pool_persist_us * 1000,
 		.unshield_percent = (unsigned int)c->live_unshield_percent,
+		.blame_percent = (unsigned int)c->live_blame_percent,
+		.blame_min_waits = (uint64_t)c->live_blame_min_waits,
+		.verify_intervals = (unsigned int)c->live_verify_intervals,
+		.verify_margin_percent = (unsigned int)c->live_verify_margin_percent,
+		.ineffective_ns = (uint64_t)c->live_ineffective_us * 1000,
 		.evict_enabled = c->eviction_enabled,
 		.evict_dry_run = c->eviction_dry_run,
 		.evict_guaranteed = c->eviction_guaranteed,
@@ -139,6 +144,8 @@ void daemon_control_free(struct daemon *d)
 	free(dc->w);
 	free(dc->stat_busy);
 	free(dc->stat_total);
+	free(dc->stat_steal);
+	free(dc->ev);
 	free(dc);
 	d->control = NULL;
 }
@@ -195,6 +202,7 @@ static void usage_of(const struct usage_sample *u, struct control_sample *s)
 	s->has_rq = u->valid & USAGE_F_RQ_LATENCY;
 	s->rq_samples = u->rq_samples;
 	s->rq_p99_us = u->rq_p99_us;
+	s->rq_wait_ns = u->valid & USAGE_F_RQ_LATENCY ? u->rq_wait_ns : 0;
 	s->has_intrusion = u->valid & USAGE_F_INTRUSION;
 	s->intrusion_ns = u->intrusion_ns;
 	s->preempt_inflicted = u->preempt_inflicted;
@@ -521,6 +529,7 @@ void daemon_control_tick(struct daemon *d, uint64_t now)
 		log_debug("closed loop: out of memory building samples");
 		return;
 	}
+	dc_add_evidence(d);
 	read_node(&node);
 	dc_pool_node(d, &node);
 	n = control_step(dc->ctl, dc->s, dc->n_s, &node, now, dc->act, DC_ACTIONS_MAX);
@@ -528,6 +537,8 @@ void daemon_control_tick(struct daemon *d, uint64_t now)
 		log_debug_errno(n, "closed loop: controller refused the samples");
 	else
 		dc_log_pool(dc);
+	if (n >= 0)
+		dc_log_blame(dc);
 	for (int i = 0; i < n; i++) {
 		if (dc->act[i].kind == CONTROL_EVICT)
 			do_evict(d, &dc->act[i], now);
@@ -543,7 +554,7 @@ void daemon_control_tick(struct daemon *d, uint64_t now)
 
 struct dc_json {
 	struct daemon *d;
-	json_object *t, *sh;
+	json_object *t, *sh, *b;
 };
 
 static int throttle_json(struct model_container *c, void *ud)
@@ -554,6 +565,7 @@ static int throttle_json(struct model_container *c, void *ud)
 	int64_t q;
 
 	dc_shield_json(j->d, c, j->sh);
+	dc_blame_json(j->d->control, c->id, j->b);
 	if (control_throttle_of(j->d->control->ctl, c->id, &q, &period) != 1)
 		return 0;
 	o = json_object_new_object();
@@ -579,9 +591,11 @@ struct json_object *daemon_control_json(struct daemon *d)
 	o = json_object_new_object();
 	j.t = json_object_new_object();
 	j.sh = json_object_new_object();
+	j.b = json_object_new_object();
 	model_foreach_container(d->model, NULL, throttle_json, &j);
 	json_object_object_add(o, "throttled", j.t);
 	json_object_object_add(o, "shielded", j.sh);
+	json_object_object_add(o, "breached", j.b);
 	json_object_object_add(o, "pool", dc_pool_json(dc));
 	for (int k = 0; k < CONTROL_KIND_COUNT; k++) {
 		char key[32];

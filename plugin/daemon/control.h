@@ -7,6 +7,7 @@
  */
 #pragma once
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "plugin/daemon/state.h"
@@ -17,3 +18,6 @@ int daemon_control_start(struct daemon *d);
 void daemon_control_free(struct daemon *d); /* NULL-safe in d->control */
 void daemon_control_tick(struct daemon *d, uint64_t now_ns);
 struct json_object *daemon_control_json(struct daemon *d); /* NULL while off */
+/* "; closed loop: ..." for `explain`: who id's breach is blamed on, the last action
+ * for it and against it with their evidence and whether they helped; "" if unknown. */
+void daemon_control_explain(struct daemon *d, const char *id, uint64_t now, char *buf, size_t len);

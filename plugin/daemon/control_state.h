@@ -33,6 +33,13 @@ struct dc_want {
 	enum control_kind kind;
 };
 
+/* A container's preemption pairs since registration: beside containers, beside host tasks. */
+struct dc_ev {
+	char id[CONTROL_ID_MAX];
+	uint64_t ctr, host;
+	enum control_blame blame; /* of its last breach, to log a change once */
+};
+
 struct daemon_control {
 	struct control *ctl;
 	struct kube *kube;
@@ -47,8 +54,12 @@ struct daemon_control {
 	uint64_t n_kind[CONTROL_KIND_COUNT];
 	uint64_t evictions_recommended, evictions_requested, evictions_refused;
 	/* /proc/stat per CPU at the last tick: busy and total jiffies */
-	uint64_t *stat_busy, *stat_total;
+	uint64_t *stat_busy, *stat_total, *stat_steal;
 	unsigned int stat_n;
+	double steal_cpus, host_cpus; /* the node's at the last tick, in CPUs; < 0 unknown */
+	/* preemption pairs per container at the last tick (blame evidence) */
+	struct dc_ev *ev;
+	size_t n_ev;
 	/* cpusets moved by shields: re-sent when the runtime did not take them */
 	uint64_t cpuset_gen;	  /* of the request in flight, 0 = none */
 	uint64_t cpuset_retry_at; /* 0 = nothing to re-send */
@@ -90,3 +101,11 @@ void dc_resend_cpusets(struct daemon *d, uint64_t now);
 /* c's shield (id -> CPUs) into t, if it has one. */
 void dc_shield_json(struct daemon *d, const struct model_container *c, json_object *t);
 json_object *dc_pool_json(struct daemon_control *dc);
+
+/* blame.c: used by control.c, uses nothing of control.c */
+/* Each sample's waits beside containers and host tasks over the interval (BPF only). */
+void dc_add_evidence(struct daemon *d);
+/* Log a change of who a container's breaches are blamed on. */
+void dc_log_blame(struct daemon_control *dc);
+/* id's breach and its blame into t, while it has one. */
+void dc_blame_json(struct daemon_control *dc, const char *id, json_object *t);

@@ -32,67 +32,98 @@ static unsigned int shared_cpus(struct daemon *d)
 	return st.pool[ALLOC_POOL_SHARED].capacity;
 }
 
+static int stat_grow1(uint64_t **a, unsigned int old, unsigned int n)
+{
+	uint64_t *p = realloc(*a, n * sizeof(*p));
+
+	if (!p)
+		return -ENOMEM;
+	memset(p + old, 0, (n - old) * sizeof(*p));
+	*a = p;
+	return 0;
+}
+
 static int stat_grow(struct daemon_control *dc, unsigned int cpu)
 {
-	uint64_t *b, *t;
 	unsigned int n = cpu + 1;
 
 	if (cpu < dc->stat_n)
 		return 0;
 	if (n > CPUSET_MAX)
 		return -ERANGE;
-	b = realloc(dc->stat_busy, n * sizeof(*b));
-	if (b)
-		dc->stat_busy = b;
-	t = b ? realloc(dc->stat_total, n * sizeof(*t)) : NULL;
-	if (!t)
+	if (stat_grow1(&dc->stat_busy, dc->stat_n, n) < 0 ||
+	    stat_grow1(&dc->stat_total, dc->stat_n, n) < 0 ||
+	    stat_grow1(&dc->stat_steal, dc->stat_n, n) < 0)
 		return -ENOMEM;
-	dc->stat_total = t;
-	memset(b + dc->stat_n, 0, (n - dc->stat_n) * sizeof(*b));
-	memset(t + dc->stat_n, 0, (n - dc->stat_n) * sizeof(*t));
 	dc->stat_n = n;
 	return 0;
 }
 
-/* One "cpuN ..." line of /proc/stat: its busy share since the last tick, added to *sum. */
+/* Since the last tick, in CPUs: the pool's CPUs busy (whoever ran, steal included),
+ * every CPU busy outside steal, and every CPU's steal. */
+struct stat_sum {
+	double pool, busy, steal;
+	bool seen; /* a CPU with a previous value */
+};
+
+/* One "cpuN ..." line of /proc/stat into *sum. */
 static void stat_line(struct daemon_control *dc, const char *line, const struct cpuset *pool,
-		      double *sum)
+		      struct stat_sum *sum)
 {
 	unsigned long long v[8] = {0};
-	uint64_t busy, total;
+	uint64_t busy, total, steal;
 	unsigned int cpu;
+	double span;
 
 	if (sscanf(line, "cpu%u %llu %llu %llu %llu %llu %llu %llu %llu", &cpu, &v[0], &v[1], &v[2],
 		   &v[3], &v[4], &v[5], &v[6], &v[7]) < 9 ||
 	    stat_grow(dc, cpu) < 0)
 		return;
 	/* user nice system idle iowait irq softirq steal: idle and iowait are free */
-	busy = v[0] + v[1] + v[2] + v[5] + v[6] + v[7];
+	steal = v[7];
+	busy = v[0] + v[1] + v[2] + v[5] + v[6] + steal;
 	total = busy + v[3] + v[4];
 	if (dc->stat_total[cpu] && total > dc->stat_total[cpu] && busy >= dc->stat_busy[cpu] &&
-	    cpuset_test(pool, cpu))
-		*sum += (double)(busy - dc->stat_busy[cpu]) / (double)(total - dc->stat_total[cpu]);
+	    steal >= dc->stat_steal[cpu]) {
+		span = (double)(total - dc->stat_total[cpu]);
+		if (cpuset_test(pool, cpu))
+			sum->pool += (double)(busy - dc->stat_busy[cpu]) / span;
+		sum->steal += (double)(steal - dc->stat_steal[cpu]) / span;
+		sum->busy +=
+			(double)(busy - dc->stat_busy[cpu] - (steal - dc->stat_steal[cpu])) / span;
+		sum->seen = true;
+	}
 	dc->stat_busy[cpu] = busy;
 	dc->stat_total[cpu] = total;
+	dc->stat_steal[cpu] = steal;
 }
 
-/* How busy the shared pool's CPUs were since the last tick, in CPUs; -1 unknown. */
-static double shared_busy(struct daemon *d)
+/* /proc/stat since the last tick; false if it cannot be read. */
+static bool stat_read(struct daemon *d, struct stat_sum *sum)
 {
 	struct daemon_control *dc = d->control;
 	FILE *f = fopen("/proc/stat", "re");
 	struct alloc_stats st;
 	char line[512];
-	double sum = 0;
 
+	*sum = (struct stat_sum){0};
 	if (!f)
-		return -1;
+		return false;
 	alloc_stats_get(d->alloc, &st);
 	while (fgets(line, sizeof(line), f))
 		if (!strncmp(line, "cpu", 3) && line[3] >= '0' && line[3] <= '9')
-			stat_line(dc, line, &st.shared, &sum);
+			stat_line(dc, line, &st.shared, sum);
 	fclose(f);
-	return sum;
+	return true;
+}
+
+/* Busy time outside every container: all CPUs' busy time (steal apart) minus what the
+ * followed containers used. */
+static double outside_containers(const struct daemon_control *dc, double busy)
+{
+	for (size_t i = 0; i < dc->n_s; i++)
+		busy -= dc->s[i].cpu_cores;
+	return busy > 0 ? busy : 0;
 }
 
 static const struct control_sample *sample_of(struct daemon_control *dc, const char *id)
@@ -236,11 +267,22 @@ json_object *dc_pool_json(struct daemon_control *dc)
 	json_object_object_add(p, "wanted_cpus", json_object_new_double(wanted));
 	json_object_object_add(p, "wanted_by_containers", json_object_new_double(ctr));
 	json_object_object_add(p, "saturated", json_object_new_boolean(sat == 1));
+	/* the node's, never blamed on containers (docs/closed-loop.md "Blame before acting") */
+	json_object_object_add(p, "steal_cpus", json_object_new_double(dc->steal_cpus));
+	json_object_object_add(p, "outside_containers_cpus", json_object_new_double(dc->host_cpus));
 	return p;
 }
 
 void dc_pool_node(struct daemon *d, struct control_node *node)
 {
+	struct daemon_control *dc = d->control;
+	struct stat_sum sum;
+	bool ok = stat_read(d, &sum);
+
 	node->shared_cpus = shared_cpus(d);
-	node->shared_busy_cpus = shared_busy(d);
+	node->shared_busy_cpus = ok ? sum.pool : -1;
+	node->steal_cpus = ok && sum.seen ? sum.steal : -1;
+	node->host_cpus = ok && sum.seen ? outside_containers(dc, sum.busy) : -1;
+	dc->steal_cpus = node->steal_cpus;
+	dc->host_cpus = node->host_cpus;
 }

@@ -177,7 +177,7 @@ static json_object *render_explain(struct daemon *d, const char *what)
 {
 	json_object *root = json_object_new_object();
 	struct model_container *c = find_container(d, what);
-	char line[2048], text[3072]; /* explain names each level: room for all of them */
+	char line[2048], text[4096]; /* explain names each level: room for all of them */
 	struct annotations_prefs ap;
 	struct model_pod *pod;
 	struct annotations_kv kv[256];
@@ -208,6 +208,9 @@ static json_object *render_explain(struct daemon *d, const char *what)
 				 annotations_source_name(ap.source[p]));
 	}
 	daemon_reconcile_explain(d, c, daemon_track_now(d), line, sizeof(line));
+	if (strlen(text) + strlen(line) < sizeof(text))
+		strcat(text, line);
+	daemon_control_explain(d, c->id, daemon_now_ns(), line, sizeof(line));
 	if (strlen(text) + strlen(line) < sizeof(text))
 		strcat(text, line);
 	add_str(root, "container", c->id);

@@ -15,6 +15,9 @@
  *     (a shield: its cpuset one CPU, the burners' the rest) instead of
  *     throttling them; the burners must end up unthrottled and unable to run where
  *     the probe runs, and once they stop the shield must be given back.
+ * (d) The probe in its container, CPU burners outside every container on its CPU and a
+ *     lightly loaded container: the breach is the host's, and the daemon must not
+ *     act against any container (blame before acting, docs/closed-loop.md).
  * (b) A best-effort memory hog crosses eviction.memory_watermark_bytes: an eviction
  *     of the hog's pod must reach a local HTTPS API stand-in (self-signed CA, bearer
  *     token checked), which refuses it once with 429; the retry must come after a
@@ -46,8 +49,13 @@
 #include "tests/integration/kube_server.h"
 
 /* cooldown: longer than any protected phase, so the throttle holds through it; the
- * burners' quiet restore lifts it once they stop (5 periods of 1 s) */
+ * burners' quiet restore lifts it once they stop (5 periods of 1 s). verify_intervals
+ * 0: these cases check that a lever is carried out and held, and on a shared machine
+ * other load can keep the probe's p99 from improving while it holds, which
+ * verification then rightly undoes (seen: throttled p99 5.4 ms, unprotected 4.6 ms);
+ * the verify-and-undo decisions are asserted in tests/unit/policy/test_control_verify.c */
 static const char latency_config[] = "live:\n"
+				     "  verify_intervals: 0\n"
 				     "  shield: false\n"
 				     "  sampling_interval: 100ms\n"
 				     "  throttle_step_percent: 50\n"
@@ -240,6 +248,35 @@ static void throttle_phase(struct daemon_run *r, struct loop_state *ls)
 	assert_throttled_are_the_burners(r->stat);
 }
 
+/* explain's answer for id, "" if none (the caller frees nothing: a static buffer). */
+static const char *explain_of(const char *sock, const char *id)
+{
+	static char text[4096];
+	char req[128], *answer = NULL;
+	json_object *o;
+
+	text[0] = '\0';
+	snprintf(req, sizeof(req), "explain %s", id);
+	if (status_client_request(sock, req, 1000, &answer) < 0)
+		return text;
+	o = json_tokener_parse(answer);
+	free(answer);
+	snprintf(text, sizeof(text), "%s", o ? e2e_jstr(o, "explanation") : "");
+	json_object_put(o);
+	return text;
+}
+
+/* explain names the action taken for the probe and against each burner, and why. */
+static void assert_explained(const char *sock)
+{
+	const char *t = explain_of(sock, "ls");
+
+	assert_non_null(strstr(t, "last action for it: throttle of its neighbours"));
+	assert_non_null(strstr(t, "breach blamed on neighbours"));
+	t = explain_of(sock, "b1");
+	assert_non_null(strstr(t, "last action against it: throttle for ls"));
+}
+
 /* The burners stop: the throttle must be lifted, and the runtime must have applied it. */
 static void lift_phase(struct daemon_run *r, struct loop_state *ls)
 {
@@ -292,6 +329,7 @@ static void run_latency(const char *apply)
 	assert_int_equal(ls.first_change, 0);
 
 	throttle_phase(&r, &ls);
+	assert_explained(r.stat);
 	run_for(&ls, 500 * MS); /* the floor in force over a whole period */
 	thr1 = nr_throttled(cg_b1);
 	thr2 = nr_throttled(cg_b2);
@@ -335,6 +373,82 @@ static void test_closed_loop_through_the_simulators_cgroups(void **state)
 	(void)state;
 	snprintf(name, sizeof(name), "tgcl-sim-%d", getpid());
 	run_latency(name);
+}
+
+/* 2 ms of every 10: a container that uses CPU, which a loop without blame throttles. */
+static void light_fn(struct rig_shared *s, int arg)
+{
+	(void)s;
+	(void)arg;
+	for (;;) {
+		uint64_t end = rig_now() + 2 * MS;
+
+		while (rig_now() < end)
+			;
+		usleep(8000);
+	}
+}
+
+/* Who the daemon blames the probe's breach on now ("" while not breached). */
+static void blame_now(const char *sock, char *buf, size_t size)
+{
+	json_object *st = status_get(sock);
+	json_object *cl = st ? e2e_jget(st, "closed_loop") : NULL;
+	json_object *br = cl ? e2e_jget(cl, "breached") : NULL;
+
+	br = br ? e2e_jget(br, "ls") : NULL;
+	snprintf(buf, size, "%s", br ? e2e_jstr(br, "blame") : "");
+	json_object_put(st);
+}
+
+/*
+ * (d) Two CPU burners outside every container (the holding cgroup, which the daemon
+ * does not follow) on the probe's CPU, and a container that uses a little CPU:
+ * the probe breaches, the breach is the host's, and the daemon must not act against
+ * any container (before blame it throttled the light one, which cannot help). Only
+ * the decisions: no quota, no shield, the breach blamed on the host when one was seen.
+ */
+static void test_closed_loop_does_not_act_on_load_outside_containers(void **state)
+{
+	struct loop_state ls = {.q1 = -1, .q2 = -1, .real = true};
+	struct daemon_run r = {0};
+	char name[64], blame[32];
+	int host = 0, neighbours = 0, breached = 0, tg_rc;
+	uint64_t end;
+
+	(void)state;
+	snprintf(name, sizeof(name), "tgcl-host-%d", getpid());
+	r.apply = name;
+	latency_start(&r, &ls);
+	pids[1] = rig_spawn(cg_hold, PROBE_CPU, rig_burner_fn, sh, 0);
+	pids[2] = rig_spawn(cg_hold, PROBE_CPU, rig_burner_fn, sh, 1);
+	/* on the other CPU: it does not delay the probe, the burners do */
+	pids[3] = rig_spawn(cg_b1, PROBE_CPU ? 0 : 1, light_fn, sh, 0);
+	end = rig_now() + PHASE_MAX_MS * MS;
+	for (uint64_t min = rig_now() + 3000 * MS; rig_now() < end;) {
+		run_for(&ls, 100 * MS);
+		blame_now(r.stat, blame, sizeof(blame));
+		host += !strcmp(blame, "host");
+		neighbours += !strcmp(blame, "neighbours");
+		breached += *blame != '\0';
+		if (host >= 10 && rig_now() >= min)
+			break;
+	}
+	tg_rc = stop_daemon(&r);
+	kill_all();
+	keep_log(r.log, "host-load");
+	fprintf(stderr,
+		"burners outside containers: %d status polls saw a breach, %d blamed on the host, "
+		"%d on neighbours%s\n",
+		breached, host, neighbours,
+		breached ? "" : " (no breach: the decisions below had nothing to gate)");
+	assert_int_equal(tg_rc, 0);
+	assert_int_equal(ls.first_change, 0);
+	assert_false(ls.probe_throttled);
+	assert_int_equal(e2e_file_count(r.log, "closed loop: throttle container="), 0);
+	assert_int_equal(e2e_file_count(r.log, "closed loop: shield container="), 0);
+	assert_int_equal(neighbours, 0);
+	e2e_teardown(&r.e);
 }
 
 /* cpuset.cpus of the simulator's container cgroup NAME/id. */
@@ -392,7 +506,10 @@ static bool whole(const struct shield_view *v)
  * machine keeps busy (everything pinned to CPU 0) they may seem to want little: with
  * 2 s, once given back 16 ms after the burners stopped, nearly inside the phase.
  */
+/* verify_intervals 0: as latency_config (seen: shielded p99 2.7 ms, unprotected 0.2 ms,
+ * under other engineers' load) */
 static const char shield_config[] = "live:\n"
+				    "  verify_intervals: 0\n"
 				    "  sampling_interval: 100ms\n"
 				    "  throttle_step_percent: 50\n"
 				    "  throttle_min_quota_percent: 0\n"
@@ -680,6 +797,8 @@ int main(void)
 		cmocka_unit_test_teardown(test_closed_loop_through_the_simulators_cgroups,
 					  teardown),
 		cmocka_unit_test_teardown(test_closed_loop_shields_the_probe_from_a_saturated_pool,
+					  teardown),
+		cmocka_unit_test_teardown(test_closed_loop_does_not_act_on_load_outside_containers,
 					  teardown),
 		cmocka_unit_test_teardown(test_closed_loop_memory_hog_is_evicted_through_the_api,
 					  teardown),

@@ -16,7 +16,13 @@
  *     no Guaranteed one unless allowed, no victim twice, never without the pressure
  *     or the latency breach named as the reason;
  *   - each kind of action respects its rate limit; shields only for latency-sensitive
- *     containers on the shared pool, unshields only for shielded ones.
+ *     containers on the shared pool, unshields only for shielded ones;
+ *   - blame before acting: a throttle only for a victim whose breach is blamed on its
+ *     neighbours (or could not be checked), a shield never for one blamed on the host,
+ *     steal or nobody, and never the neighbours' blame without a wait beside a
+ *     container: node steal and host load alone never get a container throttled;
+ *   - verify and undo: a lever judged ineffective for a victim is not used for it
+ *     again until its ineffective time is over, and some levers are undone.
  *
  * TOPOGUARD_SEED: unset = the fixed default seed, "random", or a number. The seed is
  * printed first and again on failure (rerun with it). TOPOGUARD_PROPS_RUNS overrides
@@ -66,6 +72,8 @@ struct ctr {
 	bool noisy;	  /* burns CPU in phases */
 	bool breaching;	  /* LS: its latency is over target in this phase */
 	bool shield_next; /* a CONTROL_SHIELD was carried out: shielded from the next tick */
+	bool host_only;	  /* never waits beside another container */
+	bool ctr_waits;	  /* has waited beside another container */
 	/* what the actions so far imposed (the model control_throttle_of() must match) */
 	bool throttled, evicted;
 	int64_t quota;
@@ -91,6 +99,7 @@ struct world {
 	uint64_t rng;
 	struct times kinds[CONTROL_KIND_COUNT];
 	unsigned long counts[CONTROL_KIND_COUNT];
+	unsigned long undone, gated; /* ineffective levers undone; breaches not acted on */
 };
 
 static uint64_t g_seed;
@@ -181,6 +190,11 @@ static void random_config(struct world *w, struct control_config *k)
 		.latency_evict_after_ns = PICK(w, 0, 500 * MS, 5 * S),
 		/* rate 0 must mean none: make it common */
 		.evictions_per_minute = (unsigned int)PICK(w, 0, 0, 1, 2, 600),
+		.blame_percent = (unsigned int)PICK(w, 0, 50, 50, 80, 100),
+		.blame_min_waits = PICK(w, 0, 1, 4, 20),
+		.verify_intervals = (unsigned int)PICK(w, 0, 1, 3, 3, 10),
+		.verify_margin_percent = (unsigned int)PICK(w, 0, 20, 50, 100),
+		.ineffective_ns = PICK(w, 0, 1 * S, 30 * S),
 	};
 }
 
@@ -204,6 +218,7 @@ static void add_ctr(struct world *w)
 					      : (chance(w, 20) ? 250000 : -1);
 	s->memory_bytes = (uint64_t)rnd_below(w, 2048) << 20;
 	x->noisy = chance(w, 60);
+	x->host_only = chance(w, 30);
 }
 
 static void remove_ctr(struct world *w, size_t i)
@@ -239,6 +254,11 @@ static void load_ctr(struct world *w, struct ctr *x)
 	else if (chance(w, 10) && s->memory_bytes > (64u << 20))
 		s->memory_bytes -= 64u << 20;
 	s->shielded = x->shield_next;
+	s->has_blame = !chance(w, 10);
+	s->waits_containers = !x->host_only && chance(w, 60) ? rnd_below(w, 40) : 0;
+	s->waits_host = chance(w, 50) ? rnd_below(w, 40) : 0;
+	s->rq_wait_ns = x->noisy ? (uint64_t)((double)w->dt * rnd_unit(w)) : 0;
+	x->ctr_waits = x->ctr_waits || s->waits_containers;
 }
 
 static void load_node(struct world *w)
@@ -260,6 +280,8 @@ static void load_node(struct world *w)
 		if (w->ctr[i].s.shared && !w->ctr[i].s.shielded)
 			busy += w->ctr[i].s.cpu_cores;
 	n->shared_busy_cpus = chance(w, 10) ? -1.0 : busy + rnd_unit(w);
+	n->steal_cpus = chance(w, 30) ? rnd_unit(w) : 0;
+	n->host_cpus = chance(w, 30) ? 3 * rnd_unit(w) : 0;
 }
 
 /* Containers come and go, every one gets its load, the clock moves on. */
@@ -458,6 +480,44 @@ static void check_action(struct world *w, const struct control_action *a)
 	}
 }
 
+/* A lever for a victim: blamed on its neighbours, and not judged ineffective. */
+static void check_blame(struct world *w, const struct control_action *a)
+{
+	const struct ctr *p = find(w, a->protected_id);
+	enum control_blame b;
+	struct control_explain x;
+
+	if (a->kind != CONTROL_THROTTLE && a->kind != CONTROL_SHIELD)
+		return;
+	if (!p || control_explain_of(w->c, p->id, &x) != 1)
+		die(w, a, "a lever for a container the controller does not know");
+	b = x.blame;
+	if (a->kind == CONTROL_THROTTLE && b != CONTROL_BLAME_NEIGHBOURS &&
+	    b != CONTROL_BLAME_UNCHECKED)
+		die(w, a, "throttled for a breach blamed on %s", control_blame_name(b));
+	if (b == CONTROL_BLAME_HOST || b == CONTROL_BLAME_STEAL || b == CONTROL_BLAME_UNKNOWN)
+		die(w, a, "shielded for a breach blamed on %s", control_blame_name(b));
+	if (a->kind == CONTROL_THROTTLE && x.throttle_ineffective_until > w->now)
+		die(w, a, "throttled for a victim it was judged ineffective for");
+	if (a->kind == CONTROL_SHIELD && !a->dry_run && x.shield_ineffective_until > w->now)
+		die(w, a, "shielded a victim a shield was judged ineffective for");
+}
+
+/* No container is ever blamed without a wait beside one. */
+static void check_blames(struct world *w)
+{
+	for (size_t i = 0; i < w->n; i++) {
+		const struct ctr *x = &w->ctr[i];
+		struct control_explain e;
+
+		if (control_explain_of(w->c, x->id, &e) != 1)
+			die(w, NULL, "%s: unknown to control_explain_of()", x->id);
+		if (e.blame == CONTROL_BLAME_NEIGHBOURS && !x->ctr_waits)
+			die(w, NULL, "%s: blamed on neighbours it never waited beside", x->id);
+		w->gated += e.blame >= CONTROL_BLAME_HOST;
+	}
+}
+
 /* After the tick: the controller's view of every throttle is the actions' sum. */
 static void check_state(struct world *w)
 {
@@ -487,9 +547,13 @@ static void tick(struct world *w)
 	n = control_step(w->c, w->s, w->n, w->node_given ? &w->node : NULL, w->now, w->out, max);
 	if (n < 0 || (size_t)n > max)
 		die(w, NULL, "control_step returned %d (max %zu)", n, max);
-	for (int i = 0; i < n; i++)
+	for (int i = 0; i < n; i++) {
 		check_action(w, &w->out[i]);
+		check_blame(w, &w->out[i]);
+		w->undone += w->out[i].reason == CONTROL_R_INEFFECTIVE;
+	}
 	check_state(w);
+	check_blames(w);
 }
 
 static void run_one(struct world *w)
@@ -520,6 +584,10 @@ static void test_control_props_random_ticks(void **state)
 	       g_runs, TICKS, w->counts[CONTROL_THROTTLE], w->counts[CONTROL_RELAX],
 	       w->counts[CONTROL_RESTORE], w->counts[CONTROL_EVICT], w->counts[CONTROL_SHIELD],
 	       w->counts[CONTROL_UNSHIELD]);
+	printf("control properties: %lu levers undone, %lu breached ticks not acted on\n",
+	       w->undone, w->gated);
+	if (g_runs >= 50 && (!w->undone || !w->gated))
+		fail_msg("no lever undone or no breach gated by blame (seed %" PRIu64 ")", g_seed);
 	/* a property test that never acts proves nothing (a few configs may not act) */
 	for (int k = 0; g_runs >= 50 && k < CONTROL_KIND_COUNT; k++)
 		if (!w->counts[k])

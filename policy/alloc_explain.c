@@ -158,6 +158,27 @@ static void put_path(const struct alloc_state *s, const struct alloc_path *path,
 		    alloc_tier_name(path->spread_tier));
 }
 
+/* Which way the container's devices pulled its CPUs (fit: alloc_result.device). */
+static void put_devices(const struct alloc_entry *e, enum alloc_device_fit fit, struct out *o)
+{
+	static const char *const what[] = {
+		[ALLOC_DEVICE_FIT_LOCAL] = "in their local CPUs",
+		[ALLOC_DEVICE_FIT_NODE] = "on their node(s)",
+		[ALLOC_DEVICE_FIT_PACKAGE] =
+			"in the package of their node(s): the node had no room",
+		[ALLOC_DEVICE_FIT_ELSEWHERE] = "elsewhere: no room near them",
+	};
+
+	if (!alloc_device_wanted(&e->req) || fit == ALLOC_DEVICE_FIT_NONE ||
+	    (unsigned int)fit > ALLOC_DEVICE_FIT_ELSEWHERE)
+		return;
+	put(o, "; devices on node ");
+	put_set(o, &e->req.prefs.device_nodes);
+	put(o, " pulled %s %s", e->pool == ALLOC_POOL_SHARED ? "its shared CPUs" : "it", what[fit]);
+	if (e->req.prefs.device_mode == ALLOC_DEVICE_STRICT)
+		put(o, " (strict)");
+}
+
 static void why_owned(const struct alloc_state *s, const struct alloc_entry *e, struct out *o)
 {
 	struct cpuset hidden;
@@ -204,6 +225,7 @@ int alloc_explain(const struct alloc_state *s, const char *id, char *buf, size_t
 		why_shared(s, e, &o);
 	else
 		why_owned(s, e, &o);
+	put_devices(e, res.device, &o);
 	if (e->restored)
 		put(&o, "; kept across restore");
 	if (e->reallocated)

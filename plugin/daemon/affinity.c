@@ -76,8 +76,10 @@ void affinity_explain(struct daemon *d, struct model_container *c, char *buf, si
 			continue;
 		n = snprintf(buf + len, size - len, "; device %.64s%s%s%s on node %d", dev->path,
 			     dev->id[0] ? " (" : "", dev->id, dev->id[0] ? ")" : "", dev->node);
-		if (n < 0 || (size_t)n >= size - len)
+		if (n < 0 || (size_t)n >= size - len) {
+			buf[len] = '\0'; /* no half a device */
 			break;
+		}
 		len += (size_t)n;
 	}
 }

@@ -10,6 +10,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -256,4 +257,83 @@ int devices_resolve_path(int root, const char *path, struct devices_place *ret)
 		return resolve_from(root, base, ret);
 	}
 	return -ENOENT;
+}
+
+/* PCI class code (0xCCSSPP) -> what it is for placement; NULL: not of interest. */
+static const char *pci_kind(unsigned long cls)
+{
+	switch (cls >> 16) {
+	case 0x03:
+		return "gpu"; /* display: VGA, 3D controllers */
+	case 0x02:
+		return "nic"; /* network, InfiniBand */
+	case 0x12:
+		return "accel"; /* processing accelerators */
+	case 0x01:
+		return (cls >> 8) == 0x0108 ? "nvme" : NULL;
+	default:
+		return NULL;
+	}
+}
+
+static int scan_one(int root, const char *name, char *buf, struct devices_pci *ret)
+{
+	struct devices_place p = {.node = -1};
+	char dir[REL_MAX], rel[REL_MAX], *end;
+	unsigned long cls;
+	size_t len;
+
+	if (!devices_name_ok(name) || strlen(name) >= DEVICES_ID_MAX)
+		return -EINVAL;
+	snprintf(dir, sizeof(dir), "bus/pci/devices/%s", name);
+	if (join(rel, dir, "class") < 0 || read_at(root, rel, buf, FILE_MAX, &len) < 0)
+		return -ENOENT;
+	cls = strtoul(buf, &end, 16);
+	if (end == buf || !pci_kind(cls))
+		return -ENOENT;
+	if (place_from(root, dir, buf, &p) < 0)
+		p.node = -1;
+	memset(ret, 0, sizeof(*ret));
+	snprintf(ret->id, sizeof(ret->id), "%s", name);
+	ret->kind = pci_kind(cls);
+	ret->node = p.node;
+	if (join(rel, dir, "physfn") == 0)
+		link_id(root, rel, ret->pf);
+	return 0;
+}
+
+static int pci_cmp(const void *a, const void *b)
+{
+	return strcmp(((const struct devices_pci *)a)->id, ((const struct devices_pci *)b)->id);
+}
+
+int devices_scan_pci(int root, struct devices_pci *out, size_t max)
+{
+	_cleanup_(closedirp) DIR *d = NULL;
+	_cleanup_(freep) char *buf = malloc(FILE_MAX);
+	struct dirent *de;
+	size_t n = 0;
+	int fd;
+
+	if (!buf)
+		return -ENOMEM;
+	fd = openat(root, "bus/pci/devices", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return -ENOENT;
+	d = fdopendir(fd);
+	if (!d) {
+		close(fd);
+		return -ENOMEM;
+	}
+	while ((de = readdir(d))) {
+		struct devices_pci one;
+
+		if (de->d_name[0] == '.' || scan_one(root, de->d_name, buf, &one) < 0)
+			continue;
+		if (n < max)
+			out[n] = one;
+		n++;
+	}
+	qsort(out, n < max ? n : max, sizeof(*out), pci_cmp);
+	return n > INT32_MAX ? INT32_MAX : (int)n;
 }

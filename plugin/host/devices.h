@@ -43,6 +43,19 @@ int devices_resolve_path(int root, const char *path, struct devices_place *ret);
 /* A host network interface (an SR-IOV VF moved into the pod, NRI 0.11 net_devices). */
 int devices_resolve_net(int root, const char *ifname, struct devices_place *ret);
 
+/* A PCI function that matters for placement (topoguard topology). */
+struct devices_pci {
+	char id[DEVICES_ID_MAX]; /* "0000:3b:00.0" */
+	char pf[DEVICES_ID_MAX]; /* its PF when an SR-IOV VF, else "" */
+	const char *kind;	 /* "gpu", "nic", "accel", "nvme" (static) */
+	int node;		 /* its numa_node (a VF's -1: its PF's), -1 unknown */
+};
+
+/* The GPUs, NICs, accelerators and NVMe controllers under bus/pci/devices, sorted by
+ * address: at most max into out; returns how many there are (may exceed max), or
+ * -errno (-ENOENT: no PCI bus in this sysfs). */
+int devices_scan_pci(int root, struct devices_pci *out, size_t max);
+
 /* A name usable as one path component: 1..DEVICES_NAME_MAX bytes, no '/', not "." or
  * "..", printable ASCII only. */
 bool devices_name_ok(const char *name);

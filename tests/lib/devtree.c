@@ -66,16 +66,21 @@ static int link_to(const char *root, const char *rel, const char *target)
 	return symlink(target, path) < 0 && errno != EEXIST ? -errno : 0;
 }
 
-static int pci_fn(const char *root, const char *addr, int node, const char *cpus)
+static int pci_fn(const char *root, const char *addr, const char *cls, int node, const char *cpus)
 {
-	char rel[256], val[16];
+	char rel[256], val[16], target[256];
 	int r;
 
 	snprintf(rel, sizeof(rel), PCI "%s/numa_node", addr);
 	snprintf(val, sizeof(val), "%d", node);
 	r = put(root, rel, val);
 	snprintf(rel, sizeof(rel), PCI "%s/local_cpulist", addr);
-	return r ?: put(root, rel, cpus);
+	r = r ?: put(root, rel, cpus);
+	snprintf(rel, sizeof(rel), PCI "%s/class", addr);
+	r = r ?: put(root, rel, cls);
+	snprintf(rel, sizeof(rel), "bus/pci/devices/%s", addr);
+	snprintf(target, sizeof(target), "../../../" PCI "%s", addr);
+	return r ?: link_to(root, rel, target);
 }
 
 static const char *cpus_of(const char *const *node_cpus, int n_nodes, int node)
@@ -96,13 +101,15 @@ int devtree_write(const char *root, int gpu_node, int nic_node, const char *cons
 {
 	int r;
 
-	r = pci_fn(root, DEVTREE_GPU, gpu_node, cpus_of(node_cpus, n_nodes, gpu_node));
+	r = pci_fn(root, DEVTREE_GPU, "0x030200", gpu_node, cpus_of(node_cpus, n_nodes, gpu_node));
 	r = r ?: mkdir_p(root, PCI DEVTREE_GPU "/drm/renderD128");
 	r = r ?: link_to(root, PCI DEVTREE_GPU "/drm/renderD128/device", "../../../" DEVTREE_GPU);
 	r = r ?: link_to(root, "dev/char/226:128", "../../" PCI DEVTREE_GPU "/drm/renderD128");
 	r = r ?: link_to(root, "class/drm/renderD128", "../../" PCI DEVTREE_GPU "/drm/renderD128");
-	r = r ?: pci_fn(root, DEVTREE_NIC_PF, nic_node, cpus_of(node_cpus, n_nodes, nic_node));
-	r = r ?: pci_fn(root, DEVTREE_NIC_VF, -1, cpus_of(node_cpus, n_nodes, -1));
+	r = r
+		    ?: pci_fn(root, DEVTREE_NIC_PF, "0x020000", nic_node,
+			      cpus_of(node_cpus, n_nodes, nic_node));
+	r = r ?: pci_fn(root, DEVTREE_NIC_VF, "0x020000", -1, cpus_of(node_cpus, n_nodes, -1));
 	r = r ?: link_to(root, PCI DEVTREE_NIC_VF "/physfn", "../" DEVTREE_NIC_PF);
 	r = r ?: mkdir_p(root, PCI DEVTREE_NIC_VF "/net/ens1f0v0");
 	r = r
@@ -122,12 +129,12 @@ int devtree_write(const char *root, int gpu_node, int nic_node, const char *cons
 	r = r
 		    ?: link_to(root, "kernel/iommu_groups/12/devices/" DEVTREE_NIC_VF,
 			       "../../../../" PCI DEVTREE_NIC_VF);
-	r = r ?: pci_fn(root, DEVTREE_NVME, 0, cpus_of(node_cpus, n_nodes, 0));
+	r = r ?: pci_fn(root, DEVTREE_NVME, "0x010802", 0, cpus_of(node_cpus, n_nodes, 0));
 	r = r ?: mkdir_p(root, PCI DEVTREE_NVME "/nvme/nvme0/nvme0n1");
 	r = r ?: link_to(root, PCI DEVTREE_NVME "/nvme/nvme0/device", "../../../" DEVTREE_NVME);
 	r = r ?: link_to(root, PCI DEVTREE_NVME "/nvme/nvme0/nvme0n1/device", "../../nvme0");
 	r = r ?: link_to(root, "dev/block/259:0", "../../" PCI DEVTREE_NVME "/nvme/nvme0/nvme0n1");
-	r = r ?: pci_fn(root, DEVTREE_UNKNOWN, -1, cpus_of(node_cpus, n_nodes, -1));
+	r = r ?: pci_fn(root, DEVTREE_UNKNOWN, "0x060100", -1, cpus_of(node_cpus, n_nodes, -1));
 	r = r ?: mkdir_p(root, PCI DEVTREE_UNKNOWN "/misc/watchdog0");
 	r = r
 		    ?: link_to(root, PCI DEVTREE_UNKNOWN "/misc/watchdog0/device",

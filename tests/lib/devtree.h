@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Devices built in code into a sysfs tree (issue 18), the way the kernel lays them out:
- * PCI functions with numa_node and local_cpulist under devices/pci0000:00, class
+ * PCI functions with numa_node, local_cpulist and class under devices/pci0000:00 (and
+ * linked from bus/pci/devices), class
  * devices linked to them, /sys/dev/{char,block}/MAJ:MIN links, an IOMMU group. Shared
  * by tests/unit/host/test_devices.c and the e2e device scenario.
  *

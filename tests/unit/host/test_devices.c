@@ -198,6 +198,29 @@ static void test_devices_resolve_garbled(void **state)
 	assert_int_equal(p.node, 4095);
 }
 
+/* GPUs, NICs (a VF with its PF and its PF's node), NVMe; not the ISA bridge; a full
+ * buffer still counts them all. */
+static void test_devices_scan_pci(void **state)
+{
+	struct fx *f = *state;
+	struct devices_pci d[4];
+
+	assert_int_equal(devices_scan_pci(f->root, d, 4), 4);
+	assert_string_equal(d[0].id, DEVTREE_NVME);
+	assert_string_equal(d[0].kind, "nvme");
+	assert_int_equal(d[0].node, 0);
+	assert_string_equal(d[1].kind, "gpu");
+	assert_int_equal(d[1].node, 1);
+	assert_string_equal(d[2].id, DEVTREE_NIC_PF);
+	assert_string_equal(d[2].pf, "");
+	assert_string_equal(d[3].id, DEVTREE_NIC_VF);
+	assert_string_equal(d[3].pf, DEVTREE_NIC_PF);
+	assert_int_equal(d[3].node, 1);
+	assert_int_equal(devices_scan_pci(f->root, d, 1), 4);
+	assert_int_equal(devices_scan_pci(f->root, d, 0), 4);
+	assert_int_equal(devices_scan_pci(-1, d, 4), -ENOENT);
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 
 int main(void)
@@ -209,6 +232,7 @@ int main(void)
 		T(test_devices_resolve_unknown_node),
 		T(test_devices_resolve_limits),
 		T(test_devices_resolve_garbled),
+		T(test_devices_scan_pci),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

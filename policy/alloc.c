@@ -632,9 +632,9 @@ static void cpus_of(const struct alloc_state *s, const struct alloc_entry *e, st
 			break;
 		}
 		*ret = s->shared;
+		alloc_device_narrow(s, e, ret); /* wide: the reserved CPUs stay whole */
 		if (e->wide)
 			aw_or(ret, ret, &s->reserved, s->nw);
-		alloc_device_narrow(s, e, ret);
 		break;
 	case ALLOC_POOL_RESERVED:
 		*ret = s->reserved;
@@ -662,8 +662,6 @@ static enum alloc_device_fit device_fit_of(const struct alloc_state *s, const st
 		return ALLOC_DEVICE_FIT_NONE;
 	if (e->pool == ALLOC_POOL_EXCLUSIVE || e->pool == ALLOC_POOL_ISOLATED)
 		return e->has_path ? (enum alloc_device_fit)e->dev_fit : ALLOC_DEVICE_FIT_NONE;
-	if (e->wide)
-		aw_or(&pool, &pool, &s->reserved, s->nw);
 	if (e->pool == ALLOC_POOL_SHARED && !e->shielded)
 		return alloc_device_narrow(s, e, &pool);
 	return ALLOC_DEVICE_FIT_NONE;

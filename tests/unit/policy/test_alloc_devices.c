@@ -219,6 +219,23 @@ static void test_alloc_device_narrow_mixed(void **state)
 	assert_set(&res.mems, "1");
 }
 
+/* Wide: the shared part narrows, the reserved CPUs stay whole (they are not shared). */
+static void test_alloc_device_narrow_wide(void **state)
+{
+	struct fx *f = *state;
+	struct alloc_request r = dev_req("w1", QOS_BURSTABLE, 500, "1");
+	struct alloc_result res;
+
+	f->cfg.reserved_cpus = set_of("0,16");
+	f->cfg.burstable_unlimited_wide = true;
+	fx_state(f);
+	res = create_ok(f, &r);
+	assert_set(&res.cpus, "0,8-16,24-31");
+	assert_set(&res.mems, "0-1");
+	assert_int_equal(res.device, ALLOC_DEVICE_FIT_NODE);
+	assert_explains(f, "w1", "burstable_unlimited_wide");
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 
 int main(void)
@@ -233,6 +250,7 @@ int main(void)
 		T(test_alloc_device_pick_off_and_unknown),
 		T(test_alloc_device_narrow_shared),
 		T(test_alloc_device_narrow_mixed),
+		T(test_alloc_device_narrow_wide),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -179,7 +179,8 @@ static void put_devices(const struct alloc_entry *e, enum alloc_device_fit fit, 
 		put(o, " (strict)");
 }
 
-static void why_owned(const struct alloc_state *s, const struct alloc_entry *e, struct out *o)
+static void why_owned(const struct alloc_state *s, const struct alloc_entry *e,
+		      enum alloc_device_fit fit, struct out *o)
 {
 	struct cpuset hidden;
 
@@ -187,6 +188,7 @@ static void why_owned(const struct alloc_state *s, const struct alloc_entry *e, 
 	    e->pool == ALLOC_POOL_ISOLATED ? "isolated" : "exclusive");
 	if (e->iso_fallback)
 		put(o, " (asked for isolated CPUs: this machine has none, so exclusive ones)");
+	put_devices(e, fit, o); /* first: the path below is among the CPUs they allowed */
 	if (e->has_path)
 		put_path(s, &e->path, o);
 	if (e->mixed)
@@ -224,8 +226,9 @@ int alloc_explain(const struct alloc_state *s, const char *id, char *buf, size_t
 	else if (e->pool == ALLOC_POOL_SHARED)
 		why_shared(s, e, &o);
 	else
-		why_owned(s, e, &o);
-	put_devices(e, res.device, &o);
+		why_owned(s, e, res.device, &o);
+	if (e->pool == ALLOC_POOL_SHARED)
+		put_devices(e, res.device, &o);
 	if (e->restored)
 		put(&o, "; kept across restore");
 	if (e->reallocated)

@@ -436,11 +436,12 @@ static int on_create_container(struct nri_stub *s, const NriPodSandbox *npod,
 	metrics_tg_request(d->metrics, "CreateContainer", true);
 	daemon_publish_info(d, pod, c, qi.cls);
 	daemon_update_pool_metrics(d);
-	log_info("create: container=%s pod=%s/%s qos=%s pool=%s cpus=%s others=%zu", c->id,
+	log_info("create: container=%s pod=%s/%s qos=%s pool=%s cpus=%s others=%zu%s%s", c->id,
 		 pod->namespace, pod->name, qos_class_name(qi.cls), alloc_pool_name(r.pool),
 		 cpuset_format(&r.cpus, d->scratch_cpus, DAEMON_CPULIST_MAX) >= 0 ? d->scratch_cpus
 										  : "?",
-		 d->changes.n);
+		 d->changes.n, r.device ? " devices=" : "",
+		 r.device ? alloc_device_fit_name(r.device) : "");
 	return 0;
 }
 

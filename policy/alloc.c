@@ -332,6 +332,10 @@ int alloc_check_request(const struct alloc_request *req, char *reason, size_t re
 		alloc_reason(reason, reason_size, "negative or absurd CPU/memory request");
 		return -EINVAL;
 	}
+	if ((unsigned int)req->prefs.device_mode >= ALLOC_DEVICE_MODE_COUNT) {
+		alloc_reason(reason, reason_size, "bad device mode %d", req->prefs.device_mode);
+		return -EINVAL;
+	}
 	if ((unsigned int)req->qos > QOS_GUARANTEED) {
 		alloc_reason(reason, reason_size, "bad QoS class %d", req->qos);
 		return -EINVAL;
@@ -508,11 +512,26 @@ static int place_shared(const struct alloc_state *s, char *reason, size_t reason
 	return 0;
 }
 
+/* A fresh pick next to e's devices if it has any; -EXDEV: strict and no room there
+ * (the reason is written). */
+static int pick_owned(struct alloc_state *s, const struct alloc_entry *e, struct alloc_pick_req *pr,
+		      struct alloc_pick_out *out, enum alloc_device_fit *fit, char *reason,
+		      size_t reason_size)
+{
+	int r;
+
+	if (pr->near || !alloc_device_wanted(&e->req))
+		return alloc_pick(s, pr, out);
+	r = alloc_device_pick(s, &e->req, pr, out, fit, reason, reason_size);
+	return r == -ENOSPC && *fit == ALLOC_DEVICE_FIT_NONE ? -EXDEV : r;
+}
+
 /* Pick (or grow / shrink) e's owned CPUs from avail for plan p. */
 static int place_owned(struct alloc_state *s, struct alloc_entry *e, const struct alloc_plan *p,
 		       const struct cpuset *avail, bool resize, char *reason, size_t reason_size)
 {
 	struct alloc_pick_req pr = {.avail = avail, .hide_ht = p->hide_ht};
+	enum alloc_device_fit fit = ALLOC_DEVICE_FIT_NONE;
 	struct alloc_pick_out out;
 	struct cpuset elsewhere;
 	unsigned int have = resize ? aw_count(&e->excl, s->nw) : 0;
@@ -526,9 +545,9 @@ static int place_owned(struct alloc_state *s, struct alloc_entry *e, const struc
 	}
 	pr.n = p->n - have;
 	pr.near = resize && have ? &e->excl : NULL;
-	r = alloc_pick(s, &pr, &out);
-	if (r == -ENOMEM)
-		return r;
+	r = pick_owned(s, e, &pr, &out, &fit, reason, reason_size);
+	if (r == -ENOMEM || r == -EXDEV)
+		return r == -EXDEV ? -ENOSPC : r;
 	if (r < 0) {
 		alloc_reason(reason, reason_size, "%u %s%s CPUs wanted, %u free in the %s pool",
 			     pr.n, p->hide_ht ? "whole-core " : "", resize ? "more" : "",
@@ -541,6 +560,7 @@ static int place_owned(struct alloc_state *s, struct alloc_entry *e, const struc
 		cpuset_zero(&e->owned);
 		e->path = out.path;
 		e->has_path = true;
+		e->dev_fit = (unsigned char)fit;
 	}
 	cpuset_or(&e->excl, &e->excl, &out.visible);
 	cpuset_or(&e->owned, &e->owned, &out.owned);
@@ -612,6 +632,7 @@ static void cpus_of(const struct alloc_state *s, const struct alloc_entry *e, st
 			break;
 		}
 		*ret = s->shared;
+		alloc_device_narrow(s, e, ret); /* wide: the reserved CPUs stay whole */
 		if (e->wide)
 			aw_or(ret, ret, &s->reserved, s->nw);
 		break;
@@ -620,13 +641,30 @@ static void cpus_of(const struct alloc_state *s, const struct alloc_entry *e, st
 		break;
 	case ALLOC_POOL_EXCLUSIVE:
 		*ret = e->excl;
-		if (e->mixed)
-			aw_or(ret, ret, &s->shared, s->nw);
+		if (e->mixed) {
+			struct cpuset pool = s->shared;
+
+			alloc_device_narrow(s, e, &pool);
+			aw_or(ret, ret, &pool, s->nw);
+		}
 		break;
 	default:
 		*ret = e->excl;
 		break;
 	}
+}
+
+static enum alloc_device_fit device_fit_of(const struct alloc_state *s, const struct alloc_entry *e)
+{
+	struct cpuset pool = s->shared;
+
+	if (!alloc_device_wanted(&e->req))
+		return ALLOC_DEVICE_FIT_NONE;
+	if (e->pool == ALLOC_POOL_EXCLUSIVE || e->pool == ALLOC_POOL_ISOLATED)
+		return e->has_path ? (enum alloc_device_fit)e->dev_fit : ALLOC_DEVICE_FIT_NONE;
+	if (e->pool == ALLOC_POOL_SHARED && !e->shielded)
+		return alloc_device_narrow(s, e, &pool);
+	return ALLOC_DEVICE_FIT_NONE;
 }
 
 void alloc_result_of(const struct alloc_state *s, const struct alloc_entry *e,
@@ -639,6 +677,7 @@ void alloc_result_of(const struct alloc_state *s, const struct alloc_entry *e,
 	ret->shielded = e->shielded;
 	ret->isolated_fallback = e->iso_fallback;
 	cpus_of(s, e, &ret->cpus);
+	ret->device = device_fit_of(s, e);
 	mems_of(s, &ret->cpus, &ret->mems);
 	if (owns)
 		ret->exclusive = e->excl;

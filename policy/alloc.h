@@ -109,6 +109,25 @@ struct alloc_config {
 	uint64_t cfs_period_us;
 };
 
+/* What a container's devices (GPUs, NICs) ask of its placement (docs/policy.md "Devices"). */
+enum alloc_device_mode {
+	ALLOC_DEVICE_PREFER = 0, /* near the devices when there is room there, else anywhere */
+	ALLOC_DEVICE_OFF,	 /* the devices are ignored */
+	ALLOC_DEVICE_STRICT,	 /* exclusive / isolated CPUs near the devices or -ENOSPC,
+				  * with a reason that starts with ALLOC_REASON_DEVICE_STRICT */
+	ALLOC_DEVICE_MODE_COUNT,
+};
+#define ALLOC_REASON_DEVICE_STRICT "strict device affinity"
+
+/* How an allocation relates to its devices (alloc_result.device). */
+enum alloc_device_fit {
+	ALLOC_DEVICE_FIT_NONE = 0,  /* no device with a known node, or mode OFF */
+	ALLOC_DEVICE_FIT_LOCAL,	    /* in the devices' local_cpulist on their node(s) */
+	ALLOC_DEVICE_FIT_NODE,	    /* on the devices' node(s) */
+	ALLOC_DEVICE_FIT_PACKAGE,   /* in the package(s) of the devices' nodes */
+	ALLOC_DEVICE_FIT_ELSEWHERE, /* no room near the devices: placed anywhere */
+};
+
 /* Per-container preferences (parsed from annotations by the daemon). */
 struct alloc_prefs {
 	int hide_hyperthreads; /* -1 = config default, 0 = no, 1 = yes */
@@ -117,6 +136,12 @@ struct alloc_prefs {
 	bool reserved;	       /* run on the reserved pool even outside the reserved
 				* namespaces (the caller decides who may ask); ignored when
 				* there are no reserved CPUs */
+	enum alloc_device_mode device_mode;
+	/* NUMA node ids (as in sysfs) of the container's devices whose node is known; empty:
+	 * no device preference. Several nodes: the allocation may use any of them. */
+	struct cpuset device_nodes;
+	/* Union of those devices' local_cpulist; empty: unknown (the nodes' CPUs). */
+	struct cpuset device_cpus;
 };
 
 struct alloc_request {
@@ -146,6 +171,8 @@ struct alloc_result {
 	bool isolated_fallback;	 /* asked for isolated CPUs, the machine has none: placed
 				  * as if it had not asked (exclusive CPUs when Guaranteed
 				  * with >= 1000m); the caller should say so */
+	/* how its CPUs relate to its devices' nodes */
+	enum alloc_device_fit device;
 };
 
 struct alloc_changes {
@@ -291,3 +318,5 @@ size_t alloc_count(const struct alloc_state *s);
 const char *alloc_id_at(const struct alloc_state *s, size_t i);
 
 const char *alloc_pool_name(enum alloc_pool p); /* "shared", "reserved", ... */
+/* "none", "local", "node", "package", "elsewhere" */
+const char *alloc_device_fit_name(enum alloc_device_fit f);

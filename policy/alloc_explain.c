@@ -158,7 +158,29 @@ static void put_path(const struct alloc_state *s, const struct alloc_path *path,
 		    alloc_tier_name(path->spread_tier));
 }
 
-static void why_owned(const struct alloc_state *s, const struct alloc_entry *e, struct out *o)
+/* Which way the container's devices pulled its CPUs (fit: alloc_result.device). */
+static void put_devices(const struct alloc_entry *e, enum alloc_device_fit fit, struct out *o)
+{
+	static const char *const what[] = {
+		[ALLOC_DEVICE_FIT_LOCAL] = "in their local CPUs",
+		[ALLOC_DEVICE_FIT_NODE] = "on their node(s)",
+		[ALLOC_DEVICE_FIT_PACKAGE] =
+			"in the package of their node(s): the node had no room",
+		[ALLOC_DEVICE_FIT_ELSEWHERE] = "elsewhere: no room near them",
+	};
+
+	if (!alloc_device_wanted(&e->req) || fit == ALLOC_DEVICE_FIT_NONE ||
+	    (unsigned int)fit > ALLOC_DEVICE_FIT_ELSEWHERE)
+		return;
+	put(o, "; devices on node ");
+	put_set(o, &e->req.prefs.device_nodes);
+	put(o, " pulled %s %s", e->pool == ALLOC_POOL_SHARED ? "its shared CPUs" : "it", what[fit]);
+	if (e->req.prefs.device_mode == ALLOC_DEVICE_STRICT)
+		put(o, " (strict)");
+}
+
+static void why_owned(const struct alloc_state *s, const struct alloc_entry *e,
+		      enum alloc_device_fit fit, struct out *o)
 {
 	struct cpuset hidden;
 
@@ -166,6 +188,7 @@ static void why_owned(const struct alloc_state *s, const struct alloc_entry *e, 
 	    e->pool == ALLOC_POOL_ISOLATED ? "isolated" : "exclusive");
 	if (e->iso_fallback)
 		put(o, " (asked for isolated CPUs: this machine has none, so exclusive ones)");
+	put_devices(e, fit, o); /* first: the path below is among the CPUs they allowed */
 	if (e->has_path)
 		put_path(s, &e->path, o);
 	if (e->mixed)
@@ -203,7 +226,9 @@ int alloc_explain(const struct alloc_state *s, const char *id, char *buf, size_t
 	else if (e->pool == ALLOC_POOL_SHARED)
 		why_shared(s, e, &o);
 	else
-		why_owned(s, e, &o);
+		why_owned(s, e, res.device, &o);
+	if (e->pool == ALLOC_POOL_SHARED)
+		put_devices(e, res.device, &o);
 	if (e->restored)
 		put(&o, "; kept across restore");
 	if (e->reallocated)

@@ -142,6 +142,7 @@ struct alloc_entry {
 	bool reallocated;	/* restore had to move it (conflict / invalid) */
 	bool iso_fallback;	/* asked for isolated CPUs, the machine has none */
 	bool has_path;		/* path below is set (a fresh pick) */
+	unsigned char dev_fit;	/* enum alloc_device_fit of excl (a fresh pick) */
 	struct alloc_path path; /* how the CPUs were chosen (alloc_explain) */
 	struct cpuset excl;	/* visible exclusive CPUs */
 	struct cpuset owned;	/* excl + hidden siblings */
@@ -215,6 +216,20 @@ bool alloc_cores_of(const struct alloc_state *s, const struct cpuset *visible, s
 unsigned int alloc_free_cores(struct alloc_state *s, const struct cpuset *cand);
 int alloc_reserve_count(const struct topology *t, const struct alloc_config *cfg,
 			unsigned int count, struct cpuset *ret);
+
+/* alloc_devices.c: placement next to the container's devices (docs/policy.md "Devices"). */
+/* Does q's placement follow its devices? */
+bool alloc_device_wanted(const struct alloc_request *q);
+/* alloc_pick() of pr->n CPUs for q near its devices, widening tier by tier; *ret_fit says
+ * where. Falls back to all of pr->avail (ELSEWHERE) unless strict: -ENOSPC with a
+ * reason. pr is restored before returning. */
+int alloc_device_pick(struct alloc_state *s, const struct alloc_request *q,
+		      struct alloc_pick_req *pr, struct alloc_pick_out *out,
+		      enum alloc_device_fit *ret_fit, char *reason, size_t reason_size);
+/* Narrow pool (a shared part of e's cpuset) to its devices' nodes when that leaves e
+ * the CPUs its request or limit needs; returns the fit. */
+enum alloc_device_fit alloc_device_narrow(const struct alloc_state *s, const struct alloc_entry *e,
+					  struct cpuset *pool);
 
 /* alloc.c */
 struct alloc_entry *alloc_find(const struct alloc_state *s, const char *id);

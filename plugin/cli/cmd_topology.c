@@ -3,19 +3,33 @@
  * topoguard topology [--sysfs-root DIR] [--json]
  *
  * Prints what discovery found, in the same dense model the policy uses, so an
- * operator can check the plugin's view of the node before trusting its placements.
+ * operator can check the plugin's view of the node before trusting its placements,
+ * and the GPUs, NICs, accelerators and NVMe controllers of each node (what pulls the
+ * containers using them there, docs/annotations.md "Devices").
  * Levels do not always nest (an SNC L3 spans two nodes, an EPYC CCX is smaller than
  * its node), so the tree shows each level clipped to its parent's CPUs.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <json.h>
 
 #include "plugin/cli/cmd.h"
+#include "plugin/host/devices.h"
 #include "plugin/host/sysfs.h"
+
+#define PCI_MAX 1024 /* devices listed; more are counted */
+
+struct pci_list {
+	struct devices_pci dev[PCI_MAX];
+	int n; /* how many there are (may exceed PCI_MAX), 0 if no PCI bus */
+};
+
+static struct pci_list pci;
 
 enum tree_level { TL_PACKAGE, TL_DIE, TL_NODE, TL_L3, TL_L2, TL_CORE, TL_END };
 
@@ -143,6 +157,49 @@ static void print_distances(const struct topology *t)
 	}
 }
 
+static void scan_pci(const char *root)
+{
+	int fd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+	pci.n = fd >= 0 ? devices_scan_pci(fd, pci.dev, PCI_MAX) : 0;
+	if (pci.n < 0)
+		pci.n = 0;
+	if (fd >= 0)
+		close(fd);
+}
+
+static void print_device(const struct devices_pci *d, bool *first)
+{
+	printf("%s %s %s", *first ? "" : ",", d->kind, d->id);
+	if (d->pf[0])
+		printf(" (VF of %s)", d->pf);
+	*first = false;
+}
+
+/* One line per node with devices, then those of unknown node. */
+static void print_devices(const struct topology *t)
+{
+	int shown = pci.n < PCI_MAX ? pci.n : PCI_MAX;
+
+	printf("devices:%s\n", shown ? "" : " none (no GPU, NIC, accelerator or NVMe in sysfs)");
+	for (int i = -1; i < t->n_nodes; i++) {
+		int id = i < 0 ? -1 : t->nodes[i].id;
+		bool first = true;
+
+		for (int j = 0; j < shown; j++) {
+			if (pci.dev[j].node != id)
+				continue;
+			if (first)
+				printf(id < 0 ? "  unknown node:" : "  node %d:", id);
+			print_device(&pci.dev[j], &first);
+		}
+		if (!first)
+			printf("\n");
+	}
+	if (pci.n > PCI_MAX)
+		printf("  (%d more not shown)\n", pci.n - PCI_MAX);
+}
+
 static void print_human(const struct topology *t)
 {
 	printf("online: %s (%u CPUs)\n", fmt_set(&t->online), cpuset_count(&t->online));
@@ -168,6 +225,7 @@ static void print_human(const struct topology *t)
 		printf("core kinds from: %s\n",
 		       topology_kind_signals_format(t->kind_signals, sig, sizeof(sig)));
 	}
+	print_devices(t);
 	printf("fallbacks:%s\n", t->fallbacks ? "" : " none");
 	for (unsigned int bit = 1; bit; bit <<= 1)
 		if ((t->fallbacks & bit) && topology_fallback_name(bit))
@@ -281,6 +339,23 @@ static json_object *json_sets(const struct topology *t, json_object *o, bool *ok
 	return o;
 }
 
+static json_object *json_devices(bool *ok)
+{
+	json_object *a = json_object_new_array();
+
+	for (int i = 0; i < pci.n && i < PCI_MAX; i++) {
+		json_object *o = json_object_new_object();
+
+		jadd(o, "id", json_object_new_string(pci.dev[i].id), ok);
+		jadd(o, "kind", json_object_new_string(pci.dev[i].kind), ok);
+		jadd(o, "node", json_object_new_int(pci.dev[i].node), ok);
+		if (pci.dev[i].pf[0])
+			jadd(o, "pf", json_object_new_string(pci.dev[i].pf), ok);
+		jpush(a, o, ok);
+	}
+	return a;
+}
+
 static int print_json(const struct topology *t)
 {
 	json_object *o = json_object_new_object();
@@ -296,6 +371,7 @@ static int print_json(const struct topology *t)
 	jadd(o, "cores", json_domains(t->cores, t->n_cores, &ok), &ok);
 	jadd(o, "nodes", json_nodes(t, &ok), &ok);
 	jadd(o, "cpus", json_cpus(t, &ok), &ok);
+	jadd(o, "devices", json_devices(&ok), &ok);
 	s = ok ? json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY) : NULL;
 	if (s)
 		printf("%s\n", s);
@@ -312,7 +388,8 @@ static int print_json(const struct topology *t)
 static void usage(FILE *f)
 {
 	fprintf(f, "Usage: topoguard topology [--sysfs-root DIR] [--json]\n\n"
-		   "Print the CPU and memory topology topoguard discovers.\n\n"
+		   "Print the CPU and memory topology topoguard discovers, and the GPUs,\n"
+		   "NICs, accelerators and NVMe controllers of each NUMA node.\n\n"
 		   "  --sysfs-root DIR  read DIR instead of " SYSFS_DEFAULT_ROOT
 		   " (e.g. a fixture tree)\n"
 		   "  --json            machine-readable output\n"
@@ -378,6 +455,7 @@ int cmd_topology(int argc, char **argv)
 			a.root, bad[0] ? ", file " : "", bad, strerror(-r));
 		return 1;
 	}
+	scan_pci(a.root);
 	r = a.json ? print_json(t) : (print_human(t), 0);
 	topology_free(t);
 	return r;

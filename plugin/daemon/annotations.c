@@ -28,6 +28,8 @@ static const struct annotation_name names[] = {
 	{"cpu.preserve.topoguard.io", ANNOTATIONS_CPU_PRESERVE, KIND_BOOL, false},
 	{"memory.preserve.topoguard.io", ANNOTATIONS_MEM_PRESERVE, KIND_BOOL, false},
 	{"latency-target-us.topoguard.io", ANNOTATIONS_LATENCY, KIND_LATENCY, false},
+	{"device-affinity.topoguard.io", ANNOTATIONS_DEVICE_AFFINITY, KIND_BOOL, false},
+	{"device-affinity-strict.topoguard.io", ANNOTATIONS_DEVICE_STRICT, KIND_BOOL, false},
 	{"prefer-shared-cpus" ALIAS_DOMAIN, ANNOTATIONS_EXCLUSIVE, KIND_BOOL_INVERTED, true},
 	{"prefer-isolated-cpus" ALIAS_DOMAIN, ANNOTATIONS_ISOLATED, KIND_BOOL, true},
 	{"prefer-reserved-cpus" ALIAS_DOMAIN, ANNOTATIONS_RESERVED, KIND_BOOL, true},
@@ -53,9 +55,9 @@ void annotations_prefs_init(struct annotations_prefs *p)
 
 const char *annotations_pref_name(enum annotations_pref p)
 {
-	static const char *const n[] = {
-		"exclusive",	"isolated",	   "reserved", "hide-hyperthreads",
-		"cpu-preserve", "memory-preserve", "latency"};
+	static const char *const n[] = {"exclusive",	     "isolated",	"reserved",
+					"hide-hyperthreads", "cpu-preserve",	"memory-preserve",
+					"latency",	     "device-affinity", "device-strict"};
 
 	return (unsigned int)p < ANNOTATIONS_PREF_COUNT ? n[p] : "unknown";
 }
@@ -318,6 +320,10 @@ void annotations_entitle(const struct annotations_prefs *a, const struct annotat
 	}
 	if (v[ANNOTATIONS_HIDE_HT] >= 0)
 		ret->hide_hyperthreads = v[ANNOTATIONS_HIDE_HT];
+	if (v[ANNOTATIONS_DEVICE_AFFINITY] == 0)
+		ret->device_mode = ALLOC_DEVICE_OFF;
+	else if (v[ANNOTATIONS_DEVICE_STRICT] == 1)
+		ret->device_mode = ALLOC_DEVICE_STRICT;
 	if (v[ANNOTATIONS_RESERVED] == 1) {
 		if (namespace_in(e->allow_reserved, ns) || namespace_in(e->reserved, ns))
 			ret->reserved = true;

@@ -28,13 +28,15 @@
 #define ANNOTATIONS_VALUE_MAX 4096 /* longer values are refused */
 
 enum annotations_pref {
-	ANNOTATIONS_EXCLUSIVE = 0, /* 1: wants exclusive CPUs, 0: shared only */
-	ANNOTATIONS_ISOLATED,	   /* wants isolcpus CPUs */
-	ANNOTATIONS_RESERVED,	   /* wants the reserved CPUs */
-	ANNOTATIONS_HIDE_HT,	   /* one hyperthread per core */
-	ANNOTATIONS_CPU_PRESERVE,  /* leave cpuset.cpus / quota alone */
-	ANNOTATIONS_MEM_PRESERVE,  /* leave cpuset.mems alone */
-	ANNOTATIONS_LATENCY,	   /* latency-sensitive, target in latency_target_us */
+	ANNOTATIONS_EXCLUSIVE = 0,   /* 1: wants exclusive CPUs, 0: shared only */
+	ANNOTATIONS_ISOLATED,	     /* wants isolcpus CPUs */
+	ANNOTATIONS_RESERVED,	     /* wants the reserved CPUs */
+	ANNOTATIONS_HIDE_HT,	     /* one hyperthread per core */
+	ANNOTATIONS_CPU_PRESERVE,    /* leave cpuset.cpus / quota alone */
+	ANNOTATIONS_MEM_PRESERVE,    /* leave cpuset.mems alone */
+	ANNOTATIONS_LATENCY,	     /* latency-sensitive, target in latency_target_us */
+	ANNOTATIONS_DEVICE_AFFINITY, /* 0: ignore the container's devices (default: follow) */
+	ANNOTATIONS_DEVICE_STRICT,   /* exclusive CPUs next to the devices or none */
 	ANNOTATIONS_PREF_COUNT,
 };
 
@@ -90,8 +92,8 @@ struct annotations_entitlement {
 /*
  * Entitlement: the wishes in a that e allows, into the allocation preferences *ret
  * (fields a says nothing about are left alone). Exclusive and isolated CPUs need
- * Guaranteed QoS, the reserved CPUs a namespace of e's lists; "shared" and
- * hide-hyperthreads are anybody's. Each wish refused is reported with the preference's
+ * Guaranteed QoS, the reserved CPUs a namespace of e's lists; "shared",
+ * hide-hyperthreads and the device affinity (device_mode) are anybody's. Each wish refused is reported with the preference's
  * name as key (report may be NULL).
  */
 void annotations_entitle(const struct annotations_prefs *a, const struct annotations_entitlement *e,

@@ -10,10 +10,12 @@
  * logged and ignored until the next start.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "plugin/daemon/control.h"
 #include "plugin/daemon/handlers.h"
@@ -397,6 +399,9 @@ static int daemon_init(struct daemon *d, const struct daemon_options *o)
 	if (r < 0)
 		return log_error_errno(r, "cannot read the topology under %s", root);
 	log_topology(d->topo);
+	d->sysfs_fd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (d->sysfs_fd < 0)
+		log_warn("cannot open %s: containers' devices will not be looked at", root);
 	r = model_new(&d->model);
 	if (r >= 0)
 		r = daemon_new_alloc(d, &d->alloc);
@@ -420,6 +425,7 @@ int daemon_new(const struct daemon_options *o, struct daemon **ret)
 
 	if (!d)
 		return -ENOMEM;
+	d->sysfs_fd = -1;
 	r = daemon_init(d, o);
 	if (r < 0) {
 		daemon_free(d);
@@ -436,6 +442,7 @@ int daemon_new_offline(const struct config *cfg, struct topology *topo, struct d
 
 	if (!d)
 		return -ENOMEM;
+	d->sysfs_fd = -1;
 	d->cfg = *cfg;
 	d->topo = topo;
 	/* nothing runs that it was not told about, and it keeps no checkpoint */
@@ -476,6 +483,8 @@ void daemon_free(struct daemon *d)
 	alloc_state_free(d->alloc);
 	model_free(d->model);
 	topology_free(d->topo);
+	if (d->sysfs_fd >= 0)
+		close(d->sysfs_fd);
 	free(d->config_path);
 	free(d->scratch_cpus);
 	free(d->scratch_mems);

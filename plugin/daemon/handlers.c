@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "plugin/daemon/affinity.h"
 #include "plugin/daemon/annotations.h"
 #include "plugin/daemon/handlers.h"
 #include "plugin/daemon/live.h"
@@ -107,9 +108,9 @@ static void prefs_to_request(struct daemon *d, const struct model_pod *pod,
 	annotations_entitle(ap, &e, report_not_entitled, &rc, &req->prefs);
 }
 
-static void build_request(struct daemon *d, const struct model_pod *pod,
-			  const struct model_container *c, const struct qos_info *qi,
-			  const struct annotations_prefs *ap, struct alloc_request *req)
+static void build_request(struct daemon *d, const struct model_pod *pod, struct model_container *c,
+			  const struct qos_info *qi, const struct annotations_prefs *ap,
+			  struct alloc_request *req)
 {
 	alloc_request_init(req);
 	req->id = c->id;
@@ -119,6 +120,13 @@ static void build_request(struct daemon *d, const struct model_pod *pod,
 	req->cpu_limit_mcpu = qi->limit_mcpu;
 	req->mem_limit = qi->mem_limit;
 	prefs_to_request(d, pod, c, ap, req);
+	affinity_resolve(d, c, &req->prefs);
+}
+
+/* The policy refused exclusive CPUs away from the container's devices (strict). */
+static bool strict_refusal(const char *reason)
+{
+	return !strncmp(reason, ALLOC_REASON_DEVICE_STRICT, strlen(ALLOC_REASON_DEVICE_STRICT));
 }
 
 /* While what runs is unknown, an exclusive CPU could already be someone's. */
@@ -148,10 +156,17 @@ static int place(struct daemon *d, struct alloc_request *req, bool update, struc
 		ret = alloc_create(d->alloc, req, r, &d->changes, reason, len);
 	if (ret == -ENOSPC && update && alloc_get(d->alloc, req->id, r) == 0)
 		return -ENOSPC;
-	if (ret == -ENOSPC && !req->prefs.shared_only) {
+	if (ret == -ENOSPC && !req->prefs.shared_only && strict_refusal(reason)) {
+		log_warn("no room next to its devices (strict), using the shared pool: "
+			 "container=%s reason=\"%s\"",
+			 req->id, reason);
+		metrics_tg_device_placement(d->metrics, "refused");
+	} else if (ret == -ENOSPC && !req->prefs.shared_only) {
 		log_warn("no room for exclusive CPUs, using the shared pool: container=%s "
 			 "reason=\"%s\"",
 			 req->id, reason);
+	}
+	if (ret == -ENOSPC && !req->prefs.shared_only) {
 		req->prefs.shared_only = true;
 		req->prefs.isolated = false;
 		ret = alloc_create(d->alloc, req, r, &d->changes, reason, len);
@@ -453,6 +468,8 @@ static int on_create_container(struct nri_stub *s, const NriPodSandbox *npod,
 		metrics_tg_request(d->metrics, "CreateContainer", false);
 		return 0;
 	}
+	if (!strict_refusal(reason))
+		affinity_count(d, &r);
 	c->track.mem_preserve = ap.value[ANNOTATIONS_MEM_PRESERVE] == 1;
 	adjust_created(d, &r, qi.cls, c->track.mem_preserve, reply);
 	c->track.told_ns = daemon_track_now(d);
@@ -462,11 +479,12 @@ static int on_create_container(struct nri_stub *s, const NriPodSandbox *npod,
 	metrics_tg_request(d->metrics, "CreateContainer", true);
 	daemon_publish_info(d, pod, c, qi.cls);
 	daemon_update_pool_metrics(d);
-	log_info("create: container=%s pod=%s/%s qos=%s pool=%s cpus=%s others=%zu", c->id,
+	log_info("create: container=%s pod=%s/%s qos=%s pool=%s cpus=%s others=%zu%s%s", c->id,
 		 pod->namespace, pod->name, qos_class_name(qi.cls), alloc_pool_name(r.pool),
 		 cpuset_format(&r.cpus, d->scratch_cpus, DAEMON_CPULIST_MAX) >= 0 ? d->scratch_cpus
 										  : "?",
-		 d->changes.n);
+		 d->changes.n, r.device ? " devices=" : "",
+		 r.device ? alloc_device_fit_name(r.device) : "");
 	return 0;
 }
 

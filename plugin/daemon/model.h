@@ -72,6 +72,28 @@ struct model_track {
 	char drift[160];   /* that drift, "cpus 0-3 (want 4-7)" */
 };
 
+/*
+ * A device the runtime gave the container (docs/annotations.md "Devices"): a Linux
+ * device node, a device bind mount (source under /dev/) or a host network interface.
+ * node / id are filled when the daemon resolves it through sysfs.
+ */
+enum model_device_kind {
+	MODEL_DEVICE_NODE = 0, /* LinuxDevice: type, major:minor, path */
+	MODEL_DEVICE_MOUNT,    /* a mount whose source is under /dev/: path = source */
+	MODEL_DEVICE_NET,      /* net_devices: path = the host interface name */
+};
+
+#define MODEL_DEVICES_MAX 64 /* devices kept per container; the rest are counted */
+
+struct model_device {
+	enum model_device_kind kind;
+	char type; /* 'c', 'u', 'b' (MODEL_DEVICE_NODE) */
+	int64_t major, minor;
+	char *path;  /* never NULL */
+	int node;    /* NUMA node once resolved; -1 unknown or not resolved */
+	char id[32]; /* the PCI function it resolved to, "" if none */
+};
+
 struct model_container {
 	char *id, *pod_id, *name;
 	enum model_state state;
@@ -80,6 +102,8 @@ struct model_container {
 	size_t n_annotations;
 	char *cgroups_path;
 	struct model_resources resources;
+	struct model_device *devices; /* at most MODEL_DEVICES_MAX */
+	size_t n_devices, n_devices_dropped;
 	uint32_t pid;
 	int32_t exit_code;
 	/* The closed loop's CFS quota for it (ctl_quota 0: none, the policy's applies).

@@ -51,8 +51,16 @@ void model_pod_done(struct model_pod *p)
 	memset(p, 0, sizeof(*p));
 }
 
+static void devices_free(struct model_device *d, size_t n)
+{
+	for (size_t i = 0; d && i < n; i++)
+		free(d[i].path);
+	free(d);
+}
+
 void model_container_done(struct model_container *c)
 {
+	devices_free(c->devices, c->n_devices);
 	free(c->id);
 	free(c->pod_id);
 	free(c->name);
@@ -190,6 +198,56 @@ enum model_state model_state_from_nri(int nri_state)
 	}
 }
 
+#define DEVICE_PATH_MAX 4096 /* a longer path from the runtime is not kept */
+
+/* Append one device; 0 when it is dropped (full, or not worth keeping), -ENOMEM. */
+static int device_add(struct model_container *c, enum model_device_kind kind, const char *type,
+		      int64_t major, int64_t minor, const char *path)
+{
+	struct model_device *d;
+
+	if (!path || strnlen(path, DEVICE_PATH_MAX + 1) > DEVICE_PATH_MAX ||
+	    (kind == MODEL_DEVICE_NODE && (!type || strlen(type) != 1)) ||
+	    c->n_devices >= MODEL_DEVICES_MAX) {
+		c->n_devices_dropped++;
+		return 0;
+	}
+	d = &c->devices[c->n_devices];
+	*d = (struct model_device){.kind = kind, .major = major, .minor = minor, .node = -1};
+	d->type = kind == MODEL_DEVICE_NODE ? type[0] : 0;
+	d->path = strdup(path);
+	if (!d->path)
+		return -ENOMEM;
+	c->n_devices++;
+	return 0;
+}
+
+/* Linux device nodes, device bind mounts (source under /dev/) and host net devices. */
+static int container_devices(const NriContainer *ctr, struct model_container *c)
+{
+	const Nri__Pkg__Api__V1alpha1__LinuxContainer *lx = ctr->linux_;
+	int r = 0;
+
+	if (!ctr->n_mounts && (!lx || (!lx->n_devices && !lx->n_net_devices)))
+		return 0;
+	c->devices = calloc(MODEL_DEVICES_MAX, sizeof(*c->devices));
+	if (!c->devices)
+		return -ENOMEM;
+	for (size_t i = 0; r >= 0 && lx && i < lx->n_devices; i++)
+		if (lx->devices[i])
+			r = device_add(c, MODEL_DEVICE_NODE, lx->devices[i]->type,
+				       lx->devices[i]->major, lx->devices[i]->minor,
+				       lx->devices[i]->path);
+	for (size_t i = 0; r >= 0 && i < ctr->n_mounts; i++)
+		if (ctr->mounts[i] && ctr->mounts[i]->source &&
+		    !strncmp(ctr->mounts[i]->source, "/dev/", 5))
+			r = device_add(c, MODEL_DEVICE_MOUNT, NULL, 0, 0, ctr->mounts[i]->source);
+	for (size_t i = 0; r >= 0 && lx && i < lx->n_net_devices; i++)
+		if (lx->net_devices[i])
+			r = device_add(c, MODEL_DEVICE_NET, NULL, 0, 0, lx->net_devices[i]->key);
+	return r;
+}
+
 static int container_fields(const NriContainer *ctr, struct model_container *c)
 {
 	const char *name = model_kv_get(c->annotations, c->n_annotations, K8S_CONTAINER_NAME);
@@ -225,6 +283,8 @@ int model_container_from_nri(const NriContainer *ctr, struct model_container *re
 	r = COPY_KV(c.annotations, c.n_annotations, ctr->annotations, ctr->n_annotations);
 	if (r >= 0)
 		r = container_fields(ctr, &c);
+	if (r >= 0)
+		r = container_devices(ctr, &c);
 	if (r < 0) {
 		model_container_done(&c);
 		return r;

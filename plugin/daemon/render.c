@@ -12,6 +12,7 @@
 
 #include "bpf/usage.h"
 
+#include "plugin/daemon/affinity.h"
 #include "plugin/daemon/annotations.h"
 #include "plugin/daemon/control.h"
 #include "plugin/daemon/live.h"
@@ -207,6 +208,7 @@ static json_object *render_explain(struct daemon *d, const char *what)
 				 annotations_pref_name(p), ap.value[p] ? "yes" : "no",
 				 annotations_source_name(ap.source[p]));
 	}
+	affinity_explain(d, c, text, sizeof(text));
 	daemon_reconcile_explain(d, c, daemon_track_now(d), line, sizeof(line));
 	if (strlen(text) + strlen(line) < sizeof(text))
 		strcat(text, line);

@@ -63,6 +63,7 @@ struct daemon {
 	char *config_path;
 	struct config cfg;
 	struct topology *topo;
+	int sysfs_fd; /* the sysfs root, for the containers' devices (affinity.c); -1: none */
 	struct alloc_state *alloc;
 	struct model *model;
 	struct metrics *metrics;

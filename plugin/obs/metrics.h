@@ -81,6 +81,9 @@ void metrics_tg_ready(struct metrics *m, bool ready);
 /* A ghost's reservation was released; reason one of METRICS_TG_GHOST_REASONS. */
 #define METRICS_TG_GHOST_REASONS "never-started", "cgroup-gone", "update-rejected"
 void metrics_tg_ghost_released(struct metrics *m, const char *reason);
+/* A container with devices was placed; result one of METRICS_TG_DEVICE_RESULTS. */
+#define METRICS_TG_DEVICE_RESULTS "local", "node", "package", "elsewhere", "refused"
+void metrics_tg_device_placement(struct metrics *m, const char *result);
 /* A container's cgroup held field (one of METRICS_TG_DRIFT_FIELDS) other than intended;
  * an update repairing it was sent. */
 #define METRICS_TG_DRIFT_FIELDS "cpus", "mems", "quota", "period", "shares"

@@ -12,6 +12,7 @@ struct metrics_tg {
 	struct metrics_family *config_reloads, *config_errors, *nri_reconnects;
 	struct metrics_family *annotations_refused, *ready, *build_info;
 	struct metrics_family *ghosts_released, *drift_repaired, *reconcile_seconds;
+	struct metrics_family *device_placements;
 };
 
 struct metrics {

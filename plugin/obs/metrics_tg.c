@@ -65,6 +65,10 @@ static int metrics_tg_families(struct metrics *m)
 		 "Containers whose cgroup held other values than topoguard intends, repaired "
 		 "with an update, by field.",
 		 L("field"), 1},
+		{&t->device_placements, METRICS_COUNTER, "topoguard_device_placements_total",
+		 "Containers with devices of known NUMA node placed, by where their CPUs went "
+		 "(local, node, package, elsewhere) or refused (strict, ran on the shared pool).",
+		 L("result"), 1},
 		{&t->reconcile_seconds, METRICS_GAUGE, "topoguard_reconcile_pass_duration_seconds",
 		 "Time the last reconciliation pass took (every placed container's cgroup read "
 		 "and compared).",
@@ -89,6 +93,7 @@ static int metrics_tg_families(struct metrics *m)
 
 static const char *const ghost_reasons[] = {METRICS_TG_GHOST_REASONS};
 static const char *const drift_fields[] = {METRICS_TG_DRIFT_FIELDS};
+static const char *const device_results[] = {METRICS_TG_DEVICE_RESULTS};
 
 static int metrics_tg_seed(struct metrics *m)
 {
@@ -110,6 +115,8 @@ static int metrics_tg_seed(struct metrics *m)
 		r = metrics_add(m->tg.ghosts_released, L(ghost_reasons[i]), 0);
 	for (size_t i = 0; r >= 0 && i < sizeof(drift_fields) / sizeof(drift_fields[0]); i++)
 		r = metrics_add(m->tg.drift_repaired, L(drift_fields[i]), 0);
+	for (size_t i = 0; r >= 0 && i < sizeof(device_results) / sizeof(device_results[0]); i++)
+		r = metrics_add(m->tg.device_placements, L(device_results[i]), 0);
 	if (r >= 0)
 		r = metrics_set(m->tg.reconcile_seconds, NULL, 0);
 	return r;
@@ -222,6 +229,12 @@ void metrics_tg_ghost_released(struct metrics *m, const char *reason)
 {
 	if (m)
 		(void)metrics_add(m->tg.ghosts_released, L(reason), 1);
+}
+
+void metrics_tg_device_placement(struct metrics *m, const char *result)
+{
+	if (m)
+		(void)metrics_add(m->tg.device_placements, L(result), 1);
 }
 
 void metrics_tg_drift_repaired(struct metrics *m, const char *field)

@@ -148,6 +148,9 @@ void sim_ctr_free(struct sim_ctr *c)
 	sim_res_done(&c->res);
 	sim_res_done(&c->created);
 	sim_res_done(&c->spec);
+	for (size_t i = 0; i < c->n_devices; i++)
+		free(c->devices[i]);
+	free(c->devices);
 	free(c);
 }
 
@@ -379,6 +382,35 @@ PB(PodSandbox) *
 	return pb;
 }
 
+/* "TYPE:MAJ:MIN:PATH" (checked when the scenario was read) -> a LinuxDevice. */
+static int devices_build(struct sim_arena *a, const struct sim_ctr *c, PB(LinuxContainer) * lin)
+{
+	if (!c->n_devices)
+		return 0;
+	lin->devices = sim_arena_alloc(a, c->n_devices * sizeof(*lin->devices));
+	if (!lin->devices)
+		return -ENOMEM;
+	for (size_t i = 0; i < c->n_devices; i++) {
+		PB(LinuxDevice) *d = sim_arena_alloc(a, sizeof(*d));
+		char type[2] = {c->devices[i][0], 0};
+		long long maj, min;
+		int off = 0;
+
+		if (!d || sscanf(c->devices[i] + 2, "%lld:%lld:%n", &maj, &min, &off) != 2 || !off)
+			return -EINVAL;
+		nri__pkg__api__v1alpha1__linux_device__init(d);
+		d->type = sim_arena_strdup(a, type);
+		d->major = maj;
+		d->minor = min;
+		d->path = sim_arena_strdup(a, c->devices[i] + 2 + off);
+		if (!d->type || !d->path)
+			return -ENOMEM;
+		lin->devices[i] = d;
+	}
+	lin->n_devices = c->n_devices;
+	return 0;
+}
+
 PB(Container) *
 	sim_ctr_build(struct sim_arena *a, const struct sim_model *m, const struct sim_ctr *c)
 {
@@ -408,7 +440,8 @@ PB(Container) *
 	lin->resources = sim_res_build(a, c->has_spec ? &c->spec : &c->res);
 	lin->cgroups_path = ctr_cgroups_path(a, m, p, c->id);
 	pb->linux_ = lin;
-	if (!pb->labels || !pb->annotations || !lin->resources || !lin->cgroups_path)
+	if (!pb->labels || !pb->annotations || !lin->resources || !lin->cgroups_path ||
+	    devices_build(a, c, lin) < 0)
 		return NULL;
 	return pb;
 }

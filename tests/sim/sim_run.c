@@ -178,6 +178,33 @@ static int cmd_pod(struct run_ctx *c)
 	return 0;
 }
 
+/* Every device=TYPE:MAJ:MIN:PATH (TYPE c, u or b; any numbers, so that a scenario can
+ * send what a broken runtime would). */
+static int ctr_devices(struct sim_ctr *k, const struct sim_line *l)
+{
+	for (int i = 1; i < l->argc; i++) {
+		const char *v = l->argv[i];
+		long long maj, min;
+		int off = 0;
+		char **grown;
+
+		if (strncmp(v, "device=", 7))
+			continue;
+		v += 7;
+		if (!strchr("cub", v[0]) || v[0] == '\0' || v[1] != ':' ||
+		    sscanf(v + 2, "%lld:%lld:%n", &maj, &min, &off) != 2 || !off || !v[2 + off])
+			return -EINVAL;
+		grown = realloc(k->devices, (k->n_devices + 1) * sizeof(*k->devices));
+		if (!grown)
+			return -ENOMEM;
+		k->devices = grown;
+		if (!(k->devices[k->n_devices] = strdup(v)))
+			return -ENOMEM;
+		k->n_devices++;
+	}
+	return 0;
+}
+
 static int ctr_fill(struct sim_ctr *k, const struct sim_pod *p, const struct sim_line *l)
 {
 	const char *name = opt(l, "name");
@@ -197,6 +224,7 @@ static int ctr_fill(struct sim_ctr *k, const struct sim_pod *p, const struct sim
 	r = r ?: sim_kvs_set(&k->labels, "io.kubernetes.pod.uid", p->uid);
 	r = r ?: kv_pairs(l, "label", &k->labels);
 	r = r ?: kv_pairs(l, "annotation", &k->annotations);
+	r = r ?: ctr_devices(k, l);
 	return r ?: res_opts(l, &k->res, &any);
 }
 

@@ -16,6 +16,7 @@
 
 #include "plugin/cli/cmd.h"
 #include "tests/lib/capture.h"
+#include "tests/lib/devtree.h"
 
 static char fixtures[4096];
 static char out[1 << 20];
@@ -118,6 +119,40 @@ static void test_cmd_topology_json(void **state)
 	json_object_put(o);
 }
 
+/* A 2-node fixture with devices built in code: listed per node, VFs with their PF. */
+static void test_cmd_topology_devices_per_node(void **state)
+{
+	static const char *const nodes[] = {"0,2", "1,3"};
+	char dir[64] = "/tmp/tg-topo-dev.XXXXXX", cmd[4400];
+	json_object *o, *devs, *d, *v;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	snprintf(cmd, sizeof(cmd), "cp -a '%s/.' '%s/'", root_of("icx-2s-smt"), dir);
+	assert_int_equal(system(cmd), 0);
+	assert_int_equal(devtree_write(dir, 1, 1, nodes, 2), 0);
+	assert_int_equal(run("--sysfs-root", dir, NULL), 0);
+	assert_non_null(strstr(out, "devices:\n  node 0: nvme " DEVTREE_NVME "\n"
+				    "  node 1: gpu " DEVTREE_GPU ", nic " DEVTREE_NIC_PF
+				    ", nic " DEVTREE_NIC_VF " (VF of " DEVTREE_NIC_PF ")\n"));
+	assert_null(strstr(out, DEVTREE_UNKNOWN)); /* an ISA bridge pulls nobody */
+	assert_int_equal(run("--json", "--sysfs-root", dir, NULL), 0);
+	o = json_tokener_parse(out);
+	assert_non_null(o);
+	assert_true(json_object_object_get_ex(o, "devices", &devs));
+	assert_int_equal(json_object_array_length(devs), 4);
+	d = json_object_array_get_idx(devs, 3);
+	assert_true(json_object_object_get_ex(d, "pf", &v));
+	assert_string_equal(json_object_get_string(v), DEVTREE_NIC_PF);
+	assert_true(json_object_object_get_ex(d, "node", &v));
+	assert_int_equal(json_object_get_int(v), 1);
+	json_object_put(o);
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	assert_int_equal(system(cmd), 0);
+	assert_int_equal(run("--sysfs-root", root_of("vm-2cpu"), NULL), 0);
+	assert_non_null(strstr(out, "devices: none"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -125,6 +160,7 @@ int main(void)
 		cmocka_unit_test(test_cmd_topology_load_failure),
 		cmocka_unit_test(test_cmd_topology_human_tree),
 		cmocka_unit_test(test_cmd_topology_json),
+		cmocka_unit_test(test_cmd_topology_devices_per_node),
 	};
 
 	if (find_fixtures() < 0)

@@ -435,6 +435,42 @@ static void test_annotations_entitle_leaves_the_rest(void **state)
 	assert_string_equal(annotations_source_name(ANNOTATIONS_SRC_POD_ALIAS), "pod-alias");
 }
 
+/* Device affinity: anybody's, per container; off wins over strict; a conflict is
+ * resolved to off (the conservative value: nothing forced). */
+static void test_annotations_entitle_device_affinity(void **state)
+{
+	const struct annotations_kv strict[] = {{"device-affinity-strict.topoguard.io", "true"}};
+	const struct annotations_kv off[] = {{"device-affinity-strict.topoguard.io", "true"},
+					     {"device-affinity.topoguard.io/container.c", "false"}};
+	const struct annotations_kv other[] = {
+		{"device-affinity.topoguard.io/container.other", "false"},
+		{"device-affinity-strict.topoguard.io", "false"}};
+	const struct annotations_kv clash[] = {{"device-affinity.topoguard.io", "true"},
+					       {"device-affinity.topoguard.io/pod", "false"}};
+	const struct annotations_kv bad[] = {{"device-affinity.topoguard.io", "strict"}};
+	const struct annotations_entitlement e = {.qos = QOS_BESTEFFORT};
+	struct annotations_prefs p;
+	struct alloc_prefs ap;
+	struct reports rep;
+
+	(void)state;
+	assert_int_equal(entitle(strict, N(strict), &e, &ap, &rep), 0);
+	assert_int_equal(ap.device_mode, ALLOC_DEVICE_STRICT);
+	assert_int_equal(entitle(off, N(off), &e, &ap, &rep), 0);
+	assert_int_equal(ap.device_mode, ALLOC_DEVICE_OFF);
+	assert_int_equal(entitle(other, N(other), &e, &ap, &rep), 0);
+	assert_int_equal(ap.device_mode, ALLOC_DEVICE_PREFER);
+	rep = (struct reports){0};
+	assert_int_equal(annotations_parse(clash, N(clash), "c", true, collect, &rep, &p), 0);
+	assert_int_equal(rep.n, 1);
+	assert_int_equal(p.value[ANNOTATIONS_DEVICE_AFFINITY], 0);
+	rep = (struct reports){0};
+	assert_int_equal(annotations_parse(bad, N(bad), "c", true, collect, &rep, &p), 1);
+	assert_string_equal(rep.last_reason, "expected true or false");
+	assert_string_equal(annotations_pref_name(ANNOTATIONS_DEVICE_STRICT), "device-strict");
+	assert_string_equal(annotations_pref_name(ANNOTATIONS_PREF_COUNT), "unknown");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -452,6 +488,7 @@ int main(void)
 		cmocka_unit_test(test_annotations_entitle_qos),
 		cmocka_unit_test(test_annotations_entitle_reserved_namespaces),
 		cmocka_unit_test(test_annotations_entitle_leaves_the_rest),
+		cmocka_unit_test(test_annotations_entitle_device_affinity),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

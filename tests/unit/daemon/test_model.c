@@ -286,6 +286,80 @@ static void test_model_put_rejects_missing_id(void **state)
 	model_free(NULL);
 }
 
+typedef Nri__Pkg__Api__V1alpha1__LinuxDevice LinuxDevice;
+typedef Nri__Pkg__Api__V1alpha1__Mount Mount;
+typedef Nri__Pkg__Api__V1alpha1__LinuxContainer__NetDevicesEntry NetDevice;
+
+#define N_DEV (MODEL_DEVICES_MAX + 2)
+
+/* Device nodes, /dev mounts and net devices are kept; the cap and bad entries drop. */
+static void test_model_container_put_devices(void **state)
+{
+	static char too_long[4098], long_path[4097];
+	struct ctr_fixture cf;
+	LinuxDevice dev[N_DEV], *devp[N_DEV];
+	Mount mnt[2], *mntp[2];
+	NetDevice net, *netp = &net;
+	struct model_container *c;
+	struct model *m = NULL;
+
+	(void)state;
+	assert_int_equal(model_new(&m), 0);
+	ctr_fixture_init(&cf, "c1", "p1", "x", "x");
+	for (int i = 0; i < N_DEV; i++) {
+		dev[i] = (LinuxDevice)NRI__PKG__API__V1ALPHA1__LINUX_DEVICE__INIT;
+		dev[i].type = (char *)"c";
+		dev[i].major = 226;
+		dev[i].minor = 128 + i;
+		dev[i].path = (char *)"/dev/dri/renderD128";
+		devp[i] = &dev[i];
+	}
+	dev[1].type = (char *)"cb"; /* not one letter: dropped */
+	memset(too_long, 'a', sizeof(too_long) - 1);
+	memset(long_path, 'a', sizeof(long_path) - 1);
+	dev[2].path = too_long;	 /* 4097 bytes: dropped */
+	dev[3].path = long_path; /* 4096 bytes: kept */
+	cf.lx.devices = devp;
+	cf.lx.n_devices = MODEL_DEVICES_MAX - 2;
+	for (int i = 0; i < 2; i++) {
+		mnt[i] = (Mount)NRI__PKG__API__V1ALPHA1__MOUNT__INIT;
+		mntp[i] = &mnt[i];
+	}
+	mnt[0].source = (char *)"/dev/infiniband/uverbs0";
+	mnt[1].source = (char *)"/var/lib/kubelet/x"; /* not a device */
+	cf.ctr.mounts = mntp;
+	cf.ctr.n_mounts = 2;
+	net = (NetDevice)NRI__PKG__API__V1ALPHA1__LINUX_CONTAINER__NET_DEVICES_ENTRY__INIT;
+	net.key = (char *)"ens1f0v0";
+	cf.lx.net_devices = &netp;
+	cf.lx.n_net_devices = 1;
+	assert_int_equal(model_container_put(m, NULL, &cf.ctr, &c), 0);
+	assert_int_equal(c->n_devices, MODEL_DEVICES_MAX - 2);
+	assert_int_equal(c->n_devices_dropped, 2);
+	assert_int_equal(c->devices[0].kind, MODEL_DEVICE_NODE);
+	assert_int_equal(c->devices[0].type, 'c');
+	assert_int_equal(c->devices[0].minor, 128);
+	assert_int_equal(c->devices[0].node, -1);
+	assert_int_equal(strlen(c->devices[1].path), 4096);
+	assert_int_equal(c->devices[MODEL_DEVICES_MAX - 4].kind, MODEL_DEVICE_MOUNT);
+	assert_string_equal(c->devices[MODEL_DEVICES_MAX - 4].path, "/dev/infiniband/uverbs0");
+	assert_int_equal(c->devices[MODEL_DEVICES_MAX - 3].kind, MODEL_DEVICE_NET);
+	assert_string_equal(c->devices[MODEL_DEVICES_MAX - 3].path, "ens1f0v0");
+	/* past the cap: what does not fit is counted, never stored */
+	cf.lx.n_devices = N_DEV;
+	assert_int_equal(model_container_put(m, NULL, &cf.ctr, &c), 0);
+	assert_int_equal(c->n_devices, MODEL_DEVICES_MAX);
+	assert_int_equal(c->n_devices_dropped, 2 + 2); /* the bad two, the mount and the net */
+	/* none at all: nothing allocated */
+	cf.lx.n_devices = 0;
+	cf.ctr.n_mounts = 0;
+	cf.lx.n_net_devices = 0;
+	assert_int_equal(model_container_put(m, NULL, &cf.ctr, &c), 0);
+	assert_int_equal(c->n_devices, 0);
+	assert_null(c->devices);
+	model_free(m);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -295,6 +369,7 @@ int main(void)
 		cmocka_unit_test(test_model_pod_remove_drops_containers),
 		cmocka_unit_test(test_model_container_put_many_with_churn),
 		cmocka_unit_test(test_model_put_rejects_missing_id),
+		cmocka_unit_test(test_model_container_put_devices),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -168,7 +168,30 @@ static bool changes_has(const struct world *w, const char *id)
 	return false;
 }
 
+/* Placed next to its devices (narrowed to them, for a shared part). */
+static bool near_devices(enum alloc_device_fit f)
+{
+	return f == ALLOC_DEVICE_FIT_LOCAL || f == ALLOC_DEVICE_FIT_NODE ||
+	       f == ALLOC_DEVICE_FIT_PACKAGE;
+}
+
+/* Its shared part may be narrowed to its devices' nodes (docs/policy.md "Devices"). */
+static bool has_devices(const struct alloc_request *r)
+{
+	return r->prefs.device_mode != ALLOC_DEVICE_OFF && !cpuset_is_empty(&r->prefs.device_nodes);
+}
+
 #include "tests/unit/policy/test_alloc_props_shield.h"
+
+/* The CPUs of the nodes of r's devices. */
+static void device_node_cpus(const struct world *w, const struct alloc_request *r,
+			     struct cpuset *ret)
+{
+	cpuset_zero(ret);
+	for (int i = 0; i < w->t->n_nodes; i++)
+		if (cpuset_test(&r->prefs.device_nodes, (unsigned int)w->t->nodes[i].id))
+			w_or(ret, &w->t->nodes[i].cpus);
+}
 
 static void check_one(struct world *w, size_t i, const struct alloc_stats *st, struct cpuset *seen,
 		      struct cpuset *shields, unsigned int *deps)
@@ -203,8 +226,14 @@ static void check_one(struct world *w, size_t i, const struct alloc_stats *st, s
 		/* Exactly the pool besides its own (and, when wide, the reserved) CPUs. */
 		cpuset_andnot(&pool_part, &res.cpus, &res.exclusive);
 		cpuset_andnot(&pool_part, &pool_part, &st->reserved);
-		if (!cpuset_equal(&pool_part, &st->shared))
-			die(w, "%s: shared container not on exactly the shared pool", c->id);
+		if (has_devices(&c->req) ? cpuset_is_empty(&pool_part) ||
+						   !cpuset_is_subset(&pool_part, &st->shared)
+					 : !cpuset_equal(&pool_part, &st->shared))
+			die(w, "%s: shared container not on %s the shared pool", c->id,
+			    has_devices(&c->req) ? "a part of" : "exactly");
+		if (res.pool == ALLOC_POOL_SHARED && !has_devices(&c->req) &&
+		    res.device != ALLOC_DEVICE_FIT_NONE)
+			die(w, "%s: no devices, fit %s", c->id, alloc_device_fit_name(res.device));
 	}
 	if (w->cfg.pin_mems && cpuset_is_empty(&res.mems))
 		die(w, "%s: empty mems", c->id);
@@ -299,6 +328,22 @@ static void check_restore(struct world *w, bool adopt)
 	w->scratch = s2;
 }
 
+/* One container in five has devices on one or two nodes; some strict, some opted out. */
+static void random_devices(struct world *w, struct alloc_request *r)
+{
+	unsigned int roll = rnd_below(w, 100);
+
+	if (roll >= 20 || w->t->n_nodes < 1)
+		return;
+	for (int k = roll < 5 ? 2 : 1; k > 0; k--)
+		cpuset_set(&r->prefs.device_nodes,
+			   (unsigned int)w->t->nodes[rnd_below(w, (unsigned int)w->t->n_nodes)].id);
+	roll = rnd_below(w, 10);
+	r->prefs.device_mode = roll == 0   ? ALLOC_DEVICE_STRICT
+			       : roll == 1 ? ALLOC_DEVICE_OFF
+					   : ALLOC_DEVICE_PREFER;
+}
+
 static void random_request(struct world *w, struct ctr *c)
 {
 	struct alloc_request *r = &c->req;
@@ -324,6 +369,7 @@ static void random_request(struct world *w, struct ctr *c)
 	r->prefs.hide_hyperthreads = roll < 10 ? 1 : roll < 15 ? 0 : -1;
 	r->prefs.isolated = !cpuset_is_empty(&w->t->isolated) && rnd_below(w, 100) < 8;
 	r->prefs.shared_only = rnd_below(w, 100) < 3;
+	random_devices(w, r);
 }
 
 static bool node_fits(const struct world *w, const struct cpuset *avail, unsigned int n, bool hide)
@@ -366,6 +412,30 @@ static void check_numa(struct world *w, const struct alloc_request *r,
 		n = n ? n : 1;
 	} else {
 		return;
+	}
+	if (near_devices(res->device) || res->device == ALLOC_DEVICE_FIT_ELSEWHERE) {
+		struct cpuset near;
+
+		device_node_cpus(w, r, &near);
+		if ((res->device == ALLOC_DEVICE_FIT_NODE ||
+		     res->device == ALLOC_DEVICE_FIT_LOCAL) &&
+		    !cpuset_is_subset(&res->exclusive, &near))
+			die(w, "%s: placed on its devices' nodes but outside them", r->id);
+		cpuset_and(&near, &near, &avail);
+		if (res->device != ALLOC_DEVICE_FIT_NODE && res->device != ALLOC_DEVICE_FIT_LOCAL &&
+		    node_fits(w, &near, n, hides(w, r)))
+			die(w, "%s: a device node had room for %u CPUs, placed %s", r->id, n,
+			    alloc_device_fit_name(res->device));
+		if (res->device == ALLOC_DEVICE_FIT_PACKAGE)
+			return; /* next to the device beats one node elsewhere */
+		if (res->device != ALLOC_DEVICE_FIT_ELSEWHERE) {
+			/* devices on two nodes may take both; one that fits takes one */
+			if (w->cfg.prefer_same_numa && node_fits(w, &near, n, hides(w, r)) &&
+			    nodes_spanned(w->t, &res->exclusive) > 1)
+				die(w, "%s: %u CPUs fit in one device node but span %u", r->id, n,
+				    nodes_spanned(w->t, &res->exclusive));
+			return;
+		}
 	}
 	if (!w->cfg.prefer_same_numa)
 		return; /* the knob that turns this property off */

@@ -71,6 +71,18 @@ static void restore_compare(struct world *w, struct alloc_state *s2, size_t i,
 	    !cpuset_equal(&a->exclusive, &b.exclusive) || a->quota != b.quota ||
 	    a->shares != b.shares)
 		die(w, "restore changed %s", c->id);
+	if (moved && has_devices(&c->req)) {
+		/* narrowed to its devices: moves only if the shields were near them */
+		cpuset_or(&back, &st->shared, &st->shielded);
+		cpuset_andnot(&pool, &b.cpus, &b.exclusive);
+		cpuset_andnot(&pool, &pool, &st->reserved);
+		if (cpuset_is_empty(&pool) || !cpuset_is_subset(&pool, &back))
+			die(w, "restore put %s outside the pool", c->id);
+		if (changes_has(w, c->id) == cpuset_equal(&a->cpus, &b.cpus))
+			die(w, "restore of %s: reported %d, cpus changed %d", c->id,
+			    changes_has(w, c->id), !cpuset_equal(&a->cpus, &b.cpus));
+		return;
+	}
 	if (changes_has(w, c->id) != moved)
 		die(w, "restore %s %s", moved ? "did not report" : "moved", c->id);
 	if (!moved) {
@@ -142,15 +154,20 @@ static struct ctr *pick_shield_target(struct world *w, bool shielded)
 
 /* What a shield of n CPUs must do given the state before it (stats, c's result). */
 static int shield_expect(const struct world *w, const struct alloc_stats *st,
-			 const struct alloc_result *before, unsigned int n)
+			 const struct alloc_request *r, const struct alloc_result *before,
+			 unsigned int n)
 {
+	/* wide, even when narrowed to its devices' node away from the reserved CPUs */
+	bool wide = w->cfg.burstable_unlimited_wide && r->qos == QOS_BURSTABLE &&
+		    r->cpu_limit_mcpu == 0 && !cpuset_is_empty(&st->reserved);
+
 	unsigned int floor = w->cfg.shared_min_cpus ? w->cfg.shared_min_cpus : 1;
 
 	if (before->pool != ALLOC_POOL_SHARED)
 		return -EINVAL;
 	if (before->shielded)
 		return -EALREADY;
-	if (w_intersects(&before->cpus, &st->reserved))
+	if (wide || w_intersects(&before->cpus, &st->reserved))
 		return -EINVAL; /* wide Burstable: on the shared and the reserved pool */
 	/* n CPUs are always found in a pool that has them; the floor is kept even with no
 	 * other shared container (the next one is created there). */
@@ -209,7 +226,7 @@ static void op_shield(struct world *w)
 
 	alloc_stats_get(w->s, &before);
 	alloc_get(w->s, c->id, &res);
-	expect = shield_expect(w, &before, &res, n);
+	expect = shield_expect(w, &before, &c->req, &res, n);
 	r = alloc_shield(w->s, c->id, n, &w->ch, reason, sizeof(reason));
 	if (r != expect)
 		die(w, "shield %s (%u CPUs) of a pool of %u: %s, want %s (%s)", c->id, n,

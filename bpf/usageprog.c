@@ -1,11 +1,13 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* Loader for usage.bpf.c; see usageprog.h. */
+#define _GNU_SOURCE
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 #include <bpf/bpf.h>
-#include <bpf/btf.h>
+#include <linux/btf.h>
 #include <bpf/libbpf.h>
 
 #include "bpf/usageprog.h"
@@ -38,17 +40,71 @@ static struct bpf_program *usageprog_prog(const struct usageprog *p, unsigned in
 	return idx < USAGEPROG_NR_PROGS ? progs[idx] : NULL;
 }
 
-/* mark_victim is not in every kernel's BTF; OOM events are optional. */
+/* The string section of the BTF in fd: *ret_off (from the file start) and *ret_len. */
+static int usageprog_btf_strings(int fd, off_t *ret_off, size_t *ret_len)
+{
+	struct btf_header h;
+	ssize_t n = pread(fd, &h, sizeof(h), 0);
+
+	if (n < 0)
+		return -errno;
+	if ((size_t)n < sizeof(h) || h.magic != BTF_MAGIC || h.hdr_len < sizeof(h))
+		return -EBADMSG;
+	*ret_off = (off_t)h.hdr_len + h.str_off;
+	*ret_len = h.str_len;
+	return 0;
+}
+
+int usageprog_btf_has_string(int fd, const char *name)
+{
+	enum { CHUNK = 32 * 1024 };
+	char buf[CHUNK + 1 + USAGEPROG_BTF_NAME_MAX + 1], needle[USAGEPROG_BTF_NAME_MAX + 2];
+	size_t nlen = strlen(name), keep = 0, left = 0;
+	off_t off;
+	int r;
+
+	if (nlen == 0 || nlen > USAGEPROG_BTF_NAME_MAX)
+		return -EINVAL;
+	if ((r = usageprog_btf_strings(fd, &off, &left)) < 0)
+		return r;
+	needle[0] = '\0'; /* strings are NUL-separated; the section starts with "" */
+	memcpy(needle + 1, name, nlen + 1);
+	while (left > 0) {
+		size_t want = left < CHUNK ? left : CHUNK;
+		ssize_t n = pread(fd, buf + keep, want, off);
+		size_t have;
+
+		if (n <= 0)
+			return n < 0 ? -errno : -EBADMSG;
+		have = keep + (size_t)n;
+		if (memmem(buf, have, needle, nlen + 2))
+			return 1;
+		off += n;
+		left -= (size_t)n;
+		/* A match may straddle two reads: carry the tail over. */
+		keep = have < nlen + 1 ? have : nlen + 1;
+		memmove(buf, buf + have - keep, keep);
+	}
+	return 0;
+}
+
+/*
+ * mark_victim is not in every kernel's BTF; OOM events are optional. Its typedef's
+ * name in the string section tells, without parsing the kernel's BTF into memory a
+ * second time (libbpf parses it once more at load: two parses set the daemon's peak
+ * RSS, issue #17). A name without its typedef at worst fails the load of that one
+ * program, which usage.c reports.
+ */
 static bool usageprog_kernel_has(const char *btf_typedef)
 {
-	struct btf *vmlinux = btf__load_vmlinux_btf();
-	bool found;
+	int fd = open("/sys/kernel/btf/vmlinux", O_RDONLY | O_CLOEXEC);
+	int r;
 
-	if (!vmlinux)
+	if (fd < 0)
 		return false;
-	found = btf__find_by_name_kind(vmlinux, btf_typedef, BTF_KIND_TYPEDEF) > 0;
-	btf__free(vmlinux);
-	return found;
+	r = usageprog_btf_has_string(fd, btf_typedef);
+	close(fd);
+	return r > 0;
 }
 
 static int usageprog_oom_cb(void *ctx, void *data, size_t size)

@@ -41,6 +41,14 @@ typedef void (*usageprog_oom_fn)(const struct usage_oom_event *ev, void *userdat
 typedef void (*usageprog_pair_fn)(__u32 from, __u32 to, __u64 count, void *userdata);
 
 int usageprog_open(const struct usageprog_opts *opts, struct usageprog **ret);
+
+#define USAGEPROG_BTF_NAME_MAX 127
+/*
+ * 1 if name (1..USAGEPROG_BTF_NAME_MAX bytes) is a whole string of the string section
+ * of the raw BTF file open at fd, 0 if not, -EBADMSG if fd is not raw BTF, -errno.
+ * Reads in bounded chunks: nothing of the size of the file is allocated.
+ */
+int usageprog_btf_has_string(int fd, const char *name);
 void usageprog_free(struct usageprog *p);
 
 int usageprog_attach(struct usageprog *p);

@@ -119,7 +119,11 @@ int daemon_control_start(struct daemon *d)
 		return r;
 	}
 	r = start_kube(d, dc);
-	if (r < 0)
+	if (r == -ELIBACC)
+		log_warn_errno(r,
+			       "closed loop: no Kubernetes API, evictions are recommendations: %s",
+			       kube_library_error());
+	else if (r < 0)
 		log_warn_errno(r, "closed loop: no Kubernetes API, evictions are recommendations");
 	if (d->metrics && register_metrics(dc, d->metrics) < 0)
 		log_warn("closed loop: metrics unavailable");

@@ -172,6 +172,16 @@ static bool latency_sensitive(struct daemon *d, const struct model_pod *pod,
 	return d->cfg.live_protect_exclusive && guaranteed_exclusive;
 }
 
+bool daemon_control_latency_sensitive(struct daemon *d, const struct model_container *c,
+				      bool exclusive)
+{
+	const struct model_pod *pod = model_container_pod(d->model, c);
+	uint64_t target;
+
+	return latency_sensitive(
+		d, pod, c, exclusive && daemon_container_qos(d, pod, c) == QOS_GUARANTEED, &target);
+}
+
 static void cpu_of(const struct model_container *c, struct control_sample *s)
 {
 	const struct model_resources *r = &c->resources;

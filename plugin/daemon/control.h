@@ -17,3 +17,10 @@ int daemon_control_start(struct daemon *d);
 void daemon_control_free(struct daemon *d); /* NULL-safe in d->control */
 void daemon_control_tick(struct daemon *d, uint64_t now_ns);
 struct json_object *daemon_control_json(struct daemon *d); /* NULL while off */
+/*
+ * Whether container c is latency-sensitive: by the pod's annotation, or, with
+ * live.protect_exclusive, as a Guaranteed container with exclusive CPUs. Works with
+ * the closed loop off too (live usage asks it which containers need BPF data).
+ */
+bool daemon_control_latency_sensitive(struct daemon *d, const struct model_container *c,
+				      bool exclusive);

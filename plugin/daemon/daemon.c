@@ -124,7 +124,7 @@ static void on_info_tick(struct nri_stub *s, void *ud)
 {
 	struct daemon *d = ud;
 
-	(void)s;
+	daemon_after_reply(s, d); /* handlers called without the stub (offline) */
 	if (!d->info_dirty)
 		return;
 	d->info_dirty = false;

@@ -369,6 +369,27 @@ static void adjust_created(struct daemon *d, const struct alloc_result *r, enum 
 		nri_reply_adjust_annotation(reply, DAEMON_EXCLUSIVE_ANNOTATION, d->scratch_cpus);
 }
 
+/*
+ * The create's info series and log line wait until the answer went out
+ * (daemon_after_reply()): formatting and writing them was a third of the handler's time
+ * (bench/handler_time, issue #17).
+ */
+static void note_created(struct daemon *d, const struct model_container *c, enum qos_class cls)
+{
+	size_t n = strlen(c->id);
+
+	if (d->created.pending) /* a caller without the stub's hook: nothing is lost */
+		daemon_after_reply(d->stub, d);
+	if (n >= sizeof(d->created.id)) { /* not a runtime's id; no reason to defer it */
+		daemon_publish_info(d, model_container_pod(d->model, c), c, cls);
+		return;
+	}
+	memcpy(d->created.id, c->id, n + 1);
+	d->created.cls = cls;
+	d->created.others = d->changes.n;
+	d->created.pending = true;
+}
+
 static int on_create_container(struct nri_stub *s, const NriPodSandbox *npod,
 			       const NriContainer *nctr, struct nri_reply *reply, void *ud)
 {
@@ -417,13 +438,8 @@ static int on_create_container(struct nri_stub *s, const NriPodSandbox *npod,
 	outrun_pending(d);
 	metrics_tg_decision(d->metrics, "CreateContainer", now_seconds() - t0);
 	metrics_tg_request(d->metrics, "CreateContainer", true);
-	daemon_publish_info(d, pod, c, qi.cls);
-	daemon_update_pool_metrics(d);
-	log_info("create: container=%s pod=%s/%s qos=%s pool=%s cpus=%s others=%zu", c->id,
-		 pod->namespace, pod->name, qos_class_name(qi.cls), alloc_pool_name(r.pool),
-		 cpuset_format(&r.cpus, d->scratch_cpus, DAEMON_CPULIST_MAX) >= 0 ? d->scratch_cpus
-										  : "?",
-		 d->changes.n);
+	note_created(d, c, qi.cls);
+	daemon_pool_metrics_later(d);
 	return 0;
 }
 
@@ -501,7 +517,7 @@ static int on_update_container(struct nri_stub *s, const NriPodSandbox *npod,
 	metrics_tg_decision(d->metrics, "UpdateContainer", now_seconds() - t0);
 	metrics_tg_request(d->metrics, "UpdateContainer", true);
 	daemon_publish_info(d, pod, c, qi.cls);
-	daemon_update_pool_metrics(d);
+	daemon_pool_metrics_later(d);
 	log_info("update: container=%s pool=%s others=%zu", c->id, alloc_pool_name(r.pool), others);
 	return 0;
 }
@@ -541,7 +557,7 @@ static int on_stop_container(struct nri_stub *s, const NriPodSandbox *pod, const
 	model_container_set_state(d->model, ctr->id, MODEL_STATE_STOPPED);
 	daemon_live_untrack(d, ctr->id);
 	forget_container(d, pod, ctr);
-	daemon_update_pool_metrics(d);
+	daemon_pool_metrics_later(d);
 	metrics_tg_request(d->metrics, "StopContainer", true);
 	log_info("stop: container=%s updates=%zu", ctr->id, d->changes.n);
 	return 0;
@@ -562,7 +578,7 @@ static int on_remove_container(struct nri_stub *s, const NriPodSandbox *pod,
 	daemon_live_untrack(d, ctr->id);
 	forget_container(d, pod, ctr); /* while the model still knows its names */
 	model_container_remove(d->model, ctr->id);
-	daemon_update_pool_metrics(d);
+	daemon_pool_metrics_later(d);
 	return 0;
 }
 
@@ -642,4 +658,5 @@ const struct nri_stub_handlers daemon_handlers = {
 	.update_container = on_update_container,
 	.stop_container = on_stop_container,
 	.remove_container = on_remove_container,
+	.after_reply = daemon_after_reply,
 };

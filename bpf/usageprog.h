@@ -4,6 +4,12 @@
  * kernel's BPF run-time statistics). Thin and policy-free: usage.c builds the
  * per-container view on top of it.
  *
+ * usageprog_open() loads the programs in a short-lived forked child, which hands the
+ * maps' and programs' fds back over a socketpair: libbpf 1.1 holds two copies of the
+ * kernel's BTF (~11 MiB) while loading, and that peak stays in the child. The
+ * caller's skeleton is opened, never loaded; it adopts the maps (and maps .bss) and
+ * attaches the programs itself.
+ *
  * Ownership: usageprog_open() returns an object owned by the caller, freed with
  * usageprog_free() (NULL-safe); *ret is untouched on failure. Every other
  * function takes a non-NULL object and returns 0 or -errno.

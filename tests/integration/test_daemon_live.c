@@ -109,6 +109,9 @@ static pid_t start_burner(void)
 	return pid;
 }
 
+/* status' live_usage_bpf_attached at the last status_cpu_cores(): 1, 0, -1 absent. */
+static int status_attached = -1;
+
 static double status_cpu_cores(const char *sock, char *backend, size_t blen)
 {
 	char *answer = NULL;
@@ -121,6 +124,9 @@ static double status_cpu_cores(const char *sock, char *backend, size_t blen)
 	free(answer);
 	ctrs = e2e_jget(st, "containers");
 	snprintf(backend, blen, "%s", e2e_jstr(st, "live_usage"));
+	status_attached = e2e_jget(st, "live_usage_bpf_attached")
+				  ? json_object_get_boolean(e2e_jget(st, "live_usage_bpf_attached"))
+				  : -1;
 	for (size_t i = 0; ctrs && i < json_object_array_length(ctrs); i++) {
 		json_object *c = json_object_array_get_idx(ctrs, i);
 
@@ -221,6 +227,7 @@ static void run_live(enum live_mode mode)
 	assert_int_equal(e2e_file_count(log, "BPF programs attached"),
 			 mode == LIVE_ATTACHED ? 1 : 0);
 	assert_int_equal(e2e_file_count(log, "BPF programs loaded"), no_bpf ? 0 : 1);
+	assert_int_equal(status_attached, no_bpf ? -1 : mode == LIVE_ATTACHED);
 	free(body);
 	e2e_teardown(&e);
 }

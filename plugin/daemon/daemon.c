@@ -482,6 +482,7 @@ void daemon_free(struct daemon *d)
 	kubepods_root_free(d->rc.kroot);
 	alloc_changes_done(&d->changes);
 	alloc_state_free(d->alloc);
+	model_free(d->resync_old); /* live usage is gone: nothing left to follow */
 	model_free(d->model);
 	topology_free(d->topo);
 	free(d->config_path);

@@ -335,6 +335,7 @@ static int on_synchronize(struct nri_stub *s, NriPodSandbox *const *pods, size_t
 	int r;
 
 	(void)s;
+	daemon_after_reply(s, d); /* a previous Synchronize's, without the stub's hook */
 	r = rebuild_model(d, pods, n_pods, ctrs, n_ctrs, &old);
 	if (r >= 0)
 		r = daemon_new_alloc(d, &fresh);
@@ -358,8 +359,8 @@ static int on_synchronize(struct nri_stub *s, NriPodSandbox *const *pods, size_t
 	}
 	alloc_state_free(d->alloc);
 	d->alloc = fresh;
-	daemon_live_resync(d, old);
-	model_free(old);
+	/* Following 2000 containers' cgroups (opens, BPF map updates) need not delay it. */
+	d->resync_old = old;
 	moved = d->changes.n;
 	reassert_all(d);
 	daemon_add_change_updates(d, reply);
@@ -372,7 +373,7 @@ static int on_synchronize(struct nri_stub *s, NriPodSandbox *const *pods, size_t
 		daemon_track_now(d) + DAEMON_RECONCILE_AFTER_SYNC_NS; /* trust, then verify */
 	metrics_tg_decision(d->metrics, "Synchronize", now_seconds() - t0);
 	metrics_tg_request(d->metrics, "Synchronize", true);
-	daemon_update_pool_metrics(d);
+	daemon_pool_metrics_later(d);
 	metrics_tg_ready(d->metrics, true);
 	return 0;
 }

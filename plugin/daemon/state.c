@@ -5,6 +5,7 @@
 #include <time.h>
 
 #include "plugin/daemon/state.h"
+#include "plugin/daemon/live.h"
 #include "plugin/obs/log.h"
 #include "plugin/obs/metrics.h"
 
@@ -83,6 +84,11 @@ void daemon_after_reply(struct nri_stub *s, void *ud)
 	struct daemon *d = ud;
 
 	(void)s;
+	if (d->resync_old) {
+		daemon_live_resync(d, d->resync_old);
+		model_free(d->resync_old);
+		d->resync_old = NULL;
+	}
 	if (d->created.pending)
 		created_done(d);
 	if (d->pool_dirty)

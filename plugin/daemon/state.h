@@ -85,6 +85,8 @@ struct daemon {
 	bool checkpoint_dirty;	  /* the allocation changed since the last checkpoint */
 	bool info_dirty;	  /* some topoguard_container_info series are stale */
 	bool pool_dirty;	  /* the pool gauges wait for daemon_after_reply() */
+	/* The model a Synchronize replaced: live usage follows the new one, after the reply. */
+	struct model *resync_old;
 	/* A create answered; its info series and log line wait for daemon_after_reply(). */
 	struct {
 		bool pending;
@@ -133,7 +135,8 @@ void daemon_update_pool_metrics(struct daemon *d);
 void daemon_pool_metrics_later(struct daemon *d);
 /*
  * The stub's after_reply hook (d as ud): what a handler left for after its answer
- * (pool gauges, a create's info series and log line). Cheap when nothing waits.
+ * (pool gauges, a create's info series and log line, live usage following the
+ * containers a Synchronize brought). Cheap when nothing waits.
  */
 void daemon_after_reply(struct nri_stub *s, void *ud);
 /* Topoguard just told the runtime id's resources: reconciliation leaves it alone a while. */

@@ -46,6 +46,7 @@ struct usage_ctr {
 	__u64 prev_ts;
 	bool have_prev;
 	bool have_sample;
+	bool live; /* usage_set_live() */
 	struct usage_sample sample;
 };
 
@@ -57,6 +58,9 @@ struct usage {
 	int acct_root_fd; /* v1 cpuacct hierarchy, -1 on v2 */
 	int mem_root_fd;  /* v1 memory hierarchy or the v2 root */
 	struct usageprog *prog;
+	bool on_demand; /* opts.attach_on_demand */
+	bool attached;
+	size_t n_live; /* containers marked live */
 	int nr_cpus;
 	struct usage_ctr **ctrs;
 	size_t n_ctrs;
@@ -141,11 +145,14 @@ static int usage_start_bpf(struct usage *u, const struct usage_opts *opts)
 			     : opts->rq_migration_waits ? USAGE_RQ_SCHEDSTAT_TASK
 							: USAGE_RQ_SCHEDSTAT,
 		.no_tick_pin = opts->no_tick_pin,
+		.no_attach = opts->attach_on_demand,
 	};
 	int r = usageprog_open(&po, &u->prog);
 
 	if (r < 0)
 		return r;
+	u->on_demand = opts->attach_on_demand;
+	u->attached = !opts->attach_on_demand;
 	statwin_init(&u->oh_win, (__u64)oh_window_ms * 1000000, (__u64)oh_period_ms * 1000000);
 	u->nr_cpus = usageprog_nr_cpus(u->prog);
 	u->intr_prev = calloc((size_t)u->nr_cpus, sizeof(__u64));
@@ -446,6 +453,8 @@ int usage_unregister(struct usage *u, const char *container_id)
 	if (!c)
 		return -ENOENT;
 	usage_release_cpus(u, c);
+	if (c->live)
+		u->n_live--;
 	if (u->prog) {
 		usageprog_slot_clear(u->prog, c->cgid);
 		bit_set(u->slots_used, c->slot, false);
@@ -524,7 +533,7 @@ static void usage_on_oom(const struct usage_oom_event *ev, void *userdata)
 static void usage_read_raw(struct usage *u, struct usage_ctr *c, struct usage_raw *raw)
 {
 	memset(raw, 0, sizeof(*raw));
-	if (u->prog && usageprog_read_slot(u->prog, c->slot, &raw->bpf) == 0) {
+	if (u->attached && usageprog_read_slot(u->prog, c->slot, &raw->bpf) == 0) {
 		raw->cpu_ns = raw->bpf.cpu_ns;
 		raw->has_cpu_ns = true;
 	}
@@ -622,7 +631,7 @@ static void usage_fill(struct usage *u, struct usage_ctr *c, const struct usage_
 		s->throttled_ns = sub0(now->cpu_stat.throttled_ns, prev->cpu_stat.throttled_ns);
 		s->valid |= USAGE_F_THROTTLE;
 	}
-	if (u->prog) {
+	if (u->attached) {
 		usage_fill_bpf(now, prev, s);
 		s->intrusion_ns = usage_intrusion(u, c);
 		s->valid |= USAGE_F_INTRUSION;
@@ -695,11 +704,56 @@ static int usage_overhead_step(struct usage *u, __u64 now)
 	return 0;
 }
 
+/* The samples' sources changed: no delta may span the switch. */
+static void usage_restart_samples(struct usage *u)
+{
+	for (size_t i = 0; i < u->n_ctrs; i++)
+		u->ctrs[i]->have_prev = u->ctrs[i]->have_sample = false;
+}
+
+static int usage_attach(struct usage *u, bool on)
+{
+	int r = 0;
+
+	if (!u->prog || u->attached == on)
+		return 0;
+	if (on)
+		r = usageprog_attach(u->prog);
+	else
+		usageprog_detach(u->prog);
+	if (r < 0)
+		return r;
+	u->attached = on;
+	usage_restart_samples(u);
+	return 0;
+}
+
+int usage_set_live(struct usage *u, const char *container_id, bool on)
+{
+	struct usage_ctr *c = usage_find(u, container_id, NULL);
+
+	if (!c)
+		return -ENOENT;
+	if (c->live != on) {
+		c->live = on;
+		u->n_live = on ? u->n_live + 1 : u->n_live - 1;
+	}
+	/* Attach at once (within the 100 ms of issue #17); detach lazily, at a collect. */
+	return on && u->on_demand ? usage_attach(u, true) : 0;
+}
+
+bool usage_bpf_attached(const struct usage *u)
+{
+	return u->attached;
+}
+
 int usage_collect(struct usage *u, __u64 now_ns)
 {
 	struct usage_raw raw;
 	int r;
 
+	if (u->on_demand && (r = usage_attach(u, u->n_live > 0)) < 0)
+		return r;
 	if (u->prog) {
 		r = usage_collect_bpf(u);
 		if (r == 0)

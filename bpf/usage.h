@@ -64,6 +64,12 @@ struct usage_opts {
 	unsigned int overhead_period_ms;
 	/* Never pin the progress timer, as kernels before 6.7 cannot (tests). */
 	bool no_tick_pin;
+	/*
+	 * BPF backend: keep the programs detached (nothing runs on sched_switch) while
+	 * no registered container is marked with usage_set_live(); see there. Off: they
+	 * stay attached from usage_new() on, as tests of the programs want.
+	 */
+	bool attach_on_demand;
 };
 
 enum {
@@ -140,6 +146,19 @@ int usage_unregister(struct usage *u, const char *container_id);
 /* Replaces the container's exclusive CPUs (n == 0 clears them). */
 int usage_set_exclusive(struct usage *u, const char *container_id, const unsigned int *cpus,
 			size_t n);
+
+/*
+ * Whether the container needs what only the BPF programs see (run-queue latency,
+ * preemptions, intrusion on its exclusive CPUs). With opts.attach_on_demand, the first
+ * container marked attaches the programs at once; usage_collect() detaches them when
+ * none is left. While detached, CPU time comes from cgroupfs and samples carry no
+ * BPF-only fields; across a switch every container starts its sampling over (one
+ * interval without a sample) so no delta mixes the two sources. -ENOENT for an
+ * unknown id; the attach's -errno (the mark is kept, the next collect retries).
+ */
+int usage_set_live(struct usage *u, const char *container_id, bool on);
+/* true while the BPF programs are attached (false with the poll backend). */
+bool usage_bpf_attached(const struct usage *u);
 
 int usage_collect(struct usage *u, __u64 now_ns);
 /* -EAGAIN until two collects have happened since registration. */

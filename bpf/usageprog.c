@@ -1,17 +1,23 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* Loader for usage.bpf.c; see usageprog.h. */
+#define _GNU_SOURCE
 #include <errno.h>
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 #include <bpf/bpf.h>
-#include <bpf/btf.h>
+#include <linux/btf.h>
 #include <bpf/libbpf.h>
 
 #include "bpf/usageprog.h"
 #include "usage.skel.h"
 
 #define USAGEPROG_NR_PROGS 4
+#define USAGEPROG_MAX_FDS  48 /* maps and programs the loader child hands over */
 
 struct usageprog {
 	struct usage_bpf *skel;
@@ -21,7 +27,9 @@ struct usageprog {
 	bool have_oom;
 	bool have_wakeup; /* rq_source == USAGE_RQ_WAKEUP */
 	bool attached;
-	void *percpu_buf; /* nr_cpus * sizeof(struct usage_slot_stats) */
+	int prog_fd[USAGEPROG_NR_PROGS]; /* from the loader child; -1: not loaded */
+	int link_fd[USAGEPROG_NR_PROGS]; /* while attached; -1 otherwise */
+	void *percpu_buf;		 /* nr_cpus * sizeof(struct usage_slot_stats) */
 	usageprog_oom_fn oom_fn;
 	void *oom_userdata;
 };
@@ -38,17 +46,71 @@ static struct bpf_program *usageprog_prog(const struct usageprog *p, unsigned in
 	return idx < USAGEPROG_NR_PROGS ? progs[idx] : NULL;
 }
 
-/* mark_victim is not in every kernel's BTF; OOM events are optional. */
+/* The string section of the BTF in fd: *ret_off (from the file start) and *ret_len. */
+static int usageprog_btf_strings(int fd, off_t *ret_off, size_t *ret_len)
+{
+	struct btf_header h;
+	ssize_t n = pread(fd, &h, sizeof(h), 0);
+
+	if (n < 0)
+		return -errno;
+	if ((size_t)n < sizeof(h) || h.magic != BTF_MAGIC || h.hdr_len < sizeof(h))
+		return -EBADMSG;
+	*ret_off = (off_t)h.hdr_len + h.str_off;
+	*ret_len = h.str_len;
+	return 0;
+}
+
+int usageprog_btf_has_string(int fd, const char *name)
+{
+	enum { CHUNK = 32 * 1024 };
+	char buf[CHUNK + 1 + USAGEPROG_BTF_NAME_MAX + 1], needle[USAGEPROG_BTF_NAME_MAX + 2];
+	size_t nlen = strlen(name), keep = 0, left = 0;
+	off_t off;
+	int r;
+
+	if (nlen == 0 || nlen > USAGEPROG_BTF_NAME_MAX)
+		return -EINVAL;
+	if ((r = usageprog_btf_strings(fd, &off, &left)) < 0)
+		return r;
+	needle[0] = '\0'; /* strings are NUL-separated; the section starts with "" */
+	memcpy(needle + 1, name, nlen + 1);
+	while (left > 0) {
+		size_t want = left < CHUNK ? left : CHUNK;
+		ssize_t n = pread(fd, buf + keep, want, off);
+		size_t have;
+
+		if (n <= 0)
+			return n < 0 ? -errno : -EBADMSG;
+		have = keep + (size_t)n;
+		if (memmem(buf, have, needle, nlen + 2))
+			return 1;
+		off += n;
+		left -= (size_t)n;
+		/* A match may straddle two reads: carry the tail over. */
+		keep = have < nlen + 1 ? have : nlen + 1;
+		memmove(buf, buf + have - keep, keep);
+	}
+	return 0;
+}
+
+/*
+ * mark_victim is not in every kernel's BTF; OOM events are optional. Its typedef's
+ * name in the string section tells, without parsing the kernel's BTF into memory a
+ * second time (libbpf parses it once more at load: two parses set the daemon's peak
+ * RSS, issue #17). A name without its typedef at worst fails the load of that one
+ * program, which usage.c reports.
+ */
 static bool usageprog_kernel_has(const char *btf_typedef)
 {
-	struct btf *vmlinux = btf__load_vmlinux_btf();
-	bool found;
+	int fd = open("/sys/kernel/btf/vmlinux", O_RDONLY | O_CLOEXEC);
+	int r;
 
-	if (!vmlinux)
+	if (fd < 0)
 		return false;
-	found = btf__find_by_name_kind(vmlinux, btf_typedef, BTF_KIND_TYPEDEF) > 0;
-	btf__free(vmlinux);
-	return found;
+	r = usageprog_btf_has_string(fd, btf_typedef);
+	close(fd);
+	return r > 0;
 }
 
 static int usageprog_oom_cb(void *ctx, void *data, size_t size)
@@ -60,17 +122,15 @@ static int usageprog_oom_cb(void *ctx, void *data, size_t size)
 	return 0;
 }
 
-static int usageprog_load(struct usageprog *p, const struct usageprog_opts *opts)
+/* Open, configure and load the skeleton in this process (the loader child). */
+static int usageprog_build(const struct usageprog_opts *opts, bool have_oom, struct usage_bpf **ret)
 {
-	struct usage_bpf *skel;
+	struct usage_bpf *skel = usage_bpf__open();
+	bool wakeup = opts->rq_source == USAGE_RQ_WAKEUP && !opts->no_rq_latency;
 	int r;
 
-	if (access("/sys/kernel/btf/vmlinux", R_OK) < 0)
-		return -errno; /* no BTF: CO-RE and tp_btf cannot work */
-	skel = usage_bpf__open();
 	if (!skel)
 		return -errno;
-	p->skel = skel;
 	skel->rodata->cfg_cgroup_mode = opts->cgroup_mode;
 	skel->rodata->cfg_blind_tgid = opts->blind_tgid;
 	skel->rodata->cfg_track_rq_latency = !opts->no_rq_latency;
@@ -78,16 +138,166 @@ static int usageprog_load(struct usageprog *p, const struct usageprog_opts *opts
 	skel->rodata->cfg_rq_source = opts->rq_source;
 	skel->rodata->cfg_tick_pin = !opts->no_tick_pin;
 	/* The default source needs no wakeup hooks: do not even load them. */
-	p->have_wakeup = opts->rq_source == USAGE_RQ_WAKEUP && !opts->no_rq_latency;
-	bpf_program__set_autoload(skel->progs.tg_sched_wakeup, p->have_wakeup);
-	bpf_program__set_autoload(skel->progs.tg_wakeup_new, p->have_wakeup);
-	p->have_oom = usageprog_kernel_has("btf_trace_mark_victim");
-	if (!p->have_oom)
-		bpf_program__set_autoload(skel->progs.tg_mark_victim, false);
+	bpf_program__set_autoload(skel->progs.tg_sched_wakeup, wakeup);
+	bpf_program__set_autoload(skel->progs.tg_wakeup_new, wakeup);
+	bpf_program__set_autoload(skel->progs.tg_mark_victim, have_oom);
 	r = usage_bpf__load(skel);
+	if (r < 0) {
+		usage_bpf__destroy(skel);
+		return r;
+	}
+	*ret = skel;
+	return 0;
+}
+
+struct usageprog_msg {
+	int err;
+	unsigned int n_maps;
+	bool loaded[USAGEPROG_NR_PROGS];
+};
+
+/*
+ * The loader child: builds the skeleton and hands its maps' and programs' fds to the
+ * parent over sock. Its memory (libbpf's two copies of the kernel's BTF, ~11 MiB)
+ * goes with it; the daemon's peak RSS is not set by it (issue #17).
+ */
+static void usageprog_child(int sock, const struct usageprog_opts *opts, bool have_oom)
+{
+	int fds[USAGEPROG_MAX_FDS];
+	char cbuf[CMSG_SPACE(sizeof(fds))] = {0};
+	struct usageprog_msg m = {0};
+	struct iovec iov = {.iov_base = &m, .iov_len = sizeof(m)};
+	struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1};
+	struct usageprog tmp = {0};
+	struct bpf_map *map;
+	struct cmsghdr *cm;
+	size_t n = 0;
+
+	libbpf_set_print(NULL); /* the parent's log may be locked by a thread that is not here */
+	m.err = usageprog_build(opts, have_oom, &tmp.skel);
+	if (m.err == 0) {
+		bpf_object__for_each_map(map, tmp.skel->obj) if (n < USAGEPROG_MAX_FDS -
+									     USAGEPROG_NR_PROGS)
+			fds[n++] = bpf_map__fd(map);
+		m.n_maps = (unsigned int)n;
+		for (unsigned int i = 0; i < USAGEPROG_NR_PROGS; i++) {
+			int fd = bpf_program__fd(usageprog_prog(&tmp, i));
+
+			m.loaded[i] = fd >= 0;
+			if (fd >= 0)
+				fds[n++] = fd;
+		}
+		mh.msg_control = cbuf;
+		mh.msg_controllen = CMSG_SPACE(n * sizeof(int));
+		cm = CMSG_FIRSTHDR(&mh);
+		cm->cmsg_level = SOL_SOCKET;
+		cm->cmsg_type = SCM_RIGHTS;
+		cm->cmsg_len = CMSG_LEN(n * sizeof(int));
+		memcpy(CMSG_DATA(cm), fds, n * sizeof(int));
+	}
+	_exit(sendmsg(sock, &mh, MSG_NOSIGNAL) < 0 ? 1 : 0);
+}
+
+/* The child's answer: its message and the fds (*ret_n of them, owned by the caller). */
+static int usageprog_receive(int sock, struct usageprog_msg *m, int *fds, size_t *ret_n)
+{
+	char cbuf[CMSG_SPACE(sizeof(int) * USAGEPROG_MAX_FDS)];
+	struct iovec iov = {.iov_base = m, .iov_len = sizeof(*m)};
+	struct msghdr mh = {.msg_iov = &iov,
+			    .msg_iovlen = 1,
+			    .msg_control = cbuf,
+			    .msg_controllen = sizeof(cbuf)};
+	ssize_t got = recvmsg(sock, &mh, MSG_CMSG_CLOEXEC);
+	struct cmsghdr *cm = got > 0 ? CMSG_FIRSTHDR(&mh) : NULL;
+
+	*ret_n = 0;
+	if (got < 0)
+		return -errno;
+	if ((size_t)got != sizeof(*m))
+		return -EPROTO; /* the child died before answering */
+	if (cm && cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_RIGHTS) {
+		*ret_n = (cm->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+		memcpy(fds, CMSG_DATA(cm), *ret_n * sizeof(int));
+	}
+	return m->err;
+}
+
+/* Map the kernel's .bss over the skeleton's copy, as a load would have. */
+static int usageprog_map_bss(struct usageprog *p)
+{
+	size_t sz, page = (size_t)sysconf(_SC_PAGESIZE);
+	void *at = (void *)bpf_map__initial_value(p->skel->maps.bss, &sz);
+	size_t len = (((sz + 7) / 8 * 8) + page - 1) / page * page;
+
+	if (!at)
+		return -EINVAL;
+	if (mmap(at, len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED,
+		 bpf_map__fd(p->skel->maps.bss), 0) == MAP_FAILED)
+		return -errno;
+	return 0;
+}
+
+/* The parent's skeleton: opened, not loaded; maps and programs are the child's. */
+static int usageprog_adopt(struct usageprog *p, const struct usageprog_msg *m, const int *fds,
+			   size_t n)
+{
+	struct bpf_map *map;
+	size_t i = 0, k = m->n_maps;
+	int r = 0;
+
+	p->skel = usage_bpf__open();
+	if (!p->skel)
+		return -errno;
+	bpf_object__for_each_map(map, p->skel->obj) if (r == 0) r =
+		i < m->n_maps ? bpf_map__reuse_fd(map, fds[i++]) : -EPROTO;
+	for (unsigned int j = 0; r == 0 && j < USAGEPROG_NR_PROGS; j++)
+		if (m->loaded[j])
+			p->prog_fd[j] = k < n ? fcntl(fds[k++], F_DUPFD_CLOEXEC, 3) : -1;
+	if (r == 0 && i != m->n_maps)
+		r = -EPROTO;
+	return r < 0 ? r : usageprog_map_bss(p);
+}
+
+static int usageprog_load_child(struct usageprog *p, const struct usageprog_opts *opts)
+{
+	int sv[2], fds[USAGEPROG_MAX_FDS], r, status;
+	struct usageprog_msg m = {0};
+	size_t n = 0;
+	pid_t pid;
+
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
+		return -errno;
+	pid = fork();
+	if (pid == 0) {
+		close(sv[0]);
+		usageprog_child(sv[1], opts, p->have_oom);
+	}
+	close(sv[1]);
+	r = pid < 0 ? -errno : usageprog_receive(sv[0], &m, fds, &n);
+	close(sv[0]);
+	if (pid > 0)
+		while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+			;
+	if (r == 0)
+		r = usageprog_adopt(p, &m, fds, n);
+	for (size_t i = 0; i < n; i++)
+		close(fds[i]); /* reuse_fd and F_DUPFD_CLOEXEC took copies */
+	return r;
+}
+
+static int usageprog_load(struct usageprog *p, const struct usageprog_opts *opts)
+{
+	int r;
+
+	if (access("/sys/kernel/btf/vmlinux", R_OK) < 0)
+		return -errno; /* no BTF: CO-RE and tp_btf cannot work */
+	p->have_wakeup = opts->rq_source == USAGE_RQ_WAKEUP && !opts->no_rq_latency;
+	p->have_oom = usageprog_kernel_has("btf_trace_mark_victim");
+	r = usageprog_load_child(p, opts);
 	if (r < 0)
 		return r;
-	p->oom_rb = ring_buffer__new(bpf_map__fd(skel->maps.oom_events), usageprog_oom_cb, p, NULL);
+	p->oom_rb =
+		ring_buffer__new(bpf_map__fd(p->skel->maps.oom_events), usageprog_oom_cb, p, NULL);
 	if (!p->oom_rb)
 		return -errno;
 	return 0;
@@ -112,6 +322,8 @@ int usageprog_open(const struct usageprog_opts *opts, struct usageprog **ret)
 	if (!p)
 		return -ENOMEM;
 	p->stats_fd = -1;
+	for (unsigned int i = 0; i < USAGEPROG_NR_PROGS; i++)
+		p->prog_fd[i] = p->link_fd[i] = -1;
 	p->nr_cpus = libbpf_num_possible_cpus();
 	if (p->nr_cpus <= 0 || p->nr_cpus > USAGE_MAX_CPUS) {
 		r = p->nr_cpus < 0 ? p->nr_cpus : -ERANGE;
@@ -144,6 +356,10 @@ void usageprog_free(struct usageprog *p)
 	if (!p)
 		return;
 	ring_buffer__free(p->oom_rb);
+	usageprog_detach(p);
+	for (unsigned int i = 0; i < USAGEPROG_NR_PROGS; i++)
+		if (p->prog_fd[i] >= 0)
+			close(p->prog_fd[i]);
 	usage_bpf__destroy(p->skel);
 	if (p->stats_fd >= 0)
 		close(p->stats_fd);
@@ -160,10 +376,18 @@ int usageprog_attach(struct usageprog *p)
 	/* Runs that began while detached were not seen switching in: not from a stash. */
 	__atomic_add_fetch(&p->skel->bss->attach_gen, 1, __ATOMIC_RELEASE);
 	__atomic_store_n(&p->skel->bss->ticks_off, 0, __ATOMIC_RELEASE);
-	r = usage_bpf__attach(p->skel);
-	if (r < 0) {
-		usage_bpf__detach(p->skel);
-		return r;
+	for (unsigned int i = 0; i < USAGEPROG_NR_PROGS; i++) {
+		if (p->prog_fd[i] < 0)
+			continue;
+		/* tp_btf: the kernel knows the hook from the program's attach_btf_id */
+		r = bpf_raw_tracepoint_open(NULL, p->prog_fd[i]);
+		if (r < 0) {
+			r = -errno;
+			p->attached = true; /* so that detach closes what is open */
+			usageprog_detach(p);
+			return r;
+		}
+		p->link_fd[i] = r;
 	}
 	p->attached = true;
 	return 0;
@@ -173,7 +397,11 @@ void usageprog_detach(struct usageprog *p)
 {
 	if (!p->attached)
 		return;
-	usage_bpf__detach(p->skel);
+	for (unsigned int i = 0; i < USAGEPROG_NR_PROGS; i++) {
+		if (p->link_fd[i] >= 0)
+			close(p->link_fd[i]);
+		p->link_fd[i] = -1;
+	}
 	/* The per-CPU progress timers see this at their next tick and stop. */
 	__atomic_store_n(&p->skel->bss->ticks_off, 1, __ATOMIC_RELEASE);
 	p->attached = false;
@@ -398,11 +626,7 @@ int usageprog_nr_cpus(const struct usageprog *p)
 
 int usageprog_prog_fd(const struct usageprog *p, unsigned int idx)
 {
-	struct bpf_program *prog = usageprog_prog(p, idx);
-
-	if (!prog)
+	if (idx >= USAGEPROG_NR_PROGS)
 		return -EINVAL;
-	if ((idx == 3 && !p->have_oom) || ((idx == 1 || idx == 2) && !p->have_wakeup))
-		return -ENOENT;
-	return bpf_program__fd(prog);
+	return p->prog_fd[idx] >= 0 ? p->prog_fd[idx] : -ENOENT;
 }

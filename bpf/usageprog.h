@@ -4,6 +4,12 @@
  * kernel's BPF run-time statistics). Thin and policy-free: usage.c builds the
  * per-container view on top of it.
  *
+ * usageprog_open() loads the programs in a short-lived forked child, which hands the
+ * maps' and programs' fds back over a socketpair: libbpf 1.1 holds two copies of the
+ * kernel's BTF (~11 MiB) while loading, and that peak stays in the child. The
+ * caller's skeleton is opened, never loaded; it adopts the maps (and maps .bss) and
+ * attaches the programs itself.
+ *
  * Ownership: usageprog_open() returns an object owned by the caller, freed with
  * usageprog_free() (NULL-safe); *ret is untouched on failure. Every other
  * function takes a non-NULL object and returns 0 or -errno.
@@ -41,6 +47,14 @@ typedef void (*usageprog_oom_fn)(const struct usage_oom_event *ev, void *userdat
 typedef void (*usageprog_pair_fn)(__u32 from, __u32 to, __u64 count, void *userdata);
 
 int usageprog_open(const struct usageprog_opts *opts, struct usageprog **ret);
+
+#define USAGEPROG_BTF_NAME_MAX 127
+/*
+ * 1 if name (1..USAGEPROG_BTF_NAME_MAX bytes) is a whole string of the string section
+ * of the raw BTF file open at fd, 0 if not, -EBADMSG if fd is not raw BTF, -errno.
+ * Reads in bounded chunks: nothing of the size of the file is allocated.
+ */
+int usageprog_btf_has_string(int fd, const char *name);
 void usageprog_free(struct usageprog *p);
 
 int usageprog_attach(struct usageprog *p);

@@ -124,7 +124,11 @@ int daemon_control_start(struct daemon *d)
 		return r;
 	}
 	r = start_kube(d, dc);
-	if (r < 0)
+	if (r == -ELIBACC)
+		log_warn_errno(r,
+			       "closed loop: no Kubernetes API, evictions are recommendations: %s",
+			       kube_library_error());
+	else if (r < 0)
 		log_warn_errno(r, "closed loop: no Kubernetes API, evictions are recommendations");
 	if (d->metrics && register_metrics(dc, d->metrics) < 0)
 		log_warn("closed loop: metrics unavailable");
@@ -173,6 +177,16 @@ static bool latency_sensitive(struct daemon *d, const struct model_pod *pod,
 		}
 	}
 	return d->cfg.live_protect_exclusive && guaranteed_exclusive;
+}
+
+bool daemon_control_latency_sensitive(struct daemon *d, const struct model_container *c,
+				      bool exclusive)
+{
+	const struct model_pod *pod = model_container_pod(d->model, c);
+	uint64_t target;
+
+	return latency_sensitive(
+		d, pod, c, exclusive && daemon_container_qos(d, pod, c) == QOS_GUARANTEED, &target);
 }
 
 static void cpu_of(const struct model_container *c, struct control_sample *s)

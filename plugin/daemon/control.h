@@ -21,3 +21,10 @@ struct json_object *daemon_control_json(struct daemon *d); /* NULL while off */
 /* "; closed loop: ..." for `explain`: who id's breach is blamed on, the last action
  * for it and against it with their evidence and whether they helped; "" if unknown. */
 void daemon_control_explain(struct daemon *d, const char *id, uint64_t now, char *buf, size_t len);
+/*
+ * Whether container c is latency-sensitive: by the pod's annotation, or, with
+ * live.protect_exclusive, as a Guaranteed container with exclusive CPUs. Works with
+ * the closed loop off too (live usage asks it which containers need BPF data).
+ */
+bool daemon_control_latency_sensitive(struct daemon *d, const struct model_container *c,
+				      bool exclusive);

@@ -19,6 +19,7 @@
 
 #include "bpf/usage.h"
 #include "plugin/host/cgroups.h"
+#include "plugin/daemon/control.h"
 #include "plugin/daemon/live.h"
 #include "plugin/obs/log.h"
 #include "plugin/obs/metrics.h"
@@ -62,6 +63,7 @@ static const struct {
 
 struct daemon_live {
 	struct usage *usage;
+	bool attached; /* as last logged */
 	struct metrics_family *fam[LM_COUNT];
 	struct metrics_family *overhead;
 };
@@ -102,7 +104,7 @@ static int libbpf_log(enum libbpf_print_level level, const char *fmt, va_list ap
 
 int daemon_live_start(struct daemon *d)
 {
-	struct usage_opts o = {.cgroup_root = d->opt.cgroup_root};
+	struct usage_opts o = {.cgroup_root = d->opt.cgroup_root, .attach_on_demand = true};
 	struct daemon_live *l;
 	int r;
 
@@ -122,7 +124,8 @@ int daemon_live_start(struct daemon *d)
 			       "BPF cannot be used, live usage falls back to cgroupfs polling "
 			       "(CPU and memory only)");
 	else
-		log_info("live usage: BPF programs attached");
+		log_info("live usage: BPF programs loaded, attached while an exclusive or "
+			 "latency-sensitive container runs");
 	if (d->metrics && register_families(l, d->metrics) < 0)
 		log_warn("live usage metrics unavailable");
 	d->live = l;
@@ -138,18 +141,32 @@ void daemon_live_free(struct daemon *d)
 	d->live = NULL;
 }
 
+/*
+ * Only exclusive and latency-sensitive containers need what the BPF programs see
+ * (intrusion, run-queue latency, preemptions); while none runs, the programs are
+ * detached and cost nothing on sched_switch (issue #17).
+ */
+bool daemon_live_wants_bpf(struct daemon *d, const struct model_container *c, bool exclusive)
+{
+	return exclusive || daemon_control_latency_sensitive(d, c, exclusive);
+}
+
 static void set_exclusive(struct daemon *d, const char *id)
 {
 	unsigned int cpus[CPUSET_MAX];
+	const struct model_container *mc = model_container_by_id(d->model, id);
 	struct alloc_result r;
 	size_t n = 0;
-	int c;
+	int c, e;
 
 	if (alloc_get(d->alloc, id, &r) < 0)
 		return;
 	cpuset_foreach (c, &r.exclusive)
 		cpus[n++] = (unsigned int)c;
 	usage_set_exclusive(d->live->usage, id, cpus, n);
+	e = usage_set_live(d->live->usage, id, mc && daemon_live_wants_bpf(d, mc, n > 0));
+	if (e < 0 && e != -ENOENT)
+		log_warn_errno(e, "live usage: cannot attach the BPF programs");
 }
 
 void daemon_live_track(struct daemon *d, const struct model_container *c)
@@ -228,6 +245,13 @@ int daemon_live_sample(struct daemon *d)
 	r = usage_collect(d->live->usage, daemon_now_ns());
 	if (r < 0)
 		return log_debug_errno(r, "live usage: collect failed");
+	if (usage_bpf_attached(d->live->usage) != d->live->attached) {
+		d->live->attached = !d->live->attached;
+		log_info("live usage: BPF programs %s",
+			 d->live->attached
+				 ? "attached: an exclusive or latency-sensitive container runs"
+				 : "detached: no container needs them");
+	}
 	model_foreach_container(d->model, NULL, publish_one, d);
 	backend[0] = usage_backend(d->live->usage) == USAGE_BACKEND_BPF ? "bpf" : "poll";
 	if (d->live->overhead && usage_overhead(d->live->usage, &ov) == 0)

@@ -130,6 +130,11 @@ static json_object *render_status(struct daemon *d)
 	json_object_object_add(root, "synchronized", json_object_new_boolean(d->synchronized));
 	add_str(root, "state_source", d->state_known ? d->state_source : "unknown");
 	add_str(root, "live_usage", daemon_live_backend(d));
+	if (daemon_live_usage(d) && usage_backend(daemon_live_usage(d)) == USAGE_BACKEND_BPF)
+		/* attached only while an exclusive or latency-sensitive container runs */
+		json_object_object_add(
+			root, "live_usage_bpf_attached",
+			json_object_new_boolean(usage_bpf_attached(daemon_live_usage(d))));
 	add_live_notes(d, root);
 	if (d->control)
 		json_object_object_add(root, "closed_loop", daemon_control_json(d));

@@ -13,13 +13,16 @@
 
 /* ---- the checkpoint ------------------------------------------------------------- */
 
-static char *cpulist(const struct cpuset *s)
+/*
+ * Formatted in the daemon's scratch buffer and copied at its length: a buffer of the
+ * worst-case size per entry made the heap of a 500-container save grow by megabytes
+ * that glibc kept after the save (issue #17).
+ */
+static char *cpulist(struct daemon *d, const struct cpuset *s)
 {
-	char *buf = malloc(DAEMON_CPULIST_MAX);
-
-	if (buf && cpuset_format(s, buf, DAEMON_CPULIST_MAX) < 0)
-		buf[0] = '\0';
-	return buf;
+	if (cpuset_format(s, d->scratch_cpus, DAEMON_CPULIST_MAX) < 0)
+		d->scratch_cpus[0] = '\0';
+	return strdup(d->scratch_cpus);
 }
 
 /* e's strings: the container's and pod's names point into the model (or ""),
@@ -47,8 +50,8 @@ static int entry_of(struct daemon *d, const char *id, struct checkpoint_entry *e
 		.isolated = req.prefs.isolated,
 		.shared_only = req.prefs.shared_only,
 		.reserved = req.prefs.reserved,
-		.cpus = cpulist(&r.cpus),
-		.exclusive = cpulist(&r.exclusive),
+		.cpus = cpulist(d, &r.cpus),
+		.exclusive = cpulist(d, &r.exclusive),
 	};
 	return e->cpus && e->exclusive ? 0 : -ENOMEM;
 }

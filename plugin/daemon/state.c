@@ -5,6 +5,7 @@
 #include <time.h>
 
 #include "plugin/daemon/state.h"
+#include "plugin/daemon/live.h"
 #include "plugin/obs/log.h"
 #include "plugin/obs/metrics.h"
 
@@ -45,12 +46,54 @@ void daemon_update_pool_metrics(struct daemon *d)
 	struct alloc_stats st;
 
 	d->checkpoint_dirty = true;
+	d->pool_dirty = false;
 	if (!d->metrics || !d->alloc)
 		return;
+	/* A walk over every placement: off the request path (daemon_pool_metrics_later()). */
 	alloc_stats_get(d->alloc, &st);
 	for (int p = 0; p < ALLOC_POOL_COUNT; p++)
 		metrics_tg_pool(d->metrics, alloc_pool_name(p), st.pool[p].capacity,
 				st.pool[p].assigned, st.pool[p].free, st.pool[p].containers);
+}
+
+void daemon_pool_metrics_later(struct daemon *d)
+{
+	d->checkpoint_dirty = true;
+	d->pool_dirty = true;
+}
+
+static void created_done(struct daemon *d)
+{
+	const struct model_container *c = model_container_by_id(d->model, d->created.id);
+	const struct model_pod *pod = c ? model_container_pod(d->model, c) : NULL;
+	struct alloc_result r;
+
+	d->created.pending = false;
+	if (!c || !pod || alloc_get(d->alloc, c->id, &r) < 0)
+		return;
+	daemon_publish_info(d, pod, c, d->created.cls);
+	log_info("create: container=%s pod=%s/%s qos=%s pool=%s cpus=%s others=%zu%s%s", c->id,
+		 pod->namespace, pod->name, qos_class_name(d->created.cls), alloc_pool_name(r.pool),
+		 cpuset_format(&r.cpus, d->scratch_cpus, DAEMON_CPULIST_MAX) >= 0 ? d->scratch_cpus
+										  : "?",
+		 d->created.others, r.device ? " devices=" : "",
+		 r.device ? alloc_device_fit_name(r.device) : "");
+}
+
+void daemon_after_reply(struct nri_stub *s, void *ud)
+{
+	struct daemon *d = ud;
+
+	(void)s;
+	if (d->resync_old) {
+		daemon_live_resync(d, d->resync_old);
+		model_free(d->resync_old);
+		d->resync_old = NULL;
+	}
+	if (d->created.pending)
+		created_done(d);
+	if (d->pool_dirty)
+		daemon_update_pool_metrics(d);
 }
 
 static void changes_sent(struct nri_stub *s, int code, void *ud)

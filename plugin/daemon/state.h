@@ -85,6 +85,16 @@ struct daemon {
 	const char *state_source; /* "synchronize", "checkpoint+cgroups", ... (static) */
 	bool checkpoint_dirty;	  /* the allocation changed since the last checkpoint */
 	bool info_dirty;	  /* some topoguard_container_info series are stale */
+	bool pool_dirty;	  /* the pool gauges wait for daemon_after_reply() */
+	/* The model a Synchronize replaced: live usage follows the new one, after the reply. */
+	struct model *resync_old;
+	/* A create answered; its info series and log line wait for daemon_after_reply(). */
+	struct {
+		bool pending;
+		enum qos_class cls;
+		size_t others;
+		char id[256];
+	} created;
 	struct daemon_reconcile rc;
 	uint64_t clock_ns; /* tests: daemon_track_now()'s answer; 0: the real clock */
 };
@@ -122,6 +132,14 @@ void daemon_publish_info(struct daemon *d, const struct model_pod *pod,
 void daemon_publish_container(struct daemon *d, const char *id);
 /* After any change of the allocation: publish the pool gauges; the checkpoint is due. */
 void daemon_update_pool_metrics(struct daemon *d);
+/* The same from a request's handler: the gauges wait until the answer went out. */
+void daemon_pool_metrics_later(struct daemon *d);
+/*
+ * The stub's after_reply hook (d as ud): what a handler left for after its answer
+ * (pool gauges, a create's info series and log line, live usage following the
+ * containers a Synchronize brought). Cheap when nothing waits.
+ */
+void daemon_after_reply(struct nri_stub *s, void *ud);
 /* Topoguard just told the runtime id's resources: reconciliation leaves it alone a while. */
 void daemon_note_told(struct daemon *d, const char *id);
 /* Append an update (the whole CPU side) per container of d->changes; returns how many. */

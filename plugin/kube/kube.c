@@ -7,6 +7,7 @@
  */
 #define _GNU_SOURCE
 #include "plugin/kube/kube.h"
+#include "plugin/kube/kube_curl.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -18,7 +19,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <curl/curl.h>
 #include <json-c/json.h>
 
 #define KUBE_TOKEN_MAX 16384
@@ -29,6 +29,7 @@ struct kube_req {
 };
 
 struct kube {
+	const struct kube_curl *curl;
 	char *server, *token_file, *ca_file;
 	unsigned int timeout_ms, backoff_min_ms, backoff_max_ms, max_attempts;
 	pthread_t thread;
@@ -153,9 +154,12 @@ int kube_new(const struct kube_options *o, struct kube **ret)
 
 	if (!o || !ret)
 		return -EINVAL;
+	if (!kube_curl_get())
+		return -ELIBACC; /* kube_library_error() says which library and why */
 	k = calloc(1, sizeof(*k));
 	if (!k)
 		return -ENOMEM;
+	k->curl = kube_curl_get();
 	k->server = o->server && *o->server ? dup_opt(o->server, &oom) : in_cluster_server();
 	k->token_file = dup_opt(o->token_file, &oom);
 	k->ca_file = dup_opt(o->ca_file, &oom);
@@ -167,7 +171,6 @@ int kube_new(const struct kube_options *o, struct kube **ret)
 	k->backoff_min_ms = o->backoff_min_ms ? o->backoff_min_ms : 200;
 	k->backoff_max_ms = o->backoff_max_ms ? o->backoff_max_ms : 10000;
 	k->max_attempts = o->max_attempts ? o->max_attempts : 8;
-	curl_global_init(CURL_GLOBAL_DEFAULT);
 	pthread_mutex_init(&k->lock, NULL);
 	init_cond(&k->cond);
 	r = -pthread_create(&k->thread, NULL, worker, k);
@@ -179,6 +182,11 @@ int kube_new(const struct kube_options *o, struct kube **ret)
 	}
 	*ret = k;
 	return 0;
+}
+
+const char *kube_library_error(void)
+{
+	return kube_curl_error();
 }
 
 static void free_list(struct kube_req *q)
@@ -281,17 +289,17 @@ static size_t discard(char *p, size_t sz, size_t n, void *ud)
 	return sz * n;
 }
 
-static struct curl_slist *headers(const char *token)
+static struct curl_slist *headers(const struct kube_curl *cu, const char *token)
 {
-	struct curl_slist *h = curl_slist_append(NULL, "Content-Type: application/json");
+	struct curl_slist *h = cu->slist_append(NULL, "Content-Type: application/json");
 	char *auth;
 
 	if (h && token && asprintf(&auth, "Authorization: Bearer %s", token) >= 0) {
-		struct curl_slist *h2 = curl_slist_append(h, auth);
+		struct curl_slist *h2 = cu->slist_append(h, auth);
 
 		free(auth);
 		if (!h2) {
-			curl_slist_free_all(h);
+			cu->slist_free_all(h);
 			return NULL;
 		}
 		h = h2;
@@ -303,6 +311,7 @@ static struct curl_slist *headers(const char *token)
 static int post_once(struct kube *k, const struct kube_result *res)
 {
 	char path[2 * KUBE_NAME_MAX + 64], *url = NULL, *body = NULL, *token;
+	const struct kube_curl *cu = k->curl;
 	struct curl_slist *h = NULL;
 	long status = 0;
 	CURL *c = NULL;
@@ -313,26 +322,27 @@ static int post_once(struct kube *k, const struct kube_result *res)
 	if (r >= 0 && asprintf(&url, "%s%s", k->server, path) < 0)
 		r = -ENOMEM;
 	token = r >= 0 ? read_token(k->token_file) : NULL;
-	if (r >= 0 && (!(h = headers(token)) || !(c = curl_easy_init())))
+	if (r >= 0 && (!(h = headers(cu, token)) || !(c = cu->easy_init())))
 		r = -ENOMEM;
 	if (r >= 0) {
-		curl_easy_setopt(c, CURLOPT_URL, url);
-		curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
-		curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
-		curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, (long)k->timeout_ms);
-		curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-		curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, discard);
+		cu->easy_setopt(c, CURLOPT_URL, url);
+		cu->easy_setopt(c, CURLOPT_POSTFIELDS, body);
+		cu->easy_setopt(c, CURLOPT_HTTPHEADER, h);
+		cu->easy_setopt(c, CURLOPT_TIMEOUT_MS, (long)k->timeout_ms);
+		cu->easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+		cu->easy_setopt(c, CURLOPT_WRITEFUNCTION, discard);
 		if (k->ca_file)
-			curl_easy_setopt(c, CURLOPT_CAINFO, k->ca_file);
-		if (curl_easy_perform(c) != CURLE_OK)
+			cu->easy_setopt(c, CURLOPT_CAINFO, k->ca_file);
+		if (cu->easy_perform(c) != CURLE_OK)
 			r = -EIO;
-		else if (curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status) != CURLE_OK)
+		else if (cu->easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status) != CURLE_OK)
 			r = -EIO;
 		else
 			r = (int)status;
 	}
-	curl_easy_cleanup(c);
-	curl_slist_free_all(h);
+	if (c)
+		cu->easy_cleanup(c);
+	cu->slist_free_all(h);
 	free(token);
 	free(url);
 	free(body);

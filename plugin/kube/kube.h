@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * kube: the Kubernetes Eviction API client of the closed loop (libcurl + json-c).
+ * kube: the Kubernetes Eviction API client of the closed loop (libcurl, loaded at the
+ * first kube_new(); json-c).
  *
  * kube_evict() only queues: a worker thread POSTs a policy/v1 Eviction to
  * /api/v1/namespaces/{ns}/pods/{name}/eviction with the bearer token (re-read
@@ -43,8 +44,13 @@ struct kube_result {
 
 struct kube;
 
-/* -EINVAL without a server and outside a cluster; -ENOMEM; -errno of the thread. */
+/*
+ * -EINVAL without a server and outside a cluster; -ELIBACC when libcurl cannot be
+ * loaded (kube_library_error() says why); -ENOMEM; -errno of the thread.
+ */
 int kube_new(const struct kube_options *o, struct kube **ret);
+/* Why libcurl could not be loaded (a static string), "" if it was or was not tried. */
+const char *kube_library_error(void);
 void kube_free(struct kube *k);
 
 /* Queue one eviction; -EINVAL for a bad name, -ENOMEM. Never blocks on the network. */

@@ -127,6 +127,12 @@ struct nri_stub_handlers {
 			      struct nri_reply *reply, void *ud);
 	int (*remove_container)(struct nri_stub *s, const NriPodSandbox *pod,
 				const NriContainer *ctr, void *ud);
+
+	/*
+	 * Optional: called after the answer to each request of the Plugin service went
+	 * out (or failed to), for work the runtime need not wait for (log lines, metrics).
+	 */
+	void (*after_reply)(struct nri_stub *s, void *ud);
 };
 
 /* Set the error message a failing handler's reply carries. */

@@ -427,10 +427,14 @@ int stub_serve(struct nri_trunk *t, const struct nri_request *req, void *userdat
 		return reply_error(&c, TTRPC_UNIMPLEMENTED, "service ", req->service);
 	for (size_t i = 0; i < sizeof(methods) / sizeof(methods[0]); i++) {
 		const struct method *m = &methods[i];
+		int r;
 
 		if (strcmp(req->method, m->name) != 0)
 			continue;
-		return m->fn ? m->fn(&c) : serve_notification(&c, m->desc, m->event);
+		r = m->fn ? m->fn(&c) : serve_notification(&c, m->desc, m->event);
+		if (c.s->h.after_reply)
+			c.s->h.after_reply(c.s, c.s->ud);
+		return r;
 	}
 	return reply_error(&c, TTRPC_UNIMPLEMENTED, "method ", req->method);
 }

@@ -1,26 +1,54 @@
 /* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * A small HTTP/1.1 server of our own instead of libmicrohttpd: three GET endpoints on
+ * plain HTTP need no TLS, and libmicrohttpd brought GnuTLS, p11-kit, nettle and gmp
+ * into every daemon (about 2.4 MiB resident, issue #17). One thread polls the
+ * listening socket, a wake-up eventfd and up to HTTPD_CONN_LIMIT connections, all
+ * non-blocking: a request head is read whole (at most HTTPD_REQ_MAX bytes), answered
+ * with Connection: close, and written as the peer reads it; a connection that takes
+ * longer than HTTPD_CONN_TIMEOUT in all is closed.
+ */
+#define _GNU_SOURCE
 #include "plugin/obs/httpd.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
+#include <poll.h>
+#include <pthread.h>
 #include <stdatomic.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <sys/socket.h>
-#include <microhttpd.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "plugin/obs/log.h"
 
 #define HTTPD_CONN_LIMIT   32
 #define HTTPD_CONN_TIMEOUT 10 /* seconds; Prometheus' default scrape timeout */
+#define HTTPD_REQ_MAX	   8192
 #define CONTENT_TYPE_PROM  "text/plain; version=0.0.4; charset=utf-8"
+#define CONTENT_TYPE_TEXT  "text/plain; charset=utf-8"
+
+struct httpd_conn {
+	int fd;		   /* -1: free slot */
+	uint64_t deadline; /* CLOCK_MONOTONIC ms */
+	size_t len;	   /* of req */
+	char *out;	   /* the whole answer, once the request is read */
+	size_t out_len, out_off;
+	char req[HTTPD_REQ_MAX + 1];
+};
 
 struct httpd {
-	struct MHD_Daemon *daemon;
 	struct metrics *metrics;
 	atomic_bool ready;
 	uint16_t port;
+	int listen_fd, wake_fd;
+	pthread_t thread;
+	struct httpd_conn conn[HTTPD_CONN_LIMIT];
 };
 
 static int httpd_parse_port(const char *s, uint16_t *ret)
@@ -71,101 +99,277 @@ static int httpd_parse_address(const char *addr, struct sockaddr_storage *ss, bo
 	return inet_pton(AF_INET, host, &s4->sin_addr) == 1 ? 0 : -EINVAL;
 }
 
-static enum MHD_Result httpd_reply(struct MHD_Connection *c, unsigned int status, const char *type,
-				   char *body, size_t len, bool owned)
+static uint64_t httpd_now_ms(void)
 {
-	struct MHD_Response *resp;
-	enum MHD_Result r;
+	struct timespec ts;
 
-	resp = MHD_create_response_from_buffer(
-		len, body, owned ? MHD_RESPMEM_MUST_FREE : MHD_RESPMEM_PERSISTENT);
-	if (!resp) {
-		if (owned)
-			free(body);
-		return MHD_NO;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+static const char *httpd_reason(unsigned int status)
+{
+	switch (status) {
+	case 200:
+		return "OK";
+	case 400:
+		return "Bad Request";
+	case 404:
+		return "Not Found";
+	case 405:
+		return "Method Not Allowed";
+	case 431:
+		return "Request Header Fields Too Large";
+	case 503:
+		return "Service Unavailable";
+	default:
+		return "Internal Server Error";
 	}
-	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, type);
-	r = MHD_queue_response(c, status, resp);
-	MHD_destroy_response(resp);
-	return r;
 }
 
-static enum MHD_Result httpd_text(struct MHD_Connection *c, unsigned int status, const char *text)
+/* The answer (head, and body unless head_only) into one malloc'd buffer on c. */
+static int httpd_answer(struct httpd_conn *c, unsigned int status, const char *type,
+			const char *body, size_t len, bool head_only)
 {
-	return httpd_reply(c, status, "text/plain; charset=utf-8", (char *)text, strlen(text),
-			   false);
+	char head[256];
+	int n = snprintf(head, sizeof(head),
+			 "HTTP/1.1 %u %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n"
+			 "Connection: close\r\n\r\n",
+			 status, httpd_reason(status), type, len);
+	size_t total = (size_t)n + (head_only ? 0 : len);
+
+	c->out = malloc(total);
+	if (!c->out)
+		return -ENOMEM;
+	memcpy(c->out, head, (size_t)n);
+	if (!head_only)
+		memcpy(c->out + n, body, len);
+	c->out_len = total;
+	c->out_off = 0;
+	return 0;
 }
 
-static enum MHD_Result httpd_metrics(struct httpd *h, struct MHD_Connection *c)
+static int httpd_text(struct httpd_conn *c, unsigned int status, const char *text, bool head_only)
+{
+	return httpd_answer(c, status, CONTENT_TYPE_TEXT, text, strlen(text), head_only);
+}
+
+static int httpd_metrics(struct httpd *h, struct httpd_conn *c, bool head_only)
 {
 	char *buf = NULL;
 	size_t len = 0;
+	int r;
 
 	if (metrics_render(h->metrics, &buf, &len) < 0)
-		return httpd_text(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "rendering failed\n");
-	return httpd_reply(c, MHD_HTTP_OK, CONTENT_TYPE_PROM, buf, len, true);
+		return httpd_text(c, 500, "rendering failed\n", head_only);
+	r = httpd_answer(c, 200, CONTENT_TYPE_PROM, buf, len, head_only);
+	free(buf);
+	return r;
 }
 
-static enum MHD_Result httpd_handle(void *cls, struct MHD_Connection *c, const char *url,
-				    const char *method, const char *version,
-				    const char *upload_data, size_t *upload_data_size,
-				    void **con_cls)
+/* c->req holds a whole request head: route it. */
+static int httpd_route(struct httpd *h, struct httpd_conn *c)
 {
-	struct httpd *h = cls;
+	char *save = NULL, *method = strtok_r(c->req, " ", &save);
+	char *url = method ? strtok_r(NULL, " \r\n", &save) : NULL;
+	bool head_only = method && !strcmp(method, "HEAD");
 
-	(void)version;
-	(void)upload_data;
-	(void)upload_data_size;
-	(void)con_cls;
-	if (strcmp(method, MHD_HTTP_METHOD_GET) && strcmp(method, MHD_HTTP_METHOD_HEAD))
-		return httpd_text(c, MHD_HTTP_METHOD_NOT_ALLOWED, "method not allowed\n");
+	if (!url || *url != '/')
+		return httpd_text(c, 400, "bad request\n", false);
+	if (strcmp(method, "GET") && !head_only)
+		return httpd_text(c, 405, "method not allowed\n", false);
+	url[strcspn(url, "?#")] = '\0';
 	if (!strcmp(url, "/metrics"))
-		return httpd_metrics(h, c);
+		return httpd_metrics(h, c, head_only);
 	if (!strcmp(url, "/healthz"))
-		return httpd_text(c, MHD_HTTP_OK, "ok\n");
+		return httpd_text(c, 200, "ok\n", head_only);
 	if (!strcmp(url, "/readyz"))
-		return atomic_load(&h->ready)
-			       ? httpd_text(c, MHD_HTTP_OK, "ready\n")
-			       : httpd_text(c, MHD_HTTP_SERVICE_UNAVAILABLE, "not ready\n");
-	return httpd_text(c, MHD_HTTP_NOT_FOUND, "not found (try /metrics, /healthz, /readyz)\n");
+		return atomic_load(&h->ready) ? httpd_text(c, 200, "ready\n", head_only)
+					      : httpd_text(c, 503, "not ready\n", head_only);
+	return httpd_text(c, 404, "not found (try /metrics, /healthz, /readyz)\n", head_only);
 }
 
-static struct MHD_Daemon *httpd_listen(struct httpd *h, const struct sockaddr_storage *ss,
-				       bool dual)
+static void httpd_conn_close(struct httpd_conn *c)
 {
-	unsigned int flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO;
+	if (c->fd >= 0)
+		close(c->fd);
+	free(c->out);
+	c->fd = -1;
+	c->out = NULL;
+	c->len = c->out_len = c->out_off = 0;
+}
 
+/* Reads what is there; answers once the head is whole. false: close it. */
+static bool httpd_conn_read(struct httpd *h, struct httpd_conn *c)
+{
+	ssize_t n = recv(c->fd, c->req + c->len, HTTPD_REQ_MAX - c->len, 0);
+
+	if (n < 0)
+		return errno == EAGAIN || errno == EINTR;
+	if (n == 0)
+		return false;
+	c->len += (size_t)n;
+	c->req[c->len] = '\0';
+	if (strstr(c->req, "\r\n\r\n") || strstr(c->req, "\n\n"))
+		return httpd_route(h, c) == 0;
+	if (c->len == HTTPD_REQ_MAX)
+		return httpd_text(c, 431, "request head too large\n", false) == 0;
+	return true;
+}
+
+/* Writes what the peer takes; false once all is sent (or it failed): close it. */
+static bool httpd_conn_write(struct httpd_conn *c)
+{
+	ssize_t n = send(c->fd, c->out + c->out_off, c->out_len - c->out_off, MSG_NOSIGNAL);
+
+	if (n < 0)
+		return errno == EAGAIN || errno == EINTR;
+	c->out_off += (size_t)n;
+	return c->out_off < c->out_len;
+}
+
+static void httpd_accept(struct httpd *h)
+{
+	for (int i = 0; i < HTTPD_CONN_LIMIT; i++) {
+		struct httpd_conn *c = &h->conn[i];
+
+		if (c->fd >= 0)
+			continue;
+		c->fd = accept4(h->listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		if (c->fd < 0)
+			return;
+		c->deadline = httpd_now_ms() + HTTPD_CONN_TIMEOUT * 1000;
+	}
+}
+
+/* pfd[0] wake, pfd[1] listen, then one per used slot (idx maps back); how many. */
+static nfds_t httpd_poll_set(struct httpd *h, struct pollfd *pfd, int *idx)
+{
+	nfds_t n = 2;
+	bool full = true;
+
+	pfd[0] = (struct pollfd){.fd = h->wake_fd, .events = POLLIN};
+	for (int i = 0; i < HTTPD_CONN_LIMIT; i++) {
+		if (h->conn[i].fd < 0) {
+			full = false;
+			continue;
+		}
+		idx[n] = i;
+		pfd[n++] = (struct pollfd){.fd = h->conn[i].fd,
+					   .events = h->conn[i].out ? POLLOUT : POLLIN};
+	}
+	/* At the limit, new connections wait in the backlog. */
+	pfd[1] = (struct pollfd){.fd = full ? -1 : h->listen_fd, .events = POLLIN};
+	return n;
+}
+
+static void httpd_serve(struct httpd *h, const struct pollfd *pfd, const int *idx, nfds_t n)
+{
+	uint64_t now = httpd_now_ms();
+
+	for (nfds_t k = 2; k < n; k++) {
+		struct httpd_conn *c = &h->conn[idx[k]];
+		bool keep = true;
+
+		if (pfd[k].revents & (POLLERR | POLLNVAL))
+			keep = false;
+		else if (pfd[k].revents & POLLOUT)
+			keep = httpd_conn_write(c);
+		else if (pfd[k].revents & (POLLIN | POLLHUP))
+			keep = httpd_conn_read(h, c);
+		if (keep && c->out && !(pfd[k].revents & POLLOUT))
+			keep = httpd_conn_write(c); /* most answers fit the socket buffer */
+		if (!keep || now >= c->deadline)
+			httpd_conn_close(c);
+	}
+	if (pfd[1].revents & POLLIN)
+		httpd_accept(h);
+}
+
+static void *httpd_thread(void *arg)
+{
+	struct httpd *h = arg;
+	struct pollfd pfd[HTTPD_CONN_LIMIT + 2];
+	int idx[HTTPD_CONN_LIMIT + 2];
+
+	for (;;) {
+		nfds_t n = httpd_poll_set(h, pfd, idx);
+
+		if (poll(pfd, n, 1000) < 0 && errno != EINTR)
+			break;
+		if (pfd[0].revents & POLLIN)
+			break;
+		httpd_serve(h, pfd, idx, n);
+	}
+	for (int i = 0; i < HTTPD_CONN_LIMIT; i++)
+		httpd_conn_close(&h->conn[i]);
+	return NULL;
+}
+
+static int httpd_listen(const struct sockaddr_storage *ss, bool dual)
+{
+	socklen_t len = ss->ss_family == AF_INET6 ? sizeof(struct sockaddr_in6)
+						  : sizeof(struct sockaddr_in);
+	int fd = socket(ss->ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	int one = 1, v6only = !dual;
+
+	if (fd < 0)
+		return -errno;
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
 	if (ss->ss_family == AF_INET6)
-		flags |= dual ? MHD_USE_DUAL_STACK : MHD_USE_IPv6;
-	return MHD_start_daemon(flags, 0, NULL, NULL, httpd_handle, h, MHD_OPTION_SOCK_ADDR, ss,
-				MHD_OPTION_CONNECTION_LIMIT, (unsigned int)HTTPD_CONN_LIMIT,
-				MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)HTTPD_CONN_TIMEOUT,
-				MHD_OPTION_END);
+		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &v6only, sizeof(v6only));
+	if (bind(fd, (const struct sockaddr *)ss, len) < 0 || listen(fd, 64) < 0) {
+		int r = -errno;
+
+		close(fd);
+		return r;
+	}
+	return fd;
 }
 
 /* ":PORT" on a host without IPv6 falls back to IPv4 INADDR_ANY. */
-static struct MHD_Daemon *httpd_listen_any(struct httpd *h, struct sockaddr_storage *ss, bool any6)
+static int httpd_listen_any(struct sockaddr_storage *ss, bool any6)
 {
-	struct MHD_Daemon *d = httpd_listen(h, ss, any6);
+	int fd = httpd_listen(ss, any6);
 	struct sockaddr_in *s4 = (struct sockaddr_in *)ss;
 	uint16_t port;
 
-	if (d || !any6)
-		return d;
+	if (fd >= 0 || !any6 || fd == -EADDRINUSE)
+		return fd;
 	port = ((struct sockaddr_in6 *)ss)->sin6_port;
 	memset(ss, 0, sizeof(*ss));
 	s4->sin_family = AF_INET;
 	s4->sin_port = port;
 	s4->sin_addr.s_addr = htonl(INADDR_ANY);
-	return httpd_listen(h, ss, false);
+	return httpd_listen(ss, false);
+}
+
+static uint16_t httpd_bound_port(int fd)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
+
+	if (getsockname(fd, (struct sockaddr *)&ss, &len) < 0)
+		return 0;
+	return ntohs(ss.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&ss)->sin6_port
+					      : ((struct sockaddr_in *)&ss)->sin_port);
+}
+
+static void httpd_release(struct httpd *h)
+{
+	if (h->listen_fd >= 0)
+		close(h->listen_fd);
+	if (h->wake_fd >= 0)
+		close(h->wake_fd);
+	free(h);
 }
 
 int httpd_start(const char *address, struct metrics *m, struct httpd **ret)
 {
 	struct sockaddr_storage ss;
-	const union MHD_DaemonInfo *info;
 	struct httpd *h;
 	bool any6;
+	int r;
 
 	if (!m || !ret || httpd_parse_address(address, &ss, &any6) < 0)
 		return -EINVAL;
@@ -174,23 +378,31 @@ int httpd_start(const char *address, struct metrics *m, struct httpd **ret)
 		return -ENOMEM;
 	h->metrics = m;
 	atomic_init(&h->ready, false);
-	h->daemon = httpd_listen_any(h, &ss, any6);
-	if (!h->daemon) {
-		free(h);
-		return log_error_errno(EADDRINUSE, "cannot serve metrics on %s", address);
+	for (int i = 0; i < HTTPD_CONN_LIMIT; i++)
+		h->conn[i].fd = -1;
+	h->wake_fd = eventfd(0, EFD_CLOEXEC);
+	h->listen_fd = httpd_listen_any(&ss, any6);
+	r = h->wake_fd < 0 ? -errno : h->listen_fd < 0 ? h->listen_fd : 0;
+	if (r == 0)
+		r = -pthread_create(&h->thread, NULL, httpd_thread, h);
+	if (r < 0) {
+		httpd_release(h);
+		return log_error_errno(r, "cannot serve metrics on %s", address);
 	}
-	info = MHD_get_daemon_info(h->daemon, MHD_DAEMON_INFO_BIND_PORT);
-	h->port = info ? info->port : 0;
+	h->port = httpd_bound_port(h->listen_fd);
 	*ret = h;
 	return 0;
 }
 
 void httpd_free(struct httpd *h)
 {
+	uint64_t one = 1;
+
 	if (!h)
 		return;
-	MHD_stop_daemon(h->daemon);
-	free(h);
+	if (write(h->wake_fd, &one, sizeof(one)) == sizeof(one))
+		pthread_join(h->thread, NULL);
+	httpd_release(h);
 }
 
 uint16_t httpd_port(const struct httpd *h)

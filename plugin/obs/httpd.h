@@ -3,7 +3,7 @@
  * The HTTP endpoint: GET /metrics (Prometheus text 0.0.4), /healthz (200 while the
  * process serves), /readyz (200 once httpd_set_ready(true), else 503).
  *
- * libmicrohttpd runs its own polling thread; the registry it renders is thread-safe.
+ * One thread of its own serves them (httpd.c); the registry it renders is thread-safe.
  * The registry is borrowed and must outlive the server. httpd_free() stops the
  * thread and is NULL-safe.
  */

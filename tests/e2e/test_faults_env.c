@@ -452,7 +452,7 @@ static void test_faults_env_cgroup_removed_under_collector(void **state)
 	assert_int_equal(waitpid(r->daemon, &status, WNOHANG), 0);
 	/* it did follow c1 before the removal (else this test proves nothing) */
 	assert_int_equal(e2e_file_count(r->log, "not following container c1"), 0);
-	assert_true(e2e_file_count(r->log, "live usage: BPF programs attached") +
+	assert_true(e2e_file_count(r->log, "live usage: BPF programs loaded") +
 			    e2e_file_count(r->log, "falls back to cgroupfs polling") >=
 		    1);
 }

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Root integration: the daemon follows a running container's real cgroup with
- * its BPF collector and reports live usage in `status` and the metrics.
+ * its BPF collector and reports live usage in `status` and the metrics; the BPF
+ * programs are attached only while a latency-sensitive (or exclusive) container runs.
  *
  * The container pre-exists (it comes in through Synchronize); its cgroup is made
  * where the runtime simulator's cgroupfs driver says it is
@@ -108,6 +109,9 @@ static pid_t start_burner(void)
 	return pid;
 }
 
+/* status' live_usage_bpf_attached at the last status_cpu_cores(): 1, 0, -1 absent. */
+static int status_attached = -1;
+
 static double status_cpu_cores(const char *sock, char *backend, size_t blen)
 {
 	char *answer = NULL;
@@ -120,6 +124,9 @@ static double status_cpu_cores(const char *sock, char *backend, size_t blen)
 	free(answer);
 	ctrs = e2e_jget(st, "containers");
 	snprintf(backend, blen, "%s", e2e_jstr(st, "live_usage"));
+	status_attached = e2e_jget(st, "live_usage_bpf_attached")
+				  ? json_object_get_boolean(e2e_jget(st, "live_usage_bpf_attached"))
+				  : -1;
 	for (size_t i = 0; ctrs && i < json_object_array_length(ctrs); i++) {
 		json_object *c = json_object_array_get_idx(ctrs, i);
 
@@ -132,10 +139,15 @@ static double status_cpu_cores(const char *sock, char *backend, size_t blen)
 	return v;
 }
 
-/* no_bpf: start the daemon without BPF privileges (setpriv drops bpf, perfmon and
- * sys_admin from its bounding set) to exercise the cgroupfs fallback. */
-static void run_live(bool no_bpf)
+enum live_mode {
+	LIVE_NO_BPF,   /* setpriv drops bpf, perfmon and sys_admin: the cgroupfs fallback */
+	LIVE_DETACHED, /* a plain Burstable container: nothing needs the BPF programs */
+	LIVE_ATTACHED, /* the same, annotated latency-sensitive: they must be attached */
+};
+
+static void run_live(enum live_mode mode)
 {
+	bool no_bpf = mode == LIVE_NO_BPF;
 	struct e2e e;
 	char sock[256], stat_sock[256], log[256], rep[256], scen[256], text[512], backend[32];
 	char maddr[64], url[96], *body = NULL;
@@ -174,10 +186,11 @@ static void run_live(bool no_bpf)
 	port = e2e_free_port();
 	snprintf(maddr, sizeof(maddr), "127.0.0.1:%d", port);
 	snprintf(text, sizeof(text),
-		 "existing pod p1 default/burn uid=%s qos=burstable\n"
+		 "existing pod p1 default/burn uid=%s qos=burstable%s\n"
 		 "existing create c1 pod=p1 name=burner cpu-request=500\n"
 		 "sleep 4000\n",
-		 uid);
+		 uid,
+		 mode == LIVE_ATTACHED ? " annotation latency-target-us.topoguard.io=2000" : "");
 	assert_int_equal(e2e_write(&e, "s.scn", text), 0);
 	sim = e2e_spawn(e.sim, sim_args, NULL);
 	assert_int_equal(e2e_wait_path(sock, 5000), 0);
@@ -206,6 +219,15 @@ static void run_live(bool no_bpf)
 					    : "topoguard_bpf_ns_per_event{backend=\"bpf\"}"));
 	/* the fallback is announced once */
 	assert_int_equal(e2e_file_count(log, "BPF cannot be used"), no_bpf ? 1 : 0);
+	/*
+	 * Issue #17: the programs are on sched_switch only while a container needs them.
+	 * The figure above flowed either way (cgroupfs while detached). Decisions, not
+	 * timings: by the time two samples gave cpu_cores, the first said which it was.
+	 */
+	assert_int_equal(e2e_file_count(log, "BPF programs attached"),
+			 mode == LIVE_ATTACHED ? 1 : 0);
+	assert_int_equal(e2e_file_count(log, "BPF programs loaded"), no_bpf ? 0 : 1);
+	assert_int_equal(status_attached, no_bpf ? -1 : mode == LIVE_ATTACHED);
 	free(body);
 	e2e_teardown(&e);
 }
@@ -213,7 +235,13 @@ static void run_live(bool no_bpf)
 static void test_daemon_live_usage_of_a_real_cgroup(void **state)
 {
 	(void)state;
-	run_live(false);
+	run_live(LIVE_DETACHED);
+}
+
+static void test_daemon_live_attaches_for_a_latency_sensitive_container(void **state)
+{
+	(void)state;
+	run_live(LIVE_ATTACHED);
 }
 
 static void test_daemon_live_without_bpf_falls_back_to_polling(void **state)
@@ -221,13 +249,14 @@ static void test_daemon_live_without_bpf_falls_back_to_polling(void **state)
 	(void)state;
 	if (access("/usr/bin/setpriv", X_OK) != 0)
 		tg_skip("needs util-linux setpriv (/usr/bin/setpriv) to drop the BPF capabilities");
-	run_live(true);
+	run_live(LIVE_NO_BPF);
 }
 
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_daemon_live_usage_of_a_real_cgroup),
+		cmocka_unit_test(test_daemon_live_attaches_for_a_latency_sensitive_container),
 		cmocka_unit_test(test_daemon_live_without_bpf_falls_back_to_polling),
 	};
 	struct stat st;

@@ -20,6 +20,7 @@
 
 #include "bpf/usage.h"
 #include "bpf/usage_abi.h" /* USAGE_MAX_CPUS: the owner map's size */
+#include "tests/lib/skip.h"
 
 #define MS 1000000ULL
 
@@ -306,6 +307,62 @@ static void test_usage_collect_cgroup_gone(void **state)
 	assert_true(s.valid & USAGE_F_THROTTLE); /* cpu.stat is still there */
 }
 
+/*
+ * With attach_on_demand the programs are attached exactly while a registered
+ * container is marked live: at once on the first mark, at the next collect once the
+ * last mark or its container is gone. A switch restarts sampling (no sample mixes
+ * BPF and cgroupfs figures). Decisions only: no timing is asserted.
+ */
+static void test_usage_attach_on_demand(void **state)
+{
+	struct fake *f = *state;
+	struct usage_opts o = {.cgroup_root = f->root,
+			       .backend = USAGE_BACKEND_BPF,
+			       .hierarchy = USAGE_HIER_V2,
+			       .attach_on_demand = true};
+	struct usage_sample s;
+	int r;
+
+	make_v2(f);
+	mkdirs(f->root, "kubepods.slice/c3.scope");
+	put(f->root, "kubepods.slice/c3.scope/cpu.stat", "usage_usec 5\n");
+	if (geteuid() != 0)
+		tg_skip("needs root to load BPF programs");
+	r = usage_new(&o, &f->u);
+	if (r == USAGE_E_NOBPF)
+		tg_skip("BPF cannot be used here");
+	assert_int_equal(r, 0);
+	assert_false(usage_bpf_attached(f->u)); /* nothing needs live data yet */
+	assert_int_equal(usage_register(f->u, "c2", "/kubepods.slice/c2.scope"), 0);
+	assert_int_equal(usage_register(f->u, "c3", "/kubepods.slice/c3.scope"), 0);
+	assert_int_equal(usage_collect(f->u, 1 * MS), 0);
+	assert_int_equal(usage_collect(f->u, 2 * MS), 0);
+	assert_false(usage_bpf_attached(f->u));
+	assert_int_equal(usage_get(f->u, "c2", &s), 0);
+	assert_true(s.valid & USAGE_F_CPU); /* from cgroupfs while detached */
+	assert_false(s.valid & (USAGE_F_RQ_LATENCY | USAGE_F_PREEMPT | USAGE_F_INTRUSION));
+
+	assert_int_equal(usage_set_live(f->u, "nope", true), -ENOENT);
+	assert_false(usage_bpf_attached(f->u));
+	assert_int_equal(usage_set_live(f->u, "c2", true), 0);
+	assert_true(usage_bpf_attached(f->u));		      /* at once, not at the next collect */
+	assert_int_equal(usage_get(f->u, "c2", &s), -EAGAIN); /* sampling restarted */
+	assert_int_equal(usage_set_live(f->u, "c3", true), 0);
+	assert_int_equal(usage_set_live(f->u, "c3", true), 0); /* counted once */
+	assert_int_equal(usage_set_live(f->u, "c2", false), 0);
+	assert_int_equal(usage_collect(f->u, 3 * MS), 0);
+	assert_true(usage_bpf_attached(f->u)); /* c3 still needs it */
+	assert_int_equal(usage_collect(f->u, 4 * MS), 0);
+	assert_int_equal(usage_get(f->u, "c3", &s), 0);
+	assert_true(s.valid & USAGE_F_RQ_LATENCY);
+
+	assert_int_equal(usage_unregister(f->u, "c3"), 0);
+	assert_true(usage_bpf_attached(f->u)); /* detaching waits for a collect */
+	assert_int_equal(usage_collect(f->u, 5 * MS), 0);
+	assert_false(usage_bpf_attached(f->u));
+	assert_int_equal(usage_get(f->u, "c2", &s), -EAGAIN);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -322,6 +379,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_usage_cgroup_id_is_inode, fake_setup,
 						fake_teardown),
 		cmocka_unit_test_setup_teardown(test_usage_collect_cgroup_gone, fake_setup,
+						fake_teardown),
+		cmocka_unit_test_setup_teardown(test_usage_attach_on_demand, fake_setup,
 						fake_teardown),
 	};
 

@@ -7,7 +7,11 @@
  * pins that down so we notice if it changes. Their behaviour is covered by
  * tests/integration/test_bpf_*.c on real cgroups.
  */
+#define _GNU_SOURCE
 #include <errno.h>
+#include <fcntl.h>
+#include <stdbool.h>
+#include <stdlib.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -15,7 +19,10 @@
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/mman.h>
+#include <linux/btf.h>
 #include <bpf/bpf.h>
+#include <bpf/btf.h>
 #include <bpf/libbpf.h>
 #include <cmocka.h>
 
@@ -179,6 +186,71 @@ static void test_usageprog_stats_enable_toggles(void **state)
 	assert_int_equal(usageprog_stats_enable(p, true), 0); /* as load() left it */
 }
 
+/* A raw BTF file with no types whose string section is strs (len bytes). */
+static int fake_btf(const char *strs, size_t len, __u16 magic)
+{
+	struct btf_header h = {.magic = magic,
+			       .version = 1,
+			       .hdr_len = sizeof(h),
+			       .type_off = 0,
+			       .type_len = 0,
+			       .str_off = 0,
+			       .str_len = (__u32)len};
+	int fd = memfd_create("btf", MFD_CLOEXEC);
+
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, &h, sizeof(h)), (ssize_t)sizeof(h));
+	assert_int_equal(write(fd, strs, len), (ssize_t)len);
+	return fd;
+}
+
+/* A name straddling the 32 KiB read boundary is found; a suffix of a name is not. */
+static void test_usageprog_btf_has_string_straddle(void **state)
+{
+	static const char name[] = "btf_trace_mark_victim";
+	size_t len = 100000, at = 32 * 1024 - 7;
+	char *strs = calloc(1, len);
+	int fd;
+
+	(void)state;
+	assert_non_null(strs);
+	memset(strs + 1, 'x', len - 2); /* one long string: no whole name but ours */
+	strs[at - 1] = '\0';
+	memcpy(strs + at, name, sizeof(name));
+	memcpy(strs + 70000, "xtrace_mark_victim", sizeof("xtrace_mark_victim"));
+	fd = fake_btf(strs, len, BTF_MAGIC);
+	assert_int_equal(usageprog_btf_has_string(fd, name), 1);
+	assert_int_equal(usageprog_btf_has_string(fd, "trace_mark_victim"), 0);
+	assert_int_equal(usageprog_btf_has_string(fd, "btf_trace_mark"), 0);
+	assert_int_equal(usageprog_btf_has_string(fd, ""), -EINVAL);
+	close(fd);
+	fd = fake_btf(strs, len, 0x1234);
+	assert_int_equal(usageprog_btf_has_string(fd, name), -EBADMSG);
+	close(fd);
+	free(strs);
+}
+
+/* On the kernel's BTF, the scan agrees with libbpf's full parse. */
+static void test_usageprog_btf_has_string_kernel(void **state)
+{
+	static const char *const names[] = {"btf_trace_mark_victim", "btf_trace_sched_switch",
+					    "task_struct", "topoguard_no_such_type"};
+	struct btf *vmlinux = btf__load_vmlinux_btf();
+	int fd = open("/sys/kernel/btf/vmlinux", O_RDONLY | O_CLOEXEC);
+
+	(void)state;
+	assert_non_null(vmlinux);
+	assert_true(fd >= 0);
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		bool parsed = btf__find_by_name(vmlinux, names[i]) > 0;
+
+		assert_int_equal(usageprog_btf_has_string(fd, names[i]), parsed);
+	}
+	assert_int_equal(usageprog_btf_has_string(fd, "task_struct"), 1);
+	btf__free(vmlinux);
+	close(fd);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -189,6 +261,8 @@ int main(void)
 		cmocka_unit_test(test_usageprog_fresh_state),
 		cmocka_unit_test(test_usageprog_attach_detach_counts),
 		cmocka_unit_test(test_usageprog_stats_enable_toggles),
+		cmocka_unit_test(test_usageprog_btf_has_string_straddle),
+		cmocka_unit_test(test_usageprog_btf_has_string_kernel),
 	};
 
 	if (geteuid() != 0) {

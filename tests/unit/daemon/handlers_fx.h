@@ -328,7 +328,10 @@ static struct nri_reply *hx_reply(enum stub_reply_kind kind, const char *self)
 	return r;
 }
 
-/* The daemon's handlers, each answer decoded into v (view_done() it). */
+/*
+ * The daemon's handlers, each answer decoded into v (view_done() it), then the stub's
+ * after_reply hook, as the stub runs it once the answer went out.
+ */
 static void hx_create(struct hx *h, const NriPodSandbox *pod, const NriContainer *c, struct view *v)
 {
 	struct nri_reply *r = hx_reply(STUB_REPLY_CREATE, c->id);
@@ -336,6 +339,7 @@ static void hx_create(struct hx *h, const NriPodSandbox *pod, const NriContainer
 	assert_int_equal(daemon_handlers.create_container(NULL, pod, c, r, h->d), 0);
 	view_of(r, v);
 	stub_reply_free(r);
+	daemon_handlers.after_reply(NULL, h->d);
 }
 
 static void hx_update(struct hx *h, const NriPodSandbox *pod, const NriContainer *c,
@@ -347,6 +351,7 @@ static void hx_update(struct hx *h, const NriPodSandbox *pod, const NriContainer
 			 0);
 	view_of(r, v);
 	stub_reply_free(r);
+	daemon_handlers.after_reply(NULL, h->d);
 }
 
 static void hx_stop(struct hx *h, const NriPodSandbox *pod, const NriContainer *c, struct view *v)
@@ -356,11 +361,13 @@ static void hx_stop(struct hx *h, const NriPodSandbox *pod, const NriContainer *
 	assert_int_equal(daemon_handlers.stop_container(NULL, pod, c, r, h->d), 0);
 	view_of(r, v);
 	stub_reply_free(r);
+	daemon_handlers.after_reply(NULL, h->d);
 }
 
 static void hx_remove(struct hx *h, const NriPodSandbox *pod, const NriContainer *c)
 {
 	assert_int_equal(daemon_handlers.remove_container(NULL, pod, c, h->d), 0);
+	daemon_handlers.after_reply(NULL, h->d);
 }
 
 static void hx_sync(struct hx *h, NriPodSandbox *const *pods, size_t n_pods,
@@ -371,6 +378,7 @@ static void hx_sync(struct hx *h, NriPodSandbox *const *pods, size_t n_pods,
 	assert_int_equal(daemon_handlers.synchronize(NULL, pods, n_pods, ctrs, n_ctrs, r, h->d), 0);
 	view_of(r, v);
 	stub_reply_free(r);
+	daemon_handlers.after_reply(NULL, h->d);
 }
 
 /* ---- looking into a view ---------------------------------------------------------- */

@@ -6,6 +6,8 @@
  * (handlers_fx.h). Each test names the handler mistake it exists to catch.
  */
 #include "tests/unit/daemon/handlers_fx.h"
+#include "plugin/daemon/live.h"
+#include "plugin/daemon/model.h"
 
 #define EXCL DAEMON_EXCLUSIVE_ANNOTATION
 
@@ -512,6 +514,29 @@ static void test_reply_outruns_pending_unsolicited_update(void **state)
 	hx_runtime_done(&rt);
 }
 
+/*
+ * Which containers make the daemon attach the BPF programs (plugin/daemon/live.c):
+ * one with exclusive CPUs, one annotated latency-sensitive; not a plain Burstable one.
+ * The attach itself follows these decisions (tests/unit/bpf/test_usage.c).
+ */
+static void test_live_wants_bpf_for_exclusive_and_latency_sensitive(void **state)
+{
+	struct hx *h = *state;
+	NriPodSandbox *pw, *pg, *pl;
+	NriContainer *w1, *g1, *l1;
+
+	six_exclusive(h, &pw, &w1, &pg, &g1);
+	pl = hx_pod(h, &(struct hx_pod_spec){.id = "pl",
+					     .ns = "default",
+					     .name = "pl",
+					     .ann = {"latency-target-us.topoguard.io=500"}});
+	l1 = ctr_of(h, pl, "l1", (struct hx_res){.req_m = 500});
+	create_cpus(h, pl, l1);
+	assert_true(daemon_live_wants_bpf(h->d, model_container_by_id(h->d->model, "g1"), true));
+	assert_false(daemon_live_wants_bpf(h->d, model_container_by_id(h->d->model, "w1"), false));
+	assert_true(daemon_live_wants_bpf(h->d, model_container_by_id(h->d->model, "l1"), false));
+}
+
 int main(void)
 {
 #define T(f) cmocka_unit_test_setup_teardown(f, hx_setup, hx_teardown)
@@ -532,6 +557,7 @@ int main(void)
 		T(test_moves_carry_the_closed_loop_quota),
 		T(test_synchronize_reasserts_every_container),
 		T(test_reply_outruns_pending_unsolicited_update),
+		T(test_live_wants_bpf_for_exclusive_and_latency_sensitive),
 	};
 #undef T
 

@@ -167,26 +167,55 @@ static int httpd_metrics(struct httpd *h, struct httpd_conn *c, bool head_only)
 	return r;
 }
 
+void httpd_parse_head(char *req, struct httpd_head *ret)
+{
+	char *save = NULL, *method = strtok_r(req, " ", &save);
+	char *url = method ? strtok_r(NULL, " \r\n", &save) : NULL;
+
+	*ret = (struct httpd_head){.head_only = method && !strcmp(method, "HEAD")};
+	if (!url || *url != '/') {
+		ret->status = 400;
+		ret->head_only = false;
+		return;
+	}
+	if (strcmp(method, "GET") && !ret->head_only) {
+		ret->status = 405;
+		return;
+	}
+	url[strcspn(url, "?#")] = '\0';
+	if (!strcmp(url, "/metrics"))
+		ret->route = HTTPD_ROUTE_METRICS;
+	else if (!strcmp(url, "/healthz"))
+		ret->route = HTTPD_ROUTE_HEALTHZ;
+	else if (!strcmp(url, "/readyz"))
+		ret->route = HTTPD_ROUTE_READYZ;
+	else
+		ret->status = 404;
+}
+
 /* c->req holds a whole request head: route it. */
 static int httpd_route(struct httpd *h, struct httpd_conn *c)
 {
-	char *save = NULL, *method = strtok_r(c->req, " ", &save);
-	char *url = method ? strtok_r(NULL, " \r\n", &save) : NULL;
-	bool head_only = method && !strcmp(method, "HEAD");
+	struct httpd_head hd;
 
-	if (!url || *url != '/')
+	httpd_parse_head(c->req, &hd);
+	switch (hd.status) {
+	case 400:
 		return httpd_text(c, 400, "bad request\n", false);
-	if (strcmp(method, "GET") && !head_only)
+	case 405:
 		return httpd_text(c, 405, "method not allowed\n", false);
-	url[strcspn(url, "?#")] = '\0';
-	if (!strcmp(url, "/metrics"))
-		return httpd_metrics(h, c, head_only);
-	if (!strcmp(url, "/healthz"))
-		return httpd_text(c, 200, "ok\n", head_only);
-	if (!strcmp(url, "/readyz"))
-		return atomic_load(&h->ready) ? httpd_text(c, 200, "ready\n", head_only)
-					      : httpd_text(c, 503, "not ready\n", head_only);
-	return httpd_text(c, 404, "not found (try /metrics, /healthz, /readyz)\n", head_only);
+	case 404:
+		return httpd_text(c, 404, "not found (try /metrics, /healthz, /readyz)\n",
+				  hd.head_only);
+	default:
+		break;
+	}
+	if (hd.route == HTTPD_ROUTE_METRICS)
+		return httpd_metrics(h, c, hd.head_only);
+	if (hd.route == HTTPD_ROUTE_HEALTHZ)
+		return httpd_text(c, 200, "ok\n", hd.head_only);
+	return atomic_load(&h->ready) ? httpd_text(c, 200, "ready\n", hd.head_only)
+				      : httpd_text(c, 503, "not ready\n", hd.head_only);
 }
 
 static void httpd_conn_close(struct httpd_conn *c)

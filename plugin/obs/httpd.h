@@ -27,3 +27,24 @@ void httpd_free(struct httpd *h);
 uint16_t httpd_port(const struct httpd *h);
 /* Ready once the NRI plugin is registered and synchronized; also sets topoguard_ready. */
 void httpd_set_ready(struct httpd *h, bool ready);
+
+/* How a request head is answered (httpd_parse_head; exposed for the fuzz target). */
+enum httpd_route {
+	HTTPD_ROUTE_NONE = 0,
+	HTTPD_ROUTE_METRICS,
+	HTTPD_ROUTE_HEALTHZ,
+	HTTPD_ROUTE_READYZ,
+};
+
+struct httpd_head {
+	unsigned int status;   /* 0: serve route; else 400, 404 or 405 */
+	enum httpd_route route; /* NONE unless status is 0 */
+	bool head_only;	       /* HEAD: the answer has no body */
+};
+
+/*
+ * A whole request head as a peer sent it (NUL-terminated; split in place): the method
+ * (GET or HEAD, else 405), the path (must start with '/', else 400; query and fragment
+ * ignored) and which endpoint it names (else 404).
+ */
+void httpd_parse_head(char *req, struct httpd_head *ret);

@@ -37,9 +37,9 @@ enum httpd_route {
 };
 
 struct httpd_head {
-	unsigned int status;   /* 0: serve route; else 400, 404 or 405 */
+	unsigned int status;	/* 0: serve route; else 400, 404 or 405 */
 	enum httpd_route route; /* NONE unless status is 0 */
-	bool head_only;	       /* HEAD: the answer has no body */
+	bool head_only;		/* HEAD: the answer has no body */
 };
 
 /*

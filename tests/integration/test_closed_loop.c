@@ -809,6 +809,12 @@ int main(void)
 		fprintf(stderr, "needs root (real cgroups and BPF)\n");
 		return 77;
 	}
+	if (getenv("TOPOGUARD_EMULATED_CPUS")) { /* set by scripts/vmtest.sh in its guests */
+		fprintf(stderr, "host only: its reaction bounds and phase comparisons assume real "
+				"CPUs, and the QEMU guest runs its vCPUs on one host thread "
+				"(docs/closed-loop.md)\n");
+		return 77;
+	}
 	if (stat("/sys/fs/cgroup/cpu/tasks", &st) < 0 ||
 	    stat("/sys/fs/cgroup/memory/tasks", &st) < 0) {
 		fprintf(stderr, "needs the cgroup v1 cpu and memory controllers\n");

@@ -2,8 +2,9 @@
 /*
  * The rig of the reconciliation tests on real cgroups (test_reconcile_cgroups.c,
  * test_reconcile_node.c; header-only: no Makefile change). nri-sim --apply-cgroups NAME
- * puts every container in NAME/<id> under the v1 cpuset, cpu and memory hierarchies
- * with a process in it from `start`, reports those paths to plugins
+ * puts every container in NAME/<id> under the v1 cpuset, cpu and memory hierarchies, or
+ * under the cgroup2 root on a cgroup v2 only host (rig_skip_reason() decides, as the
+ * simulator does), with a process in it from `start`, reports those paths to plugins
  * (--report-real-cgroups) and removes the whole NAME tree however it ends; the daemon
  * runs on the real cgroup root and is asked through its status socket. Cgroups a test
  * makes itself (squat()) are its own to remove: rig_teardown() does, before the
@@ -24,12 +25,22 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "plugin/host/kubepods.h"
 #include "plugin/obs/status.h"
 #include "policy/cpuset.h"
 #include "tests/lib/e2e.h"
 
-#define CPUSET_ROOT "/sys/fs/cgroup/cpuset"
-#define CPU_ROOT    "/sys/fs/cgroup/cpu"
+/* The v1 hierarchies, or the cgroup2 root for all of them; set by rig_skip_reason(). */
+static bool g_v2;
+#define CG_FS	    "/sys/fs/cgroup"
+#define CPUSET_ROOT (g_v2 ? CG_FS : CG_FS "/cpuset")
+#define CPU_ROOT    (g_v2 ? CG_FS : CG_FS "/cpu")
+/* What applies: v2's cpuset.cpus is empty until written, its .effective is the kernel's
+ * view, which v1's cpuset.cpus always is. */
+#define CPUS_FILE     (g_v2 ? "cpuset.cpus.effective" : "cpuset.cpus")
+#define QUOTA_FILE    (g_v2 ? "cpu.max" : "cpu.cfs_quota_us")
+#define SHARES_FILE   (g_v2 ? "cpu.weight" : "cpu.shares")
+#define CFS_PERIOD_US 100000 /* the kubelet's, the one the simulator's containers get */
 
 struct run {
 	struct e2e e;
@@ -114,16 +125,17 @@ static inline bool kernel_cpus(const struct run *r, const char *ctr, struct cpus
 {
 	char buf[4096];
 
-	return read_file(CPUSET_ROOT, r->name, ctr, "cpuset.cpus", buf, sizeof(buf)) == 0 && *buf &&
+	return read_file(CPUSET_ROOT, r->name, ctr, CPUS_FILE, buf, sizeof(buf)) == 0 && *buf &&
 	       cpuset_parse(buf, strlen(buf), ret) >= 0;
 }
 
 /* The CPUs of the root cpuset: every CPU a container may have. */
 static inline void all_cpus(struct cpuset *ret)
 {
-	char buf[4096];
+	char buf[4096], path[128];
 
-	assert_int_equal(read_path(CPUSET_ROOT "/cpuset.cpus", buf, sizeof(buf)), 0);
+	snprintf(path, sizeof(path), "%s/%s", CPUSET_ROOT, CPUS_FILE); /* v2's root: .effective */
+	assert_int_equal(read_path(path, buf, sizeof(buf)), 0);
 	assert_int_equal(cpuset_parse(buf, strlen(buf), ret), 0);
 }
 
@@ -198,17 +210,42 @@ static inline pid_t squatter_spawn(void)
 	return pid;
 }
 
+/* A CFS quota in QUOTA_FILE's spelling: v1 "-1" or "50000", v2 "max 100000" or
+ * "50000 100000" (the period the simulator's containers have). */
+static inline void quota_text(long long quota_us, char *buf, size_t len)
+{
+	if (!g_v2)
+		snprintf(buf, len, "%lld", quota_us > 0 ? quota_us : -1);
+	else if (quota_us > 0)
+		snprintf(buf, len, "%lld %d", quota_us, CFS_PERIOD_US);
+	else
+		snprintf(buf, len, "max %d", CFS_PERIOD_US);
+}
+
+/* CPU shares in SHARES_FILE's spelling: v2's cpu.weight is the kubelet's conversion. */
+static inline void shares_text(uint64_t shares, char *buf, size_t len)
+{
+	snprintf(buf, len, "%llu",
+		 (unsigned long long)(g_v2 ? kubepods_shares_to_weight(shares) : shares));
+}
+
 /*
  * What a runtime that crashed before telling anyone leaves: ctr's cgroup under NAME in
- * the cpuset and cpu hierarchies, on cpus, with a process in it. 0 or -errno.
+ * the cpuset and cpu hierarchies (v2: the one cgroup), with a process in it, holding
+ * what the runtime would have applied: cpus, mems and the CPU shares (v2: their
+ * cpu.weight) topoguard intends. Anything else would be drift, which the daemon
+ * repairs with an update the runtime rejects for a container it does not know. 0 or
+ * -errno.
  */
-static inline int squat(struct run *r, const char *ctr, const char *cpus)
+static inline int squat(struct run *r, const char *ctr, const char *cpus, const char *mems,
+			uint64_t shares)
 {
 	const char *const roots[2] = {CPUSET_ROOT, CPU_ROOT};
-	char path[600], mems[256], pid[24];
+	int n = g_v2 ? 1 : 2;
+	char path[600], pid[24], val[32];
 	int err = 0;
 
-	for (int i = 0; i < 2 && !err; i++) {
+	for (int i = 0; i < n && !err; i++) {
 		snprintf(r->squat_dir[i], sizeof(r->squat_dir[i]), "%s/%s/%s", roots[i], r->name,
 			 ctr);
 		if (mkdir(r->squat_dir[i], 0755) < 0) {
@@ -217,10 +254,11 @@ static inline int squat(struct run *r, const char *ctr, const char *cpus)
 		}
 	}
 	/* a v1 cpuset takes no task before its cpus and mems are set */
-	snprintf(path, sizeof(path), "%s/%s/cpuset.mems", CPUSET_ROOT, r->name);
-	err = err ?: read_path(path, mems, sizeof(mems));
 	snprintf(path, sizeof(path), "%s/cpuset.mems", r->squat_dir[0]);
 	err = err ?: write_path(path, mems);
+	shares_text(shares, val, sizeof(val));
+	snprintf(path, sizeof(path), "%s/%s", r->squat_dir[n - 1], SHARES_FILE);
+	err = err ?: write_path(path, val);
 	snprintf(path, sizeof(path), "%s/cpuset.cpus", r->squat_dir[0]);
 	err = err ?: write_path(path, cpus);
 	r->squatter = err ? 0 : squatter_spawn();
@@ -229,13 +267,52 @@ static inline int squat(struct run *r, const char *ctr, const char *cpus)
 		r->squatter = 0;
 	}
 	snprintf(pid, sizeof(pid), "%d", (int)r->squatter);
-	for (int i = 0; i < 2 && !err; i++) {
+	for (int i = 0; i < n && !err; i++) {
 		snprintf(path, sizeof(path), "%s/cgroup.procs", r->squat_dir[i]);
 		err = write_path(path, pid);
 	}
 	if (err)
 		squat_remove(r);
 	return err;
+}
+
+/* ---- the two cgroup modes -------------------------------------------------------- */
+
+/* Whether the space-separated list has word (v2's "cpu" is not "cpuset"). */
+static inline bool word_in(const char *list, const char *word)
+{
+	size_t n = strlen(word);
+
+	for (const char *p = strstr(list, word); p; p = strstr(p + 1, word)) {
+		if ((p == list || p[-1] == ' ') && (p[n] == ' ' || p[n] == '\0'))
+			return true;
+	}
+	return false;
+}
+
+/* Why the suite cannot run here, NULL if it can; sets g_v2 as nri-sim decides it. */
+static inline const char *rig_skip_reason(void)
+{
+	char ctl[256] = "";
+
+	if (geteuid() != 0)
+		return "needs root (creates cgroups)";
+	g_v2 = access(CG_FS "/cgroup.controllers", F_OK) == 0 &&
+	       read_path(CG_FS "/cgroup.controllers", ctl, sizeof(ctl)) == 0 &&
+	       word_in(ctl, "cpuset");
+	if (g_v2) {
+		if (read_path(CG_FS "/cgroup.subtree_control", ctl, sizeof(ctl)) < 0 ||
+		    !word_in(ctl, "cpuset") || !word_in(ctl, "cpu") || !word_in(ctl, "memory"))
+			return "cgroup v2: cpuset, cpu and memory not all enabled in " CG_FS
+			       "/cgroup.subtree_control";
+		return NULL;
+	}
+	if (access(CG_FS "/cpuset/cpuset.cpus", F_OK) < 0)
+		return "needs a cpuset controller: cgroup v1's at " CG_FS
+		       "/cpuset or cgroup v2's at " CG_FS;
+	if (access(CG_FS "/cpu/cpu.cfs_quota_us", F_OK) < 0)
+		return "cgroup v1 without the cpu controller at " CG_FS "/cpu";
+	return NULL;
 }
 
 /* ---- the simulator and the daemon ----------------------------------------------- */
@@ -358,15 +435,21 @@ static inline json_object *status_container(json_object *st, const char *id)
 	return NULL;
 }
 
-/* The daemon's intent for id (its status answer), as a cpulist. */
-static inline void intended_cpus(const struct run *r, const char *id, char *buf, size_t len)
+/* The daemon's intent for id (its status answer): key "cpus" or "mems", a list. */
+static inline void intended_set(const struct run *r, const char *id, const char *key, char *buf,
+				size_t len)
 {
 	json_object *st = ask(r, "status");
 
 	buf[0] = '\0';
-	snprintf(buf, len, "%s", e2e_jstr(status_container(st, id), "cpus"));
+	snprintf(buf, len, "%s", e2e_jstr(status_container(st, id), key));
 	json_object_put(st);
 	assert_true(*buf);
+}
+
+static inline void intended_cpus(const struct run *r, const char *id, char *buf, size_t len)
+{
+	intended_set(r, id, "cpus", buf, len);
 }
 
 /* A number under the status answer's "reconcile" object. */

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * Trust the node, not the runtime's report (issue 19), against the real kernel (root,
- * cgroup v1 cpuset and cpu controllers; the rig is reconcile_rig.h: nri-sim
+ * Trust the node, not the runtime's report (issue 19), against the real kernel (root;
+ * cgroup v1's cpuset and cpu controllers, or cgroup v2 with cpuset and cpu enabled at the
+ * root; the rig is reconcile_rig.h: nri-sim
  * --apply-cgroups, the daemon on the real cgroup root). Every verdict is read from the
  * cgroup files, not from the simulator's model:
  *   - ghosts: a creation that failed after CreateContainer (`fail-after`: no cgroup, no
@@ -15,6 +16,9 @@
  *     (a CPU freed while the runtime was down reaches the shared cgroup although the
  *     report shows it there already), and two containers the report both puts on one
  *     exclusive CPU never share it in the kernel.
+ * Both modes assert the same: v2 reads cpuset.cpus.effective, cpu.weight and cpu.max
+ * where v1 reads cpuset.cpus, cpu.shares and cpu.cfs_quota_us, with the values
+ * translated (shares 512 is weight 20, the kubelet's conversion).
  * Times are scaled by TOPOGUARD_TIMEOUT_SCALE; lower bounds are measured from a moment
  * before the simulator started, so that no scheduling delay can make them pass.
  */
@@ -36,22 +40,12 @@
 #define GHOST_AFTER_MS 3000 /* reconcile.ghost_after, before the scale */
 #define PASS_BOUND_MS  2000 /* reconcile.interval 1 s, the 250 ms tick, a busy machine */
 #define GUA	       "cpu-request=1000 cpu-limit=1000 mem-limit=134217728"
-
-static const char *skip_reason(void)
-{
-	if (geteuid() != 0)
-		return "needs root (creates cgroups)";
-	if (access(CPUSET_ROOT "/cpuset.cpus", F_OK) < 0)
-		return "needs the cgroup v1 cpuset controller at " CPUSET_ROOT;
-	if (access(CPU_ROOT "/cpu.cfs_quota_us", F_OK) < 0)
-		return "needs the cgroup v1 cpu controller at " CPU_ROOT;
-	return NULL;
-}
+#define GUA_SHARES     1024 /* what the kubelet gives GUA's 1000m request */
 
 /* Each case skips, with its reason, where the cgroups it needs are missing. */
 static void skip_unless_ready(void)
 {
-	const char *why = skip_reason();
+	const char *why = rig_skip_reason();
 
 	if (why)
 		tg_skip("%s", why);
@@ -181,7 +175,7 @@ static void test_ghost_kept_while_its_cgroup_has_tasks(void **state)
 {
 	struct run *r = *state;
 	int ga = e2e_timeout_ms(GHOST_AFTER_MS);
-	char cfg[256], scn[1024], cpus[64];
+	char cfg[256], scn[1024], cpus[64], mems[64];
 	struct cpuset all, gk, w1;
 	uint64_t t0, gone;
 	long ms;
@@ -195,7 +189,8 @@ static void test_ghost_kept_while_its_cgroup_has_tasks(void **state)
 	start_daemon_with(r, cfg);
 	ghost_placed(r, &all, &gk);
 	assert_true(cpuset_format(&gk, cpus, sizeof(cpus)) >= 0);
-	assert_int_equal(squat(r, "gk", cpus), 0);
+	intended_set(r, "gk", "mems", mems, sizeof(mems));
+	assert_int_equal(squat(r, "gk", cpus, mems, GUA_SHARES), 0);
 	if (now_ms() - t0 >= (uint64_t)ga)
 		fail_msg("the ghost's cgroup came %llu ms after the start, past ghost_after",
 			 (unsigned long long)(now_ms() - t0));
@@ -290,7 +285,7 @@ static void test_stale_specs_hand_no_cpu_twice(void **state)
 {
 	static const char *const ids[] = {"w1", "c1", "e2"};
 	struct run *r = *state;
-	char cfg[256], scn[1536], want[64], have[64];
+	char cfg[256], scn[1536], want[64], have[64], quota[32];
 	struct cpuset all, e2, now;
 	uint64_t t0;
 	json_object *st;
@@ -328,19 +323,19 @@ static void test_stale_specs_hand_no_cpu_twice(void **state)
 	for (size_t i = 0; i < sizeof(ids) / sizeof(ids[0]); i++) {
 		snprintf(want, sizeof(want), "%s", e2e_jstr(status_container(st, ids[i]), "cpus"));
 		assert_int_equal(
-			read_file(CPUSET_ROOT, r->name, ids[i], "cpuset.cpus", have, sizeof(have)),
-			0);
+			read_file(CPUSET_ROOT, r->name, ids[i], CPUS_FILE, have, sizeof(have)), 0);
 		assert_string_equal(have, want);
 	}
 	assert_disjoint(r, st, ids, (int)(sizeof(ids) / sizeof(ids[0])));
 	json_object_put(st);
 	assert_true(kernel_cpus(r, "e2", &now));
 	assert_true(cpuset_equal(&now, &e2));
-	assert_int_equal(read_file(CPU_ROOT, r->name, "c1", "cpu.shares", have, sizeof(have)), 0);
-	assert_string_equal(have, "512");
-	assert_int_equal(read_file(CPU_ROOT, r->name, "c1", "cpu.cfs_quota_us", have, sizeof(have)),
-			 0);
-	assert_string_equal(have, "50000");
+	assert_int_equal(read_file(CPU_ROOT, r->name, "c1", SHARES_FILE, have, sizeof(have)), 0);
+	shares_text(512, want, sizeof(want));
+	assert_string_equal(have, want);
+	assert_int_equal(read_file(CPU_ROOT, r->name, "c1", QUOTA_FILE, have, sizeof(have)), 0);
+	quota_text(50000, quota, sizeof(quota));
+	assert_string_equal(have, quota);
 	assert_int_equal(e2e_file_count(r->dlog, "container=c1: the runtime reports"), 1);
 	finish_sim(r, e2e_timeout_ms(20000));
 }

@@ -14,6 +14,9 @@
 # and /etc read-only over 9p, so the host-built test binaries run unchanged, and this tree
 # read-write at the same path. Each test's log lands in $B/vm/<guest>/logs/.
 #
+# Two guests boot side by side where there are two CPUs (VMTEST_PARALLEL=0: in turn);
+# each one's output is printed whole when it is done.
+#
 # Output per test as tests/run.sh prints it ("PASS vm/v2/integration/test_x  12.3s"), then
 # one closing line per guest ("vmtest-v2: N passed, N failed, N skipped"). A test listed in
 # tests/vmtest-known-failures for that guest prints KFAIL with the reason and counts as
@@ -25,8 +28,13 @@
 # thread per core), direct PVH boot of the uncompressed vmlinux (4 s to init instead of 14).
 set -uo pipefail
 B=${B:-${tgbuild:-build}}   # tgbuild: the host's build dir, in the guest
-TIMEOUT=${VMTEST_TIMEOUT:-900}   # seconds per guest, hard: qemu is killed after it
-TEST_TIMEOUT=${VMTEST_TEST_TIMEOUT:-300}
+# Several guests boot side by side (one single-threaded TCG each) when this machine has
+# a CPU for each: VMTEST_PARALLEL=0 runs them one after the other. Side by side, each
+# guest may get half a CPU on a busy machine, so its bounds double.
+PARALLEL=${VMTEST_PARALLEL:-$([ "$(nproc)" -ge 2 ] && echo 1 || echo 0)}
+slow=$([ "$PARALLEL" = 1 ] && echo 2 || echo 1)
+TIMEOUT=${VMTEST_TIMEOUT:-$((900 * slow))}   # seconds per guest, hard: qemu is killed after it
+TEST_TIMEOUT=${VMTEST_TEST_TIMEOUT:-$((300 * slow))}
 MEM_MB=${VMTEST_MEM_MB:-2048}    # split evenly over the two NUMA nodes
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top" || exit 1
@@ -89,7 +97,7 @@ guest_tests() { # guest, result dir
 		name=${t#"$B"/rel/tests/}
 		log=$res/logs/$(echo "$name" | tr '/' '_').log
 		start=$(date +%s%N)
-		timeout -k 10 "$TEST_TIMEOUT" "$t" >"$log" 2>&1
+		timeout -k 10 "${tgtesttimeout:-$TEST_TIMEOUT}" "$t" >"$log" 2>&1
 		rc=$?
 		ms=$((($(date +%s%N) - start) / 1000000))
 		echo "$name $rc $ms" >>"$res/results"
@@ -271,7 +279,7 @@ guest_boot() { # guest, result dir, kernel dir, initramfs
 	local g=$1 res=$2 k=$3 initrd=$4 mode append node_mb build_share=()
 	mode=$(guest_mode "$g")
 	append="console=ttyS0 panic=-1 mitigations=off quiet loglevel=4 tgguest=$g tgmode=$mode"
-	append="$append tgtree=$top tgres=$res tgbuild=$B"
+	append="$append tgtree=$top tgres=$res tgbuild=$B tgtesttimeout=$TEST_TIMEOUT"
 	[ "$mode" = v2 ] && append="$append cgroup_no_v1=all"
 	case $B/ in
 	"$top"/*) ;;
@@ -375,8 +383,28 @@ main() {
 	fi
 	[ $# -gt 0 ] || set -- v2 v1
 	failed=0
+	if [ "$PARALLEL" != 1 ] || [ $# -lt 2 ]; then
+		for g in "$@"; do
+			run_guest "$g" || failed=1
+		done
+		return $failed
+	fi
+	run_side_by_side "$@"
+}
+
+# Every guest at once, each one's output kept apart and printed whole, in the order
+# given, once it is done (tests/run.sh reads the lines as they come).
+run_side_by_side() { # guests
+	local g pids=() failed=0 i=0
+	echo "vmtest: guests $* side by side (VMTEST_PARALLEL=0: one after the other)"
 	for g in "$@"; do
-		run_guest "$g" || failed=1
+		run_guest "$g" >"$cache/$g.out" 2>&1 &
+		pids+=($!)
+	done
+	for g in "$@"; do
+		wait "${pids[$i]}" || failed=1
+		cat "$cache/$g.out"
+		i=$((i + 1))
 	done
 	return $failed
 }

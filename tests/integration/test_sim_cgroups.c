@@ -474,6 +474,171 @@ static void test_apply_cgroups_topoguard(void **state)
 	json_object_put(rep);
 }
 
+/* ---- real NUMA placement (issue 15): the vmtest guests have two nodes --------------- */
+
+#define NODE_DIR  "/sys/devices/system/node"
+#define TOUCH_MIB 64
+#define STR_(x)	  #x
+#define STR(x)	  STR_(x)
+
+static int numa_nodes(void)
+{
+	char path[64];
+	int n = 0;
+
+	for (;; n++) {
+		snprintf(path, sizeof(path), NODE_DIR "/node%d", n);
+		if (access(path, F_OK) < 0)
+			return n;
+	}
+}
+
+/* The node whose CPUs hold all of cpus, -1 if none does. */
+static int node_holding(const struct cpuset *cpus, int nodes)
+{
+	char name[32], list[256];
+
+	for (int i = 0; i < nodes; i++) {
+		snprintf(name, sizeof(name), "node%d", i);
+		if (read_line(NODE_DIR, name, "cpulist", list, sizeof(list)) == 0) {
+			struct cpuset n = set_of(list), rest;
+
+			cpuset_andnot(&rest, cpus, &n);
+			if (cpuset_count(&rest) == 0)
+				return i;
+		}
+	}
+	return -1;
+}
+
+/*
+ * Anonymous memory per node from ctr's memory.numa_stat into per_node[] (bytes on v2,
+ * pages on v1: only the ratio is used); the number of nodes read, or -errno.
+ * v2: "anon N0=<bytes> N1=<bytes>"; v1: "anon=<pages> N0=<pages> N1=<pages>".
+ */
+static int anon_per_node(const struct run *r, const char *ctr, uint64_t *per_node, int max)
+{
+	char path[512], line[1024];
+	int n = -ENOENT;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/%s/%s/memory.numa_stat", MEM_ROOT, r->name, ctr);
+	f = fopen(path, "re");
+	if (!f)
+		return -errno;
+	while (n < 0 && fgets(line, sizeof(line), f)) {
+		if (strncmp(line, "anon ", 5) && strncmp(line, "anon=", 5))
+			continue;
+		n = 0;
+		for (char *t = strtok(line + 5, " \n"); t; t = strtok(NULL, " \n")) {
+			int node;
+			unsigned long long v;
+
+			if (sscanf(t, "N%d=%llu", &node, &v) == 2 && node >= 0 && node < max) {
+				per_node[node] = v;
+				n = node + 1 > n ? node + 1 : n;
+			}
+		}
+	}
+	fclose(f);
+	return n;
+}
+
+static const char numa_scenario[] =
+	"pod p0 default/db uid=u0 qos=guaranteed\n"
+	"create c0 pod=p0 name=big cpu-request=4000 cpu-limit=4000 mem-limit=268435456\n"
+	"start c0 touch=" STR(
+		TOUCH_MIB) "\n"
+			   "pod p1 default/db uid=u1 qos=guaranteed\n"
+			   "create c1 pod=p1 name=db cpu-request=2000 cpu-limit=2000 "
+			   "mem-limit=268435456\n"
+			   "start c1 touch=" STR(
+				   TOUCH_MIB) "\n"
+					      "pod p2 default/web uid=u2 qos=burstable\n"
+					      "create c2 pod=p2 name=web cpu-request=250 "
+					      "cpu-limit=1000 mem-limit=67108864\n"
+					      "start c2\n"
+					      "sleep 4000\n";
+
+/*
+ * ctr's kernel cpuset lies on one node, its cpuset.mems is that node, and at least 90 %
+ * of the anonymous memory its process wrote is there; the node.
+ */
+static int assert_on_one_node(const struct run *r, const char *ctr, const struct seen *k, int nodes)
+{
+	uint64_t anon[64] = {0}, total = 0;
+	char dir[256], mems[64], want[16];
+	struct cpuset cpus = set_of(k->cpus);
+	int node = node_holding(&cpus, nodes), got;
+
+	if (node < 0)
+		fail_msg("%s's exclusive CPUs %s span NUMA nodes", ctr, k->cpus);
+	snprintf(dir, sizeof(dir), "%s/%s", CPUSET_ROOT, r->name);
+	assert_int_equal(read_line(dir, ctr, g_v2 ? "cpuset.mems.effective" : "cpuset.mems", mems,
+				   sizeof(mems)),
+			 0);
+	snprintf(want, sizeof(want), "%d", node);
+	assert_string_equal(mems, want);
+	got = anon_per_node(r, ctr, anon, 64);
+	assert_true(got > node);
+	for (int i = 0; i < got; i++)
+		total += anon[i];
+	fprintf(stderr, "%s on node %d (cpus %s, mems %s): anon %llu of %llu on its node\n", ctr,
+		node, k->cpus, mems, (unsigned long long)anon[node], (unsigned long long)total);
+	assert_true(total > 0);
+	assert_true(anon[node] * 10 >= total * 9); /* the rest: page tables, the stack */
+	return node;
+}
+
+/*
+ * On a machine with two NUMA nodes (4 CPUs each in the guests), through the real daemon
+ * and the kernel: a 4-CPU exclusive container fills one node, a 2-CPU one lands on the
+ * other; each one's cpuset lies on its node, its cpuset.mems is that node and the memory
+ * its process wrote after joining the cgroup is there (memory.numa_stat); the shared
+ * container runs on every CPU they do not have.
+ */
+static void test_apply_cgroups_numa_placement(void **state)
+{
+	struct run *r = *state;
+	static const char *const ctrs[] = {"c0", "c1", "c2"};
+	const char *const mode[] = {"--listen", r->sock, NULL};
+	int nodes = numa_nodes(), n0, n1;
+	char online[256];
+	struct cpuset c0, c1, c2, all, both;
+	struct seen k[3];
+	json_object *rep;
+
+	if (nodes < 2)
+		tg_skip("needs two NUMA nodes (%d here; the make vmtest guests have two)", nodes);
+	if (sysconf(_SC_NPROCESSORS_ONLN) < 8)
+		tg_skip("needs 8 CPUs: two exclusive containers and a shared one on two nodes");
+	if (access(r->e.topoguard, X_OK) < 0)
+		tg_skip("%s is not built", r->e.topoguard);
+	start_sim(r, numa_scenario, mode);
+	assert_int_equal(e2e_wait_path(r->sock, 5000), 0);
+	start_daemon(r);
+	look_stable(r, ctrs, 3, k);
+	c0 = set_of(k[0].cpus);
+	c1 = set_of(k[1].cpus);
+	c2 = set_of(k[2].cpus);
+	assert_int_equal(cpuset_count(&c0), 4);
+	assert_int_equal(cpuset_count(&c1), 2);
+	n0 = assert_on_one_node(r, "c0", &k[0], nodes);
+	n1 = assert_on_one_node(r, "c1", &k[1], nodes);
+	assert_int_not_equal(n0, n1);
+	/* the shared container: every CPU the exclusive ones do not have */
+	assert_int_equal(read_line("/sys/devices/system/cpu", "", "online", online, sizeof(online)),
+			 0);
+	all = set_of(online);
+	assert_false(cpuset_intersects(&c0, &c2) || cpuset_intersects(&c1, &c2));
+	cpuset_or(&both, &c0, &c1);
+	cpuset_or(&both, &both, &c2);
+	assert_true(cpuset_equal(&both, &all));
+	rep = finish_sim(r);
+	assert_no_cgroup_left(r->name);
+	json_object_put(rep);
+}
+
 /* SIGTERM mid-scenario: the process is killed and NAME removed before nri-sim is gone. */
 static void test_apply_cgroups_sigterm_cleans_up(void **state)
 {
@@ -551,6 +716,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_apply_cgroups_stub_plugin, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_apply_cgroups_topoguard, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_apply_cgroups_numa_placement, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_apply_cgroups_sigterm_cleans_up, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_apply_cgroups_needs_root, setup, teardown),

@@ -72,6 +72,7 @@ struct sim_ctr {
 	int32_t exit_code; /* when exited */
 	int64_t finished_at; /* when exited, ns since the epoch */
 	uint32_t pid;
+	unsigned int touch_mib; /* `start ... touch=MIB`: its process writes so much memory */
 	/* `device=TYPE:MAJ:MIN:PATH` options: the LinuxDevices it is created with */
 	char **devices;
 	size_t n_devices;

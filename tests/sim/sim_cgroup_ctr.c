@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -298,8 +299,27 @@ static void ent_readback(struct cg_ent *e)
 
 /* ---- the container's process -------------------------------------------------- */
 
-/* The child joins the cgroups itself, as runc's init does, then reports and waits. */
-static void __attribute__((noreturn)) child_main(char (*procs)[PATH_MAX], int n, int status_fd)
+/* Writes mib MiB of private anonymous memory, kept until the process dies; 0 or errno. */
+static int touch_memory(unsigned int mib)
+{
+	size_t len = (size_t)mib << 20;
+	void *p;
+
+	if (!mib)
+		return 0;
+	p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (p == MAP_FAILED)
+		return errno;
+	memset(p, 0x5a, len); /* its pages land where the cgroup's cpuset.mems allow */
+	return 0;
+}
+
+/*
+ * The child joins the cgroups itself, as runc's init does, writes the memory it was
+ * asked to (`touch=`), then reports and waits.
+ */
+static void __attribute__((noreturn))
+child_main(char (*procs)[PATH_MAX], int n, int status_fd, unsigned int touch_mib)
 {
 	int err = 0, len, null;
 	char pid[24];
@@ -317,6 +337,8 @@ static void __attribute__((noreturn)) child_main(char (*procs)[PATH_MAX], int n,
 		if (fd >= 0)
 			close(fd);
 	}
+	if (!err)
+		err = touch_memory(touch_mib);
 	null = open("/dev/null", O_RDWR);
 	if (null >= 0) { /* hold no pipe of whoever reads nri-sim's output */
 		dup2(null, 0);
@@ -330,7 +352,7 @@ static void __attribute__((noreturn)) child_main(char (*procs)[PATH_MAX], int n,
 		pause();
 }
 
-static int proc_spawn(char (*procs)[PATH_MAX], int n, pid_t *ret)
+static int proc_spawn(char (*procs)[PATH_MAX], int n, unsigned int touch_mib, pid_t *ret)
 {
 	int p[2], err = 0;
 	pid_t pid;
@@ -340,7 +362,7 @@ static int proc_spawn(char (*procs)[PATH_MAX], int n, pid_t *ret)
 	pid = fork();
 	if (pid == 0) {
 		close(p[0]);
-		child_main(procs, n, p[1]);
+		child_main(procs, n, p[1], touch_mib);
 	}
 	close(p[1]);
 	if (pid < 0 || read(p[0], &err, sizeof(err)) != sizeof(err))
@@ -365,7 +387,7 @@ static void ent_start(struct sim *s, struct cg_ent *e)
 	for (int i = 0; i < n_hier(sim_cgroup_state) && r == 0; i++)
 		r = sim_cgroup_path(procs[i], sizeof(procs[i]), e->dir[i], "cgroup.procs");
 	if (r == 0)
-		r = proc_spawn(procs, n_hier(sim_cgroup_state), &e->pid);
+		r = proc_spawn(procs, n_hier(sim_cgroup_state), e->ctr->touch_mib, &e->pid);
 	if (r < 0)
 		sim_error(s, "cgroup %s: start a process in it: %s", e->ctr->id, strerror(-r));
 	e->dirty = true;

@@ -280,13 +280,33 @@ static int ctr_and_pod(struct run_ctx *c, struct sim_ctr **k, struct sim_pod **p
 	return *p ? 0 : -EINVAL;
 }
 
+/* `touch=MIB`: 1..1024 MiB the container's process writes once it is in its cgroups
+ * (--apply-cgroups), so that memory.numa_stat shows where its pages went. */
+static int start_opts(struct run_ctx *c, struct sim_ctr *k)
+{
+	for (int i = 2; i < c->l->argc; i++) {
+		const char *a = c->l->argv[i];
+		char *end;
+		unsigned long v;
+
+		if (strncmp(a, "touch=", 6))
+			return -EINVAL;
+		errno = 0;
+		v = strtoul(a + 6, &end, 10);
+		if (errno || end == a + 6 || *end || v < 1 || v > 1024)
+			return -EINVAL;
+		k->touch_mib = (unsigned int)v;
+	}
+	return 0;
+}
+
 static int cmd_start(struct run_ctx *c)
 {
 	struct sim_ctr *k;
 	struct sim_pod *p;
 	bool failed;
 
-	if (ctr_and_pod(c, &k, &p) < 0 || k->failed)
+	if (ctr_and_pod(c, &k, &p) < 0 || k->failed || start_opts(c, k) < 0)
 		return -EINVAL;
 	sim_event(c->s, NRI_EV_START_CONTAINER, p, k, NULL, &failed);
 	if (failed)

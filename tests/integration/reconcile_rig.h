@@ -86,12 +86,31 @@ static inline int write_path(const char *path, const char *val)
 	return r;
 }
 
+/*
+ * The kubelet's cgroup driver the simulator plays (rig_setup_systemd()): with systemd,
+ * containerd's names, NAME.slice/cri-containerd-<id>.scope, reported to the daemon as
+ * "NAME.slice:cri-containerd:<id>"; with cgroupfs NAME/<id>, reported as "/NAME/<id>".
+ */
+static bool g_systemd;
+
+/* ctr's directory under root (a hierarchy's root), then "/file" when file is given. */
+static inline void ctr_path(char *buf, size_t len, const char *root, const char *name,
+			    const char *ctr, const char *file)
+{
+	if (g_systemd)
+		snprintf(buf, len, "%s/%s.slice/cri-containerd-%s.scope%s%s", root, name, ctr,
+			 file ? "/" : "", file ? file : "");
+	else
+		snprintf(buf, len, "%s/%s/%s%s%s", root, name, ctr, file ? "/" : "",
+			 file ? file : "");
+}
+
 static inline int read_file(const char *root, const char *name, const char *ctr, const char *file,
 			    char *buf, size_t len)
 {
 	char path[512];
 
-	snprintf(path, sizeof(path), "%s/%s/%s/%s", root, name, ctr, file);
+	ctr_path(path, sizeof(path), root, name, ctr, file);
 	return read_path(path, buf, len);
 }
 
@@ -100,7 +119,7 @@ static inline int write_file(const char *root, const char *name, const char *ctr
 {
 	char path[512];
 
-	snprintf(path, sizeof(path), "%s/%s/%s/%s", root, name, ctr, file);
+	ctr_path(path, sizeof(path), root, name, ctr, file);
 	return write_path(path, val);
 }
 
@@ -172,7 +191,7 @@ static inline bool ctr_dir_exists(const struct run *r, const char *ctr)
 {
 	char path[512];
 
-	snprintf(path, sizeof(path), "%s/%s/%s", CPUSET_ROOT, r->name, ctr);
+	ctr_path(path, sizeof(path), CPUSET_ROOT, r->name, ctr, NULL);
 	return access(path, F_OK) == 0;
 }
 
@@ -246,8 +265,7 @@ static inline int squat(struct run *r, const char *ctr, const char *cpus, const 
 	int err = 0;
 
 	for (int i = 0; i < n && !err; i++) {
-		snprintf(r->squat_dir[i], sizeof(r->squat_dir[i]), "%s/%s/%s", roots[i], r->name,
-			 ctr);
+		ctr_path(r->squat_dir[i], sizeof(r->squat_dir[i]), roots[i], r->name, ctr, NULL);
 		if (mkdir(r->squat_dir[i], 0755) < 0) {
 			err = -errno;
 			*r->squat_dir[i] = '\0';
@@ -331,7 +349,8 @@ static inline int rig_setup(void **state)
 		free(r);
 		return -1;
 	}
-	snprintf(r->name, sizeof(r->name), "tg-reccg-%d", (int)getpid());
+	/* systemd: NAME becomes a slice, where a '-' would nest it */
+	snprintf(r->name, sizeof(r->name), g_systemd ? "tgreccg%d" : "tg-reccg-%d", (int)getpid());
 	e2e_path(&r->e, r->report, sizeof(r->report), "report.json");
 	e2e_path(&r->e, r->log, sizeof(r->log), "sim.log");
 	e2e_path(&r->e, r->sock, sizeof(r->sock), "nri.sock");
@@ -339,6 +358,13 @@ static inline int rig_setup(void **state)
 	e2e_path(&r->e, r->dlog, sizeof(r->dlog), "daemon.log");
 	*state = r;
 	return 0;
+}
+
+/* rig_setup() with the systemd cgroup driver's names (g_systemd; rig_teardown() ends it). */
+static inline int rig_setup_systemd(void **state)
+{
+	g_systemd = true;
+	return rig_setup(state);
 }
 
 /* Fails the case unless the daemon, when one ran, exited 0 on SIGTERM. */
@@ -357,6 +383,7 @@ static inline int rig_teardown(void **state)
 	else
 		e2e_teardown(&r->e);
 	free(r);
+	g_systemd = false;
 	return ret;
 }
 
@@ -373,6 +400,8 @@ static inline void start_sim(struct run *r, const char *scenario)
 			      r->name,
 			      "--report-real-cgroups",
 			      "--check-exclusive",
+			      "--cgroup-driver",
+			      g_systemd ? "systemd" : "cgroupfs",
 			      NULL};
 
 	e2e_path(&r->e, scen, sizeof(scen), "scenario.scn");

@@ -110,11 +110,20 @@ static void test_drift_repaired_within_one_period(void **state)
 	json_object_put(rep);
 }
 
+/* The same with the kubelet's systemd driver: containerd's .scope under a .slice, the
+ * path reported as "NAME.slice:cri-containerd:<id>", which the daemon must expand. */
+static void test_drift_repaired_systemd_driver(void **state)
+{
+	test_drift_repaired_within_one_period(state);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_drift_repaired_within_one_period, rig_setup,
 						rig_teardown),
+		cmocka_unit_test_setup_teardown(test_drift_repaired_systemd_driver,
+						rig_setup_systemd, rig_teardown),
 	};
 	const char *why = rig_skip_reason();
 

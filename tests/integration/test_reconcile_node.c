@@ -340,12 +340,21 @@ static void test_stale_specs_hand_no_cpu_twice(void **state)
 	finish_sim(r, e2e_timeout_ms(20000));
 }
 
+/* (b) with the kubelet's systemd driver: the ghost's cgroup is containerd's .scope under
+ * a .slice, found from "NAME.slice:cri-containerd:<id>", its process and its going. */
+static void test_ghost_kept_systemd_driver(void **state)
+{
+	test_ghost_kept_while_its_cgroup_has_tasks(state);
+}
+
 int main(void)
 {
 #define T(f) cmocka_unit_test_setup_teardown(f, rig_setup, rig_teardown)
 	const struct CMUnitTest tests[] = {
 		T(test_ghost_released_at_ghost_after),
 		T(test_ghost_kept_while_its_cgroup_has_tasks),
+		cmocka_unit_test_setup_teardown(test_ghost_kept_systemd_driver, rig_setup_systemd,
+						rig_teardown),
 		T(test_resync_reasserts_what_stale_specs_hide),
 		T(test_stale_specs_hand_no_cpu_twice),
 	};

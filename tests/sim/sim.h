@@ -83,8 +83,9 @@ struct sim_model {
 	size_t n_pods;
 	struct sim_ctr **ctrs;
 	size_t n_ctrs;
-	bool systemd;		  /* cgroup driver */
-	const char *real_cgroups; /* --report-real-cgroups: cgroups_path = /NAME/<id> */
+	bool systemd; /* cgroup driver */
+	const char *
+		real_cgroups; /* --report-real-cgroups: /NAME/<id> or NAME.slice:cri-containerd:<id> */
 	uint32_t next_pid;
 };
 
@@ -253,7 +254,7 @@ void sim_fault_check(struct sim *s, const char *where);
  * container. One simulator per process (file-static state); all are no-ops until
  * sim_cgroups_setup() succeeded. Setup prints its reason on stderr when it fails.
  */
-int sim_cgroups_setup(const char *name);
+int sim_cgroups_setup(const char *name, bool systemd);
 /* Bring the kernel in line with the model (create, write changes, start/stop, remove). */
 void sim_cgroups_sync(struct sim *s);
 /* An update named c: the runtime writes every field again, changed or not. */

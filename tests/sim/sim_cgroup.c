@@ -272,8 +272,10 @@ static int probe(bool *ret_v2)
 static int bases_fill(struct sim_cgroups *g)
 {
 	for (int i = 0; i < n_hier(g); i++) {
-		int n = g->v2 ? asprintf(&g->base[i], "%s/%s", CG_FS, g->name)
-			      : asprintf(&g->base[i], "%s/%s/%s", CG_FS, ctrl_names[i], g->name);
+		const char *slice = g->systemd ? ".slice" : "";
+		int n = g->v2 ? asprintf(&g->base[i], "%s/%s%s", CG_FS, g->name, slice)
+			      : asprintf(&g->base[i], "%s/%s/%s%s", CG_FS, ctrl_names[i], g->name,
+					 slice);
 
 		if (n < 0) {
 			g->base[i] = NULL;
@@ -352,7 +354,7 @@ static void cgroups_free(struct sim_cgroups *g)
 	free(g);
 }
 
-int sim_cgroups_setup(const char *name)
+int sim_cgroups_setup(const char *name, bool systemd)
 {
 	struct sim_cgroups *g;
 	bool v2 = false;
@@ -362,13 +364,21 @@ int sim_cgroups_setup(const char *name)
 		fprintf(stderr, "nri-sim: --apply-cgroups: bad cgroup name \"%s\"\n", name);
 		return -EINVAL;
 	}
+	if (systemd && strchr(name, '-')) { /* systemd nests a-b.slice in a.slice */
+		fprintf(stderr,
+			"nri-sim: --apply-cgroups \"%s\" with --cgroup-driver systemd: the "
+			"name becomes a slice, and a '-' in a slice name nests it; use one "
+			"without\n",
+			name);
+		return -EINVAL;
+	}
 	r = probe(&v2);
 	if (r < 0)
 		return r;
 	g = calloc(1, sizeof(*g));
 	if (!g)
 		return -ENOMEM;
-	*g = (struct sim_cgroups){.v2 = v2, .watchdog = -1, .watch_fd = -1};
+	*g = (struct sim_cgroups){.v2 = v2, .systemd = systemd, .watchdog = -1, .watch_fd = -1};
 	g->name = strdup(name);
 	r = g->name ? bases_fill(g) : -ENOMEM;
 	if (r == 0)

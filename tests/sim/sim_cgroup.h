@@ -29,7 +29,10 @@ struct cg_ent {
 struct sim_cgroups {
 	char *name;
 	bool v2;
-	char *base[CG_N]; /* <ctrl root>/NAME; on cgroup2 all three are CG_FS/NAME */
+	/* --cgroup-driver systemd: NAME.slice/cri-containerd-<id>.scope, as containerd
+	 * names them under the kubelet's systemd driver, instead of NAME/<id> */
+	bool systemd;
+	char *base[CG_N]; /* <ctrl root>/NAME[.slice]; on cgroup2 all three are the same */
 	pid_t watchdog;
 	int watch_fd;
 	struct cg_ent **ents;

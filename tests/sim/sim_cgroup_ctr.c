@@ -58,7 +58,12 @@ static int ent_mkdirs(struct sim *s, struct cg_ent *e)
 		return -EINVAL;
 	}
 	for (int i = 0; i < n_hier(sim_cgroup_state); i++) {
-		if (asprintf(&e->dir[i], "%s/%s", sim_cgroup_state->base[i], id) < 0) {
+		int n = sim_cgroup_state->systemd
+				? asprintf(&e->dir[i], "%s/cri-containerd-%s.scope",
+					   sim_cgroup_state->base[i], id)
+				: asprintf(&e->dir[i], "%s/%s", sim_cgroup_state->base[i], id);
+
+		if (n < 0) {
 			e->dir[i] = NULL;
 			return -ENOMEM;
 		}
@@ -503,7 +508,11 @@ json_object *sim_cgroups_json(const struct sim_ctr *c)
 
 	if (!e || !e->dir[0] || !(o = json_object_new_object()))
 		return NULL;
-	snprintf(path, sizeof(path), "/%s/%s", sim_cgroup_state->name, c->id);
+	if (sim_cgroup_state->systemd)
+		snprintf(path, sizeof(path), "/%s.slice/cri-containerd-%s.scope",
+			 sim_cgroup_state->name, c->id);
+	else
+		snprintf(path, sizeof(path), "/%s/%s", sim_cgroup_state->name, c->id);
 	add_str(o, "path", path);
 	add_str(o, "dir", e->dir[hier(sim_cgroup_state, CG_CPUSET)]);
 	add_str(o, "cpus", e->cpus);

@@ -255,7 +255,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "nri-sim: scenario %s: %s\n", o.scenario_path, strerror(-r));
 		return 2;
 	}
-	if (o.apply_cgroups && sim_cgroups_setup(o.apply_cgroups) < 0) {
+	if (o.apply_cgroups && sim_cgroups_setup(o.apply_cgroups, o.systemd) < 0) {
 		sim_scenario_done(&sc);
 		return 2; /* the reason is on stderr */
 	}

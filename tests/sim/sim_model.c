@@ -343,7 +343,9 @@ static char *ctr_cgroups_path(struct sim_arena *a, const struct sim_model *m,
 
 	if (!parent)
 		return NULL;
-	if (m->real_cgroups) /* where --apply-cgroups really put it, for plugins to follow */
+	if (m->real_cgroups && m->systemd) /* where --apply-cgroups really put it */
+		snprintf(buf, sizeof(buf), "%s.slice:cri-containerd:%s", m->real_cgroups, id);
+	else if (m->real_cgroups) /* the same, for plugins to follow */
 		snprintf(buf, sizeof(buf), "/%s/%s", m->real_cgroups, id);
 	else
 		snprintf(buf, sizeof(buf), m->systemd ? "%s:cri-containerd:%s" : "%s/%s", parent,

@@ -138,7 +138,7 @@ int sim_init(struct sim *s, const struct sim_opts *o)
 	s->v012 = !strcmp(o->nri_version, "v0.12.2");
 	s->v06 = !strcmp(o->nri_version, "v0.6.1");
 	s->model.systemd = o->systemd;
-	if (o->report_real_cgroups && !o->systemd)
+	if (o->report_real_cgroups)
 		s->model.real_cgroups = o->apply_cgroups;
 	s->requests = json_object_new_array();
 	s->errors = json_object_new_array();

@@ -92,10 +92,14 @@ int daemon_direct_write(struct daemon *d, const char *id, const struct nri_resou
 		r = kubepods_write_at(d->rc.kroot, rel, &w);
 	free(rel);
 	d->direct_writes++;
-	if (r < 0) {
-		d->direct_failures++;
+	if (r < 0 && d->direct_failures++ == 0)
+		log_warn_errno(
+			r,
+			"direct actuation: cannot write the cgroup of container %s (is "
+			"--cgroup-root writable?); changes wait for the runtime's next reply",
+			id);
+	else if (r < 0)
 		log_debug_errno(r, "direct write of container %s failed", id);
-	}
 	daemon_note_told(d, id);
 	return r;
 }

@@ -470,7 +470,7 @@ static void updates_done(struct nri_stub *s, int code, void *ud)
 
 /*
  * Direct actuation: each due quota into its cgroup now, owed to the runtime's next
- * reply (the container's updates carry its closed-loop quota); settled like an answer.
+ * reply (the container's updates carry its closed-loop quota), and settled at once.
  */
 static void flush_direct(struct daemon *d, uint64_t now)
 {
@@ -481,20 +481,21 @@ static void flush_direct(struct daemon *d, uint64_t now)
 		struct nri_resources res = {.has_quota = true, .quota = w->quota};
 		struct dc_done *x;
 		size_t before = dc->n_w;
-		int r;
 
 		if (w->gen || w->next_try > now || !(x = malloc(sizeof(*x))))
 			continue;
 		res.has_period = w->period > 0;
 		res.period = w->period;
-		r = daemon_direct_write(d, w->id, &res);
+		daemon_direct_write(d, w->id, &res); /* a failure is counted and warned there */
 		daemon_owe(d, w->id);
 		w->gen = ++dc->gen;
 		if (!w->attempts && w->kind == CONTROL_THROTTLE)
 			dc_observe_reaction(dc, "throttle", w->since_ns, now);
 		dc_count(dc, w->kind, w->attempts ? "retried" : "sent");
 		*x = (struct dc_done){d, w->gen};
-		updates_done(d->stub, r < 0 ? r : 0, x);
+		/* settled either way: owed, the runtime's next reply carries it; retrying a
+		 * cgroup file that refused it (a read-only mount) would only repeat that */
+		updates_done(d->stub, 0, x);
 		if (dc->n_w < before)
 			i--; /* settled and dropped: the next one moved into its slot */
 	}

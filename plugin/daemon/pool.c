@@ -162,19 +162,23 @@ static void cpusets_done(struct nri_stub *s, int code, void *ud)
 	free(x);
 }
 
-/* Direct actuation: the cpusets into the cgroups now, owed to the next reply. */
+/*
+ * Direct actuation: the cpusets into the cgroups now, owed to the next reply, and
+ * settled at once (a failed write is counted and warned by daemon_direct_write();
+ * the reply still carries it, so a retry would only repeat the refusal).
+ */
 static int write_cpusets(struct daemon *d)
 {
 	struct daemon_control *dc = d->control;
 	struct dc_done *x = malloc(sizeof(*x));
-	int r = daemon_direct_changes(d);
 
+	daemon_direct_changes(d);
 	if (!x)
 		return -ENOMEM;
 	*x = (struct dc_done){d, ++dc->gen};
 	dc->cpuset_gen = x->gen;
 	dc->cpuset_retry_at = 0;
-	cpusets_done(d->stub, r, x);
+	cpusets_done(d->stub, 0, x);
 	return 0;
 }
 

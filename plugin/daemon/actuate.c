@@ -49,8 +49,8 @@ void daemon_actuation_log(const struct daemon *d)
 	if (d->cfg.actuation == CONFIG_ACTUATION_AUTO)
 		why = a == DAEMON_ACTUATION_NRI
 			      ? "the runtime's NRI has the fix of containerd#13733"
-			      : "no unsolicited UpdateContainers before NRI v0.12.1 "
-				"(containerd#13733)";
+			      : "no unsolicited UpdateContainers before NRI v0.12.1, "
+				"containerd#13733";
 	log_info("actuation: mode=%s nri=%s (%s)", daemon_actuation_name(a),
 		 d->stub ? nri_stub_nri_version(d->stub) : "-", why);
 }

@@ -85,6 +85,12 @@ static void print_runtime(json_object *root)
 	       *jstr(root, "runtime") ? jstr(root, "runtime") : "-", jstr(root, "runtime_version"),
 	       *jstr(root, "nri_version") ? jstr(root, "nri_version") : "unknown",
 	       jbool(root, "connected") ? "" : ", not connected", jstr(root, "state_source"));
+	if (jobj(root, "actuation"))
+		printf("actuation: %s (configured %s), direct writes %.0f (%.0f failed)\n",
+		       jstr(jobj(root, "actuation"), "mode"),
+		       jstr(jobj(root, "actuation"), "configured"),
+		       jdouble(jobj(root, "actuation"), "direct_writes"),
+		       jdouble(jobj(root, "actuation"), "direct_failures"));
 	print_reconcile(root);
 	printf("\n");
 }

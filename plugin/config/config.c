@@ -18,6 +18,8 @@
 static const char *const memory_only_names[] = {"none", "nearest", "all", NULL};
 /* Same order as enum config_core_kind. */
 static const char *const core_kind_names[] = {"performance", "efficient", "any", NULL};
+/* Same order as enum config_actuation. */
+static const char *const actuation_names[] = {"auto", "nri", "direct", NULL};
 /* Same order as enum log_level. */
 static const char *const log_level_names[] = {"debug", "info", "warn", "error", NULL};
 
@@ -171,6 +173,10 @@ static const struct config_key keys[] = {
 	KDUR("reconcile.ghost_after", reconcile_ghost_after_us, 0, 3600 * US_PER_SEC, "30s", true,
 	     "a container not started this long after its CreateContainer (and with no process in "
 	     "its cgroup) is a ghost: its CPUs go back to the others (0 = never)"),
+	KEY("actuation", CONFIG_ENUM, actuation, 0, 0, "auto", actuation_names, true,
+	    "changes outside a runtime request: nri (unsolicited UpdateContainers), direct "
+	    "(cgroup files, the runtime told in its next reply; safe before NRI v0.12.1, "
+	    "containerd#13733) or auto (nri from NRI v0.12.1, else direct)"),
 	KEY("log.level", CONFIG_ENUM, log_level, 0, 0, "info", log_level_names, true,
 	    "debug, info, warn or error"),
 	KSTR("metrics.address", metrics_address, ":9464", false,

@@ -38,6 +38,13 @@ enum config_core_kind {
 	CONFIG_CORE_KIND_ANY = 2,	  /* whichever fits tighter (still one kind if possible) */
 };
 
+/* How topoguard changes containers outside a runtime request (docs/deploy.md). */
+enum config_actuation {
+	CONFIG_ACTUATION_AUTO = 0,   /* nri on runtimes with NRI >= v0.12.1, direct otherwise */
+	CONFIG_ACTUATION_NRI = 1,    /* unsolicited UpdateContainers */
+	CONFIG_ACTUATION_DIRECT = 2, /* never unsolicited: cgroup files now, the next reply */
+};
+
 struct config_namespaces {
 	unsigned int n;
 	char name[CONFIG_LIST_MAX][CONFIG_NAMESPACE_MAX];
@@ -118,6 +125,7 @@ struct config {
 	/* reconciliation with the node (plugin/daemon/reconcile.c) */
 	int64_t reconcile_interval_us;	  /* 0 = never */
 	int64_t reconcile_ghost_after_us; /* 0 = never */
+	enum config_actuation actuation;
 
 	int log_level; /* enum log_level */
 	char metrics_address[CONFIG_ADDR_MAX];

@@ -421,7 +421,11 @@ static void do_evict(struct daemon *d, const struct control_action *a, uint64_t 
 			log_warn_errno(r, "closed loop: cannot request the eviction of pod %s/%s",
 				       ns, pod);
 	}
-	if (!a->dry_run && batch(d) && nri_reply_evict(batch(d), a->id, why) < 0)
+	if (!a->dry_run && daemon_actuation(d) == DAEMON_ACTUATION_DIRECT)
+		log_warn("closed loop: NRI eviction of %s not sent (direct actuation: no "
+			 "unsolicited UpdateContainers)",
+			 a->id);
+	else if (!a->dry_run && batch(d) && nri_reply_evict(batch(d), a->id, why) < 0)
 		log_warn("closed loop: NRI eviction of %s not sent", a->id);
 	dc->n_kind[CONTROL_EVICT]++;
 }
@@ -464,6 +468,39 @@ static void updates_done(struct nri_stub *s, int code, void *ud)
 	free(x);
 }
 
+/*
+ * Direct actuation: each due quota into its cgroup now, owed to the runtime's next
+ * reply (the container's updates carry its closed-loop quota), and settled at once.
+ */
+static void flush_direct(struct daemon *d, uint64_t now)
+{
+	struct daemon_control *dc = d->control;
+
+	for (size_t i = 0; i < dc->n_w; i++) {
+		struct dc_want *w = &dc->w[i];
+		struct nri_resources res = {.has_quota = true, .quota = w->quota};
+		struct dc_done *x;
+		size_t before = dc->n_w;
+
+		if (w->gen || w->next_try > now || !(x = malloc(sizeof(*x))))
+			continue;
+		res.has_period = w->period > 0;
+		res.period = w->period;
+		daemon_direct_write(d, w->id, &res); /* a failure is counted and warned there */
+		daemon_owe(d, w->id);
+		w->gen = ++dc->gen;
+		if (!w->attempts && w->kind == CONTROL_THROTTLE)
+			dc_observe_reaction(dc, "throttle", w->since_ns, now);
+		dc_count(dc, w->kind, w->attempts ? "retried" : "sent");
+		*x = (struct dc_done){d, w->gen};
+		/* settled either way: owed, the runtime's next reply carries it; retrying a
+		 * cgroup file that refused it (a read-only mount) would only repeat that */
+		updates_done(d->stub, 0, x);
+		if (dc->n_w < before)
+			i--; /* settled and dropped: the next one moved into its slot */
+	}
+}
+
 /* Every due quota into this tick's request, then send it. */
 static void flush(struct daemon *d, uint64_t now)
 {
@@ -471,6 +508,10 @@ static void flush(struct daemon *d, uint64_t now)
 	struct dc_done *x;
 	int r;
 
+	if (daemon_actuation(d) == DAEMON_ACTUATION_DIRECT) {
+		flush_direct(d, now);
+		return;
+	}
 	dc->gen++;
 	for (size_t i = 0; i < dc->n_w; i++) {
 		struct dc_want *w = &dc->w[i];

@@ -319,6 +319,7 @@ static int on_configure(struct nri_stub *s, const char *config, const char *runt
 	*ret_events = 0;
 	if (config && *config && !d->config_path)
 		configure_from_payload(d, config);
+	daemon_actuation_log(d);
 	/* NRI before v0.7 sends a pre-launched plugin no Synchronize: learn from the node */
 	if (!nri_stub_expects_synchronize(s) && !d->state_known) {
 		d->node_restore_tried = true;

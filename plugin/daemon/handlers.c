@@ -652,7 +652,8 @@ static int on_stop_container(struct nri_stub *s, const NriPodSandbox *pod, const
 	if (!ctr) /* the stub passes on what the request held; a runtime always sends one */
 		return 0;
 	alloc_changes_reset(&d->changes);
-	if (alloc_release(d->alloc, ctr->id, &d->changes) > 0) {
+	/* its reply also carries what direct actuation owes the runtime (actuate.c) */
+	if (alloc_release(d->alloc, ctr->id, &d->changes) > 0 || d->n_owed) {
 		daemon_add_change_updates(d, reply);
 		outrun_pending(d);
 	}
@@ -674,7 +675,8 @@ static int on_remove_container(struct nri_stub *s, const NriPodSandbox *pod,
 	if (!ctr)
 		return 0;
 	alloc_changes_reset(&d->changes);
-	/* No StopContainer seen (runtimes may skip it): the freed CPUs go out unsolicited. */
+	/* No StopContainer seen (runtimes may skip it): the freed CPUs go out unsolicited,
+	 * or, in direct actuation, into the cgroups now and the next reply. */
 	if (alloc_release(d->alloc, ctr->id, &d->changes) > 0 && d->changes.n > 0)
 		daemon_send_changes(d, "remove");
 	daemon_live_untrack(d, ctr->id);

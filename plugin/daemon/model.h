@@ -70,6 +70,8 @@ struct model_track {
 	uint64_t told_ns;  /* topoguard last sent it resources (they may not have landed) */
 	uint64_t drift_ns; /* its last drift was repaired then, 0: never */
 	char drift[160];   /* that drift, "cpus 0-3 (want 4-7)" */
+	/* Direct actuation (actuate.c): written into its cgroup, the runtime not told yet. */
+	bool owed;
 };
 
 /*

@@ -162,14 +162,37 @@ static void cpusets_done(struct nri_stub *s, int code, void *ud)
 	free(x);
 }
 
+/*
+ * Direct actuation: the cpusets into the cgroups now, owed to the next reply, and
+ * settled at once (a failed write is counted and warned by daemon_direct_write();
+ * the reply still carries it, so a retry would only repeat the refusal).
+ */
+static int write_cpusets(struct daemon *d)
+{
+	struct daemon_control *dc = d->control;
+	struct dc_done *x = malloc(sizeof(*x));
+
+	daemon_direct_changes(d);
+	if (!x)
+		return -ENOMEM;
+	*x = (struct dc_done){d, ++dc->gen};
+	dc->cpuset_gen = x->gen;
+	dc->cpuset_retry_at = 0;
+	cpusets_done(d->stub, 0, x);
+	return 0;
+}
+
 /* d->changes' cpusets as one UpdateContainers; cpusets_done() watches the answer. */
 static int send_cpusets(struct daemon *d)
 {
 	struct daemon_control *dc = d->control;
-	struct nri_reply *upd = nri_stub_new_updates(d->stub);
+	struct nri_reply *upd;
 	struct dc_done *x;
 	int r;
 
+	if (daemon_actuation(d) == DAEMON_ACTUATION_DIRECT)
+		return write_cpusets(d);
+	upd = nri_stub_new_updates(d->stub);
 	if (!upd)
 		return -ENOTCONN;
 	daemon_add_change_updates(d, upd);

@@ -116,6 +116,24 @@ static void add_live_notes(struct daemon *d, json_object *root)
 	json_object_object_add(root, "live_usage_notes", arr);
 }
 
+/* Safe actuation: the mode and what direct mode did (docs/deploy.md). */
+static json_object *render_actuation(const struct daemon *d)
+{
+	json_object *o = json_object_new_object();
+	const char *cfg[] = {"auto", "nri", "direct"};
+
+	add_str(o, "mode", daemon_actuation_name(daemon_actuation(d)));
+	add_str(o, "configured",
+		d->cfg.actuation <= CONFIG_ACTUATION_DIRECT ? cfg[d->cfg.actuation] : "?");
+	json_object_object_add(o, "direct_writes",
+			       json_object_new_int64((int64_t)d->direct_writes));
+	json_object_object_add(o, "direct_failures",
+			       json_object_new_int64((int64_t)d->direct_failures));
+	json_object_object_add(o, "owed", json_object_new_int64((int64_t)d->n_owed));
+	json_object_object_add(o, "owed_settled", json_object_new_int64((int64_t)d->owed_settled));
+	return o;
+}
+
 static json_object *render_status(struct daemon *d)
 {
 	json_object *root = json_object_new_object();
@@ -128,6 +146,7 @@ static json_object *render_status(struct daemon *d)
 	json_object_object_add(root, "connected",
 			       json_object_new_boolean(d->stub && nri_stub_is_connected(d->stub)));
 	json_object_object_add(root, "synchronized", json_object_new_boolean(d->synchronized));
+	json_object_object_add(root, "actuation", render_actuation(d));
 	add_str(root, "state_source", d->state_known ? d->state_source : "unknown");
 	add_str(root, "live_usage", daemon_live_backend(d));
 	if (daemon_live_usage(d) && usage_backend(daemon_live_usage(d)) == USAGE_BACKEND_BPF)

@@ -104,6 +104,17 @@ static void changes_sent(struct nri_stub *s, int code, void *ud)
 		log_warn("unsolicited update failed: code=%d", code);
 }
 
+/* Direct actuation: nothing unsolicited (containerd#13733); see actuate.c. */
+static int defer_changes(struct daemon *d, const char *why)
+{
+	int r = daemon_direct_changes(d);
+
+	log_info("changes written to cgroups, the runtime told in its next reply: reason=%s "
+		 "containers=%zu%s",
+		 why, d->changes.n, r < 0 ? " (some cgroup writes failed)" : "");
+	return 0;
+}
+
 int daemon_send_changes(struct daemon *d, const char *why)
 {
 	struct nri_reply *upd;
@@ -111,6 +122,8 @@ int daemon_send_changes(struct daemon *d, const char *why)
 
 	if (d->changes.n == 0)
 		return 0;
+	if (daemon_actuation(d) == DAEMON_ACTUATION_DIRECT)
+		return defer_changes(d, why);
 	upd = nri_stub_new_updates(d->stub);
 	if (!upd)
 		return log_warn_errno(-ENOTCONN, "cannot send updates (%s): not connected", why);
@@ -268,5 +281,25 @@ int daemon_add_change_updates(struct daemon *d, struct nri_reply *reply)
 	/* their topoguard_container_info is refreshed by the daemon's 1 s timer: a series
 	 * update per moved container would make every create O(containers^2) */
 	d->info_dirty = d->info_dirty || d->changes.n > 0;
-	return n;
+	return n + daemon_add_owed_updates(d, reply);
+}
+
+int daemon_add_update(struct daemon *d, struct nri_reply *reply, const char *id)
+{
+	struct model_container *c = model_container_by_id(d->model, id);
+	struct nri_resources res;
+	struct alloc_result r;
+	int e;
+
+	if (alloc_get(d->alloc, id, &r) < 0)
+		return -ENOENT;
+	daemon_result_to_resources(d, id, &r, &res);
+	if (c && c->track.mem_preserve)
+		res.mems = NULL;
+	e = nri_reply_update(reply, id, &res, false);
+	if (e < 0)
+		return e;
+	if (c)
+		c->track.told_ns = daemon_track_now(d);
+	return 0;
 }

@@ -96,6 +96,10 @@ struct daemon {
 		char id[256];
 	} created;
 	struct daemon_reconcile rc;
+	/* Safe actuation (actuate.c): containers owed to the runtime (an upper bound:
+	 * removed ones are not subtracted), direct cgroup writes, owed updates settled. */
+	size_t n_owed;
+	uint64_t direct_writes, direct_failures, owed_settled;
 	uint64_t clock_ns; /* tests: daemon_track_now()'s answer; 0: the real clock */
 };
 
@@ -144,5 +148,35 @@ void daemon_after_reply(struct nri_stub *s, void *ud);
 void daemon_note_told(struct daemon *d, const char *id);
 /* Append an update (the whole CPU side) per container of d->changes; returns how many. */
 int daemon_add_change_updates(struct daemon *d, struct nri_reply *reply);
-/* Send cpusets of d->changes as one unsolicited UpdateContainers. */
+/* Append one update of id (its whole CPU side) to reply: 0, -ENOENT (not placed), or
+ * the reply's error. */
+int daemon_add_update(struct daemon *d, struct nri_reply *reply, const char *id);
+/*
+ * Tell the runtime d->changes outside a request: in nri actuation one unsolicited
+ * UpdateContainers; in direct actuation each is written into its cgroup and owed to
+ * the runtime's next reply (actuate.c).
+ */
 int daemon_send_changes(struct daemon *d, const char *why);
+
+/* ---- safe actuation (actuate.c) ---------------------------------------------------- */
+enum daemon_actuation {
+	DAEMON_ACTUATION_NRI = 0, /* unsolicited UpdateContainers */
+	DAEMON_ACTUATION_DIRECT,  /* never unsolicited: cgroup files, then the next reply */
+};
+/* Pure: the mode for the config's choice and the runtime's NRI version (NULL/"unknown":
+ * older than any): auto is nri from v0.12.1 (containerd#13733 fixed), else direct. */
+enum daemon_actuation daemon_actuation_decide(enum config_actuation cfg, const char *nri_version);
+const char *daemon_actuation_name(enum daemon_actuation a); /* "nri", "direct" */
+/* The mode of d's connection now (nri without a stub: the offline seam sends nothing). */
+enum daemon_actuation daemon_actuation(const struct daemon *d);
+/* Log the mode and why, once per Configure. */
+void daemon_actuation_log(const struct daemon *d);
+/* id's cpuset (if res has one) and quota (if set) into its cgroup now; 0 or -errno. */
+int daemon_direct_write(struct daemon *d, const char *id, const struct nri_resources *res);
+/* Every container of d->changes written directly and owed; 0 or the first -errno. */
+int daemon_direct_changes(struct daemon *d);
+/* The runtime's view of id is stale: the next reply that can carry updates tells it. */
+void daemon_owe(struct daemon *d, const char *id);
+/* An update per owed container not in d->changes into reply (called by
+ * daemon_add_change_updates()); returns how many. */
+int daemon_add_owed_updates(struct daemon *d, struct nri_reply *reply);

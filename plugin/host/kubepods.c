@@ -351,6 +351,57 @@ int kubepods_read_at(const struct kubepods_root *r, const char *rel, struct kube
 	return 0;
 }
 
+/* text into dir/rel/file, which must exist (a cgroup file is never created); -errno. */
+static int write_line(const char *dir, const char *rel, const char *file, const char *text)
+{
+	char path[2048];
+	size_t len = strlen(text);
+	ssize_t put;
+	int fd, r = 0;
+
+	if (snprintf(path, sizeof(path), "%s/%s/%s", dir, rel, file) >= (int)sizeof(path))
+		return -ENAMETOOLONG;
+	fd = open(path, O_WRONLY | O_TRUNC | O_CLOEXEC); /* O_TRUNC: fake trees are files */
+	if (fd < 0)
+		return -errno;
+	put = write(fd, text, len);
+	if (put < 0)
+		r = -errno;
+	else if ((size_t)put != len)
+		r = -EIO;
+	close(fd);
+	return r;
+}
+
+static int write_quota(const struct hier *h, const char *rel, const struct kubepods_cpu *w)
+{
+	uint64_t period = w->period ? w->period : 100000;
+	char q[32], p[32], max[64];
+	int r;
+
+	snprintf(q, sizeof(q), "%lld", w->quota > 0 ? (long long)w->quota : -1LL);
+	snprintf(p, sizeof(p), "%llu", (unsigned long long)period);
+	if (h->v2) {
+		snprintf(max, sizeof(max), "%s %s", w->quota > 0 ? q : "max", p);
+		return write_line(h->cpu, rel, "cpu.max", max);
+	}
+	r = write_line(h->cpu, rel, "cpu.cfs_period_us", p); /* as runc: period first */
+	return r < 0 ? r : write_line(h->cpu, rel, "cpu.cfs_quota_us", q);
+}
+
+int kubepods_write_at(const struct kubepods_root *r, const char *rel, const struct kubepods_cpu *w)
+{
+	int e = 0, q = 0;
+
+	if (!rel || strstr(rel, ".."))
+		return -EINVAL;
+	if (w->cpus && *w->cpus)
+		e = write_line(r->h.cpuset, rel, "cpuset.cpus", w->cpus);
+	if (w->has_quota)
+		q = write_quota(&r->h, rel, w);
+	return e < 0 ? e : q;
+}
+
 int kubepods_read(const char *cgroup_root, const char *rel, struct kubepods_ctr *ret)
 {
 	struct kubepods_root *r;

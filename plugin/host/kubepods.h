@@ -64,5 +64,20 @@ int kubepods_root_open(const char *cgroup_root, struct kubepods_root **ret);
 void kubepods_root_free(struct kubepods_root *r);
 int kubepods_read_at(const struct kubepods_root *r, const char *rel, struct kubepods_ctr *ret);
 void kubepods_ctr_done(struct kubepods_ctr *c); /* NULL-safe */
+
+/* What a direct write sets in one container cgroup (docs/deploy.md "Safe actuation"). */
+struct kubepods_cpu {
+	const char *cpus; /* cpuset.cpus; NULL or "": left alone */
+	bool has_quota;	  /* false: quota and period left alone */
+	int64_t quota;	  /* <= 0: unlimited */
+	uint64_t period;  /* 0: 100000 */
+};
+/*
+ * Write w into the container cgroup at rel (as kubepods_read_at()): cpuset.cpus, and
+ * cpu.cfs_period_us then cpu.cfs_quota_us (v1) or cpu.max (v2). Files are never
+ * created. Every field is tried; 0 or the first -errno (-ENOENT: no such cgroup,
+ * -EINVAL: rel with "..").
+ */
+int kubepods_write_at(const struct kubepods_root *r, const char *rel, const struct kubepods_cpu *w);
 /* cgroup2's cpu.weight for cpu.shares, the conversion runc and the kubelet use. */
 uint64_t kubepods_shares_to_weight(uint64_t shares);

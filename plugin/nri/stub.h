@@ -217,6 +217,12 @@ const char *nri_stub_nri_version(const struct nri_stub *s); /* reported or infer
 bool nri_stub_expects_synchronize(const struct nri_stub *s);
 /* The rule above for a pre-launched plugin, on an NRI version string ("v0.6.1"). */
 bool nri_version_syncs_prelaunched(const char *nri_version);
+/*
+ * Whether a runtime of this NRI version takes unsolicited UpdateContainers safely: from
+ * v0.12.1 (containerd/nri#301). Before, one that meets the runtime's own UpdateContainer
+ * deadlocks containerd (containerd#13733). "unknown" or NULL counts as older.
+ */
+bool nri_version_updates_safe(const char *nri_version);
 uint32_t nri_stub_events(const struct nri_stub *s); /* the mask sent in Configure */
 unsigned int nri_stub_request_timeout_ms(const struct nri_stub *s);
 unsigned int nri_stub_registration_timeout_ms(const struct nri_stub *s);

@@ -128,3 +128,10 @@ bool nri_version_syncs_prelaunched(const char *v)
 
 	return parse_semver(v, parts) == 0 && stub_version_cmp(v, "v0.7.0") >= 0;
 }
+
+bool nri_version_updates_safe(const char *v)
+{
+	long parts[3];
+
+	return parse_semver(v, parts) == 0 && stub_version_cmp(v, "v0.12.1") >= 0;
+}

@@ -169,8 +169,17 @@ static int p_post_start(struct nri_stub *s, const NriPodSandbox *pod, const NriC
 static int p_update(struct nri_stub *s, const NriPodSandbox *pod, const NriContainer *ctr,
 		    const NriLinuxResources *res, struct nri_reply *reply, void *ud)
 {
-	(void)s, (void)pod, (void)res, (void)reply, (void)ud;
+	const char *cpus = ctr_annotation(ctr, "e2e/update-on-update");
+	struct nri_reply *u;
+
+	(void)pod, (void)res, (void)reply, (void)ud;
 	plog("update %s", ctr->id);
+	if (!cpus || !(u = nri_stub_new_updates(s)))
+		return 0;
+	/* An unsolicited update queued while the runtime's UpdateContainer is in flight: what
+	 * deadlocks containerd before NRI v0.12.1 (nri-sim --lock-inversion). */
+	nri_reply_update(u, ctr->id, &(struct nri_resources){.cpus = cpus}, false);
+	plog("queue-update %s rc=%d", ctr->id, nri_stub_update_containers(s, u, NULL, NULL));
 	return 0;
 }
 
@@ -705,6 +714,36 @@ static void test_sim_state_change_fallback_v0122(void **state)
 	assert_int_equal(log_count("fb.log", "state-change 6"), 1); /* START_CONTAINER */
 }
 
+static const char inversion[] = "pod p1 ns/b\n"
+				"create c1 pod=p1 annotation e2e/update-on-update=0\n"
+				"start c1\n"
+				"update c1 cpu-limit=1000\n"
+				"sleep 100\n";
+
+/* containerd#13733: an UpdateContainers meeting an UpdateContainer in flight hangs. */
+static void test_sim_lock_inversion(void **state)
+{
+	const char *extra[] = {"--lock-inversion", NULL};
+	json_object *r;
+
+	(void)state;
+	assert_int_equal(run_external(inversion, extra, "inv.json"), 1);
+	r = load_report("inv.json");
+	assert_int_equal(json_object_get_int(jget(r, "lock_inversions")), 1);
+	assert_string_equal(json_object_get_string(jget(r, "result")), "fail");
+	assert_int_equal(json_object_array_length(jget(jget(r, "unsolicited_updates"), "updates")),
+			 0); /* hung, never applied */
+	assert_string_equal(report_cpus(r, "c1"), "");
+	json_object_put(r);
+	/* The same without the mode: a fixed runtime applies it. */
+	assert_int_equal(run_external(inversion, NULL, "noinv.json"), 0);
+	r = load_report("noinv.json");
+	assert_int_equal(json_object_get_int(jget(r, "lock_inversions")), 0);
+	assert_int_equal(json_object_get_int(jget(jget(r, "unsolicited_updates"), "calls")), 1);
+	assert_string_equal(report_cpus(r, "c1"), "0");
+	json_object_put(r);
+}
+
 int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
@@ -717,6 +756,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_sim_failed_expectation_exit1),
 		cmocka_unit_test(test_sim_request_timeout_disconnects),
 		cmocka_unit_test(test_sim_state_change_fallback_v0122),
+		cmocka_unit_test(test_sim_lock_inversion),
 	};
 
 	(void)argc, (void)argv;

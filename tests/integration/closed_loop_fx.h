@@ -217,6 +217,7 @@ static bool followed(const char *sock, const char *id)
 
 struct daemon_run {
 	const char *apply; /* nri-sim --apply-cgroups NAME --report-real-cgroups, or NULL */
+	const char *nri;   /* nri-sim --nri-version NRI --lock-inversion, or NULL */
 	struct e2e e;
 	char sock[256], stat[256], log[256], rep[256], scen[256], cfg[256], maddr[64];
 	pid_t sim, tg;
@@ -224,16 +225,8 @@ struct daemon_run {
 
 static void start_daemon(struct daemon_run *r, const char *scenario, const char *config)
 {
-	const char *sim_args[] = {"--listen",
-				  r->sock,
-				  "--scenario",
-				  r->scen,
-				  "--report",
-				  r->rep,
-				  r->apply ? "--apply-cgroups" : NULL,
-				  r->apply,
-				  "--report-real-cgroups",
-				  NULL};
+	const char *sim_args[16] = {"--listen", r->sock, "--scenario", r->scen, "--report", r->rep};
+	size_t n = 6;
 	const char *tg_args[] = {"run",	   "--socket",	      r->sock, "--config",
 				 r->cfg,   "--status-socket", r->stat, "--metrics-address",
 				 r->maddr, "--log-file",      r->log,  NULL};
@@ -247,6 +240,17 @@ static void start_daemon(struct daemon_run *r, const char *scenario, const char 
 	snprintf(r->maddr, sizeof(r->maddr), "127.0.0.1:%d", e2e_free_port());
 	assert_int_equal(e2e_write(&r->e, "s.scn", scenario), 0);
 	assert_int_equal(e2e_write(&r->e, "topoguard.yaml", config), 0);
+	if (r->apply) {
+		sim_args[n++] = "--apply-cgroups";
+		sim_args[n++] = r->apply;
+		sim_args[n++] = "--report-real-cgroups";
+	}
+	if (r->nri) { /* an old runtime with containerd#13733's lock inversion */
+		sim_args[n++] = "--nri-version";
+		sim_args[n++] = r->nri;
+		sim_args[n++] = "--lock-inversion";
+	}
+	sim_args[n] = NULL;
 	r->sim = e2e_spawn(r->e.sim, sim_args, NULL);
 	assert_int_equal(e2e_wait_path(r->sock, 5000), 0);
 	r->tg = e2e_spawn(r->e.topoguard, tg_args, r->log);

@@ -34,7 +34,9 @@
  * from `topoguard status`, closed_loop.throttled, and writes cpu.cfs_period_us /
  * cpu.cfs_quota_us); and through nri-sim --apply-cgroups --report-real-cgroups,
  * which makes the cgroups, reports them as cgroups_path and writes what the
- * daemon's UpdateContainers carry, the test only reading the kernel's values back.
+ * daemon's UpdateContainers carry, the test only reading the kernel's values back;
+ * and a third time through nri-sim's cgroups on NRI v0.9.0 with --lock-inversion,
+ * where the daemon writes the quotas into the cgroups itself (direct actuation).
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -317,10 +319,28 @@ static void lift_phase(struct daemon_run *r, struct loop_state *ls)
  * --report-real-cgroups makes them, writes what the daemon sends, and the test
  * only puts its processes in them and reads the kernel's values back.
  */
-static void run_latency(const char *apply)
+/*
+ * Direct actuation (NRI before v0.12.1): the throttle reached the kernel (the caller's
+ * assertions) without a single unsolicited UpdateContainers, which nri-sim
+ * --lock-inversion would have left unanswered: the daemon wrote the cgroups itself.
+ */
+static void assert_direct(struct daemon_run *r)
+{
+	json_object *st = status_get(r->stat);
+	json_object *a = st ? e2e_jget(st, "actuation") : NULL;
+
+	assert_non_null(a);
+	assert_string_equal(e2e_jstr(a, "mode"), "direct");
+	assert_true(json_object_get_int64(e2e_jget(a, "direct_writes")) >= 2); /* b1, b2 */
+	assert_int_equal(json_object_get_int64(e2e_jget(a, "direct_failures")), 0);
+	json_object_put(st);
+	assert_int_equal(e2e_file_count(r->log, "unsolicited updates queued"), 0);
+}
+
+static void run_latency(const char *apply, const char *nri)
 {
 	struct loop_state ls = {.q1 = -1, .q2 = -1, .real = apply != NULL};
-	struct daemon_run r = {.apply = apply};
+	struct daemon_run r = {.apply = apply, .nri = nri};
 	struct phase before, during;
 	long long thr1, thr2;
 	int tg_rc;
@@ -355,9 +375,11 @@ static void run_latency(const char *apply)
 		assert_better(&before, &during);
 
 	lift_phase(&r, &ls);
+	if (nri)
+		assert_direct(&r);
 	tg_rc = stop_daemon(&r);
 	rig_kill(&pids[0]);
-	keep_log(r.log, apply ? "latency-sim" : "latency");
+	keep_log(r.log, nri ? "latency-direct" : apply ? "latency-sim" : "latency");
 	assert_int_equal(tg_rc, 0);
 	assert_true(e2e_file_count(r.log, "closed loop: throttle container=b1") >= 1);
 	e2e_teardown(&r.e);
@@ -366,7 +388,7 @@ static void run_latency(const char *apply)
 static void test_closed_loop_throttles_burners_and_lifts_it(void **state)
 {
 	(void)state;
-	run_latency(NULL);
+	run_latency(NULL, NULL);
 }
 
 /* The same through the simulator's real cgroups: it applies the UpdateContainers. */
@@ -376,7 +398,17 @@ static void test_closed_loop_through_the_simulators_cgroups(void **state)
 
 	(void)state;
 	snprintf(name, sizeof(name), "tgcl-sim-%d", getpid());
-	run_latency(name);
+	run_latency(name, NULL);
+}
+
+/* The same on a runtime with containerd#13733 (NRI v0.9.0): direct actuation. */
+static void test_closed_loop_direct_actuation_on_old_nri(void **state)
+{
+	char name[64];
+
+	(void)state;
+	snprintf(name, sizeof(name), "tgcl-direct-%d", getpid());
+	run_latency(name, "v0.9.0");
 }
 
 /* 2 ms of every 10: a container that uses CPU, which a loop without blame throttles. */
@@ -800,6 +832,7 @@ int main(void)
 					  teardown),
 		cmocka_unit_test_teardown(test_closed_loop_through_the_simulators_cgroups,
 					  teardown),
+		cmocka_unit_test_teardown(test_closed_loop_direct_actuation_on_old_nri, teardown),
 		cmocka_unit_test_teardown(test_closed_loop_shields_the_probe_from_a_saturated_pool,
 					  teardown),
 		cmocka_unit_test_teardown(test_closed_loop_does_not_act_on_load_outside_containers,

@@ -157,6 +157,7 @@ struct sim_opts {
 	const char *exclusive_annotation; /* --exclusive-annotation KEY (implies the check) */
 	const char *apply_cgroups;	  /* --apply-cgroups NAME */
 	bool report_real_cgroups;	  /* --report-real-cgroups */
+	bool lock_inversion;		  /* --lock-inversion: containerd#13733 (sim_proto.c) */
 };
 
 struct sim_deferred {
@@ -181,6 +182,11 @@ struct sim {
 	uint32_t events;
 	bool state_change_fallback;
 	bool in_call;
+	const char *call_method; /* the call in flight (a string literal), when in_call */
+	/* --lock-inversion: plugin UpdateContainers that met an UpdateContainer in flight;
+	 * once one did, the runtime's NRI lock is held for good (wedged) */
+	uint64_t lock_inversions;
+	bool wedged;
 	struct sim_deferred *deferred;
 	size_t n_deferred;
 

@@ -24,6 +24,7 @@ static void usage(FILE *f)
 	      "               [--cgroup-driver cgroupfs|systemd] [--honor-evictions]\n"
 	      "               [--check-exclusive] [--exclusive-annotation KEY]\n"
 	      "               [--apply-cgroups NAME [--report-real-cgroups]]\n"
+	      "               [--lock-inversion]\n"
 	      "Environment: NRI_SIM_WINDOW_SCALE=N (1..20) multiplies the accept and\n"
 	      "registration windows. See docs/simulator.md.\n",
 	      f);
@@ -61,6 +62,7 @@ enum {
 	O_EXCL_ANN,
 	O_APPLY_CG,
 	O_REPORT_REAL,
+	O_LOCK_INV,
 	O_HELP,
 };
 
@@ -83,6 +85,7 @@ static const struct option long_opts[] = {
 	{"exclusive-annotation", required_argument, NULL, O_EXCL_ANN},
 	{"apply-cgroups", required_argument, NULL, O_APPLY_CG},
 	{"report-real-cgroups", no_argument, NULL, O_REPORT_REAL},
+	{"lock-inversion", no_argument, NULL, O_LOCK_INV},
 	{"help", no_argument, NULL, O_HELP},
 	{0},
 };
@@ -143,6 +146,9 @@ static int parse_one(int c, const char *v, struct sim_opts *o)
 		return 0;
 	case O_REPORT_REAL:
 		o->report_real_cgroups = true;
+		return 0;
+	case O_LOCK_INV:
+		o->lock_inversion = true;
 		return 0;
 	case O_NRI_VERSION:
 		o->nri_version = v;
@@ -273,7 +279,7 @@ int main(int argc, char **argv)
 	sim_end(&s); /* the report says how a launched plugin ended */
 	if (sim_report_write(&s, o.report_path) < 0)
 		r = -EIO;
-	r = r < 0 || s.expect_failed || !s.sessions ? 1 : 0;
+	r = r < 0 || s.expect_failed || s.lock_inversions || !s.sessions ? 1 : 0;
 	sim_done(&s);
 	sim_scenario_done(&sc);
 	return r;

@@ -4,6 +4,14 @@
  * plugin calls (RegisterPlugin, UpdateContainers), and the handshake: RegisterPlugin
  * within the registration timeout, Configure with mask validation, Synchronize split
  * into `more` chunks.
+ *
+ * --lock-inversion reproduces containerd#13733 (fixed in NRI v0.12.1, containerd/nri#301):
+ * the runtime's UpdateContainer to the plugin holds the container's lock and waits for
+ * the NRI lock's answer, a plugin's UpdateContainers holds the NRI lock and waits for
+ * the container's. When the two overlap (an UpdateContainers read while an
+ * UpdateContainer is in flight, or while its answer is being applied) containerd
+ * deadlocks: here the UpdateContainers is counted, logged and never answered, and every
+ * later one hangs too (the NRI lock stays taken).
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -43,6 +51,9 @@ void sim_call_res_done(struct sim_call_res *r)
 	*r = (struct sim_call_res){0};
 }
 
+/* How long the runtime holds its locks while it applies an UpdateContainer's answer. */
+#define SIM_LOCK_APPLY_MS 50
+
 static void call_done(struct nri_trunk *t, int code, const char *msg, const uint8_t *payload,
 		      size_t len, void *userdata)
 {
@@ -56,6 +67,23 @@ static void call_done(struct nri_trunk *t, int code, const char *msg, const uint
 	if (len && (r->payload = malloc(len))) {
 		memcpy(r->payload, payload, len);
 		r->len = len;
+	}
+}
+
+/*
+ * --lock-inversion: containerd applies an UpdateContainer's answer with the container's
+ * lock still held; what the plugin sends meanwhile (typically queued by the very handler
+ * that answered) meets it.
+ */
+static void hold_locks_applying(struct sim *s, const char *method)
+{
+	uint64_t end = sim_now_us() + SIM_LOCK_APPLY_MS * 1000;
+
+	if (!s->o.lock_inversion || strcmp(method, "UpdateContainer"))
+		return;
+	for (uint64_t now; s->t && (now = sim_now_us()) < end;) {
+		if (nri_trunk_run_once(s->t, (int)((end - now + 999) / 1000)) < 0)
+			break; /* the caller's next read sees the EOF again */
 	}
 }
 
@@ -73,6 +101,7 @@ int sim_call(struct sim *s, const char *method, const ProtobufCMessage *m, unsig
 	if (m)
 		protobuf_c_message_pack(m, buf);
 	s->in_call = true;
+	s->call_method = method;
 	r = nri_trunk_call(s->t, SIM_NRI_SERVICE_PLUGIN, method, buf, len,
 			   (int64_t)timeout_ms * 1000000, call_done, res);
 	free(buf);
@@ -82,7 +111,10 @@ int sim_call(struct sim *s, const char *method, const ProtobufCMessage *m, unsig
 		sim_fault_after_send(s, method);
 	while (!res->done && nri_trunk_run_once(s->t, -1) >= 0)
 		;
+	if (res->done && res->code == 0)
+		hold_locks_applying(s, method);
 	s->in_call = false;
+	s->call_method = NULL;
 	res->latency_us = sim_now_us() - t0;
 	if (!res->done)
 		res->code = -ECONNRESET;
@@ -355,6 +387,38 @@ void sim_run_deferred(struct sim *s)
 	}
 }
 
+/* --lock-inversion: a plugin UpdateContainers now would deadlock containerd. */
+static bool inverts(const struct sim *s)
+{
+	if (!s->o.lock_inversion)
+		return false;
+	return s->wedged ||
+	       (s->in_call && s->call_method && !strcmp(s->call_method, "UpdateContainer"));
+}
+
+/* The deadlock: never answered, never applied; the plugin's call hangs. */
+static int lock_inversion(struct sim *s, const struct nri_request *req)
+{
+	PB(UpdateContainersRequest) *m = nri__pkg__api__v1alpha1__update_containers_request__unpack(
+		NULL, req->payload_len, req->payload);
+
+	s->unsolicited_calls++;
+	if (!s->wedged) {
+		s->lock_inversions++;
+		sim_error(s,
+			  "lock inversion: UpdateContainers (%zu updates) from the plugin while "
+			  "UpdateContainer is in flight; containerd#13733 deadlocks here, the call "
+			  "is never answered",
+			  m ? m->n_update : 0);
+	} else {
+		sim_error(s, "lock inversion: UpdateContainers hangs (the NRI lock is held)");
+	}
+	s->wedged = true;
+	if (m)
+		nri__pkg__api__v1alpha1__update_containers_request__free_unpacked(m, NULL);
+	return 0;
+}
+
 int sim_serve(struct nri_trunk *t, const struct nri_request *req, void *userdata)
 {
 	struct sim *s = userdata;
@@ -367,6 +431,8 @@ int sim_serve(struct nri_trunk *t, const struct nri_request *req, void *userdata
 	if (!strcmp(req->method, "RegisterPlugin"))
 		return serve_register(s, req);
 	if (!strcmp(req->method, "UpdateContainers")) {
+		if (inverts(s))
+			return lock_inversion(s, req);
 		if (s->in_call || !s->connected)
 			return defer_updates(s, req);
 		return serve_updates(s, req->stream_id, req->payload, req->payload_len);

@@ -93,6 +93,7 @@ json_object *sim_report_build(const struct sim *s)
 {
 	json_object *o = json_object_new_object(), *ctrs = json_object_new_array();
 	json_object *uns = json_object_new_object();
+	bool fail;
 
 	if (!o || !ctrs || !uns) {
 		json_object_put(o);
@@ -116,11 +117,12 @@ json_object *sim_report_build(const struct sim *s)
 	json_object_object_add(o, "reconnects", json_object_new_int64((int64_t)s->reconnects));
 	json_object_object_add(o, "state_change_fallback",
 			       json_object_new_boolean(s->state_change_fallback));
+	json_object_object_add(o, "lock_inversions",
+			       json_object_new_int64((int64_t)s->lock_inversions));
 	json_object_object_add(o, "expectations_passed", json_object_new_int(s->expect_passed));
 	add_ref(o, "expectations_failed", s->expect_failures);
-	json_object_object_add(
-		o, "result",
-		json_object_new_string(s->expect_failed || !s->sessions ? "fail" : "pass"));
+	fail = s->expect_failed || s->lock_inversions || !s->sessions;
+	json_object_object_add(o, "result", json_object_new_string(fail ? "fail" : "pass"));
 	return o;
 }
 

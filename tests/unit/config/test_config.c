@@ -189,6 +189,25 @@ static void test_config_load_file_deploy_sample(void **state)
 	assert_memory_equal(&def, &c, sizeof(def));
 }
 
+/* actuation (docs/deploy.md "Safe actuation"): auto by default, and only its values. */
+static void test_config_actuation(void **state)
+{
+	struct config_errors e = {0};
+	struct config c;
+	const char *ok = "actuation: direct\n", *bad = "actuation: sometimes\n";
+
+	(void)state;
+	config_init(&c);
+	assert_int_equal(c.actuation, CONFIG_ACTUATION_AUTO);
+	assert_int_equal(config_parse("t.yaml", ok, strlen(ok), &c, &e), 0);
+	assert_int_equal(c.actuation, CONFIG_ACTUATION_DIRECT);
+	assert_true(config_key_find("actuation")->hot);
+	assert_int_equal(config_parse("t.yaml", bad, strlen(bad), &c, &e), -EINVAL);
+	assert_true(has_error(&e, "t.yaml:1:12: error: actuation: 'sometimes': expected one of "
+				  "auto, nri, direct"));
+	config_errors_done(&e);
+}
+
 static void test_config_parse_values(void **state)
 {
 	struct config_errors e = {0};
@@ -638,6 +657,7 @@ int main(void)
 		cmocka_unit_test(test_config_format_value_nospace),
 		cmocka_unit_test(test_config_load_file_deploy_sample),
 		cmocka_unit_test(test_config_parse_values),
+		cmocka_unit_test(test_config_actuation),
 		cmocka_unit_test(test_config_parse_errors_have_file_line_col),
 		cmocka_unit_test(test_config_parse_misplaced_key_suggests_section),
 		cmocka_unit_test(test_config_parse_structure_errors),

@@ -515,6 +515,45 @@ static void test_reply_outruns_pending_unsolicited_update(void **state)
 }
 
 /*
+ * Class 13: direct actuation (NRI before v0.12.1, containerd#13733) never sends an
+ * unsolicited update. A RemoveContainer without a stop owes w1 its widened cpuset
+ * (written to its cgroup, which this machine does not have); the runtime learns it from
+ * the reply to its next request that can carry updates, a CreateContainer here.
+ */
+static void test_direct_actuation_owes_the_next_reply(void **state)
+{
+	struct hx *h = *state;
+	struct hx_runtime rt;
+	NriPodSandbox *pw, *pg;
+	NriContainer *w1, *g1, *w2;
+	struct cpuset s;
+	struct view v;
+
+	hx_restart(h, "actuation: direct\n");
+	hx_connect(h, &rt);
+	assert_int_equal(daemon_actuation(h->d), DAEMON_ACTUATION_DIRECT); /* despite v0.12.2 */
+	six_exclusive(h, &pw, &w1, &pg, &g1);
+	hx_remove(h, pg, g1);
+	hx_exchange(h, &rt, 0);
+	nri_trunk_run_once(rt.t, 200);
+	assert_int_equal(rt.calls, 0); /* nothing unsolicited */
+	assert_int_equal(nri_stub_updates_pending(h->d->stub), 0);
+	assert_int_equal(h->d->n_owed, 1);
+	assert_true(h->d->direct_writes >= 1);
+	w2 = ctr_of(h, pw, "w2", (struct hx_res){.req_m = 250});
+	hx_create(h, pw, w2, &v);
+	s = upd_cpus(&v, "w1"); /* the owed update rides on the reply */
+	assert_set(&s, "0-7");
+	view_done(&v);
+	assert_int_equal(h->d->n_owed, 0);
+	assert_int_equal(h->d->owed_settled, 1);
+	hx_create(h, pw, ctr_of(h, pw, "w3", (struct hx_res){.req_m = 250}), &v);
+	assert_null(upd_cpu(&v, "w1")); /* settled: not repeated */
+	view_done(&v);
+	hx_runtime_done(&rt);
+}
+
+/*
  * Which containers make the daemon attach the BPF programs (plugin/daemon/live.c):
  * one with exclusive CPUs, one annotated latency-sensitive; not a plain Burstable one.
  * The attach itself follows these decisions (tests/unit/bpf/test_usage.c).
@@ -558,6 +597,7 @@ int main(void)
 		T(test_synchronize_reasserts_every_container),
 		T(test_reply_outruns_pending_unsolicited_update),
 		T(test_live_wants_bpf_for_exclusive_and_latency_sensitive),
+		T(test_direct_actuation_owes_the_next_reply),
 	};
 #undef T
 

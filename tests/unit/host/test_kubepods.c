@@ -246,6 +246,71 @@ static void test_kubepods_read_v2_weight(void **state)
 	kubepods_ctr_done(&k);
 }
 
+static void read_back(const struct kubepods_root *r, const char *rel, struct kubepods_ctr *k)
+{
+	assert_int_equal(kubepods_read_at(r, rel, k), 0);
+}
+
+/* A direct write (safe actuation) on v1: cpuset in cpuset/, period then quota in cpu/. */
+static void test_kubepods_write_v1(void **state)
+{
+	const char *rel = "/kubepods/podu1/" ID1;
+	struct kubepods_cpu w = {.cpus = "2-3", .has_quota = true, .quota = 20000};
+	struct kubepods_root *r;
+	struct kubepods_ctr k = {0};
+	char cs[256], cpu[256];
+
+	(void)state;
+	snprintf(cs, sizeof(cs), "cpuset%s", rel);
+	snprintf(cpu, sizeof(cpu), "cpu,cpuacct%s", rel);
+	put(cs, "cpuset.cpus", "0-7\n");
+	put(cpu, "cpu.cfs_quota_us", "-1\n");
+	put(cpu, "cpu.cfs_period_us", "50000\n");
+	assert_int_equal(kubepods_root_open(root, &r), 0);
+	assert_int_equal(kubepods_write_at(r, rel, &w), 0);
+	read_back(r, rel, &k);
+	assert_string_equal(k.cpus, "2-3");
+	assert_int_equal(k.quota, 20000);
+	assert_int_equal(k.period, 100000); /* 0 = the default period */
+	kubepods_ctr_done(&k);
+	w = (struct kubepods_cpu){.has_quota = true, .quota = -1, .period = 200000};
+	assert_int_equal(kubepods_write_at(r, rel, &w), 0); /* cpus left alone */
+	read_back(r, rel, &k);
+	assert_string_equal(k.cpus, "2-3");
+	assert_int_equal(k.quota, -1);
+	assert_int_equal(k.period, 200000);
+	kubepods_ctr_done(&k);
+	/* files are never created: a cgroup that is not there is -ENOENT */
+	assert_int_equal(kubepods_write_at(r, "/kubepods/podx/" ID2, &w), -ENOENT);
+	assert_int_equal(kubepods_write_at(r, "/kubepods/../../etc", &w), -EINVAL);
+	kubepods_root_free(r);
+}
+
+static void test_kubepods_write_v2(void **state)
+{
+	const char *rel = "/kubepods/burstable/podu1/" ID1;
+	struct kubepods_cpu w = {.cpus = "4", .has_quota = true, .quota = 30000, .period = 100000};
+	struct kubepods_root *r;
+	struct kubepods_ctr k = {0};
+
+	(void)state;
+	put(".", "cgroup.controllers", "cpuset cpu\n");
+	put(rel, "cpuset.cpus", "0-7\n");
+	put(rel, "cpu.max", "max 100000\n");
+	assert_int_equal(kubepods_root_open(root, &r), 0);
+	assert_int_equal(kubepods_write_at(r, rel, &w), 0);
+	read_back(r, rel, &k);
+	assert_string_equal(k.cpus, "4");
+	assert_int_equal(k.quota, 30000);
+	kubepods_ctr_done(&k);
+	w.quota = 0; /* unlimited */
+	assert_int_equal(kubepods_write_at(r, rel, &w), 0);
+	read_back(r, rel, &k);
+	assert_int_equal(k.quota, -1);
+	kubepods_ctr_done(&k);
+	kubepods_root_free(r);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -255,6 +320,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_kubepods_none_is_enoent, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_kubepods_read_one, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_kubepods_read_v2_weight, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_kubepods_write_v1, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_kubepods_write_v2, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

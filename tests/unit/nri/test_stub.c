@@ -494,6 +494,20 @@ static void test_version_syncs_prelaunched(void **state)
 	assert_false(nri_version_syncs_prelaunched(NULL));
 }
 
+/* containerd#13733 is fixed from NRI v0.12.1; no released containerd infers to it. */
+static void test_version_updates_safe(void **state)
+{
+	(void)state;
+	assert_false(nri_version_updates_safe("v0.4.0"));
+	assert_false(nri_version_updates_safe("v0.11.0"));
+	assert_false(nri_version_updates_safe("v0.12.0"));
+	assert_true(nri_version_updates_safe("v0.12.1"));
+	assert_true(nri_version_updates_safe("v0.12.2"));
+	assert_true(nri_version_updates_safe("v1.0.0"));
+	assert_false(nri_version_updates_safe("unknown"));
+	assert_false(nri_version_updates_safe(NULL));
+}
+
 static void script_configure_rejected(struct rt *rt)
 {
 	struct rt_result res;
@@ -1101,6 +1115,7 @@ int main(void)
 		cmocka_unit_test(test_nri_stub_new_identity_from_env),
 		cmocka_unit_test(test_configure_mask_versions),
 		cmocka_unit_test(test_version_syncs_prelaunched),
+		cmocka_unit_test(test_version_updates_safe),
 		cmocka_unit_test(test_stub_dials_when_the_socket_reappears),
 		cmocka_unit_test(test_configure_mask_not_subset),
 		cmocka_unit_test(test_synchronize_more_chunks),

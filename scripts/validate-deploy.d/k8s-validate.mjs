@@ -157,7 +157,8 @@ function checkPodSpec(spec, errs, where, index) {
 
 // topoguard's deployment policy: least privilege, stated in docs/deploy.md.
 const ALLOWED_CAPS = new Set(["BPF", "PERFMON", "SYS_RESOURCE", "SYS_ADMIN"]);
-const RW_HOST_MOUNTS = new Set(["/var/run/nri", "/run/topoguard"]);
+// /sys/fs/cgroup: direct actuation writes containers' cpuset and CFS files (docs/deploy.md)
+const RW_HOST_MOUNTS = new Set(["/var/run/nri", "/run/topoguard", "/sys/fs/cgroup"]);
 
 function checkPolicy(spec, errs, where) {
 	for (const c of spec.containers ?? []) {

@@ -187,6 +187,18 @@ static void model_unindex_pod(struct model *m, struct model_pod *p)
 	table_del(&m->pods, p->id, p);
 }
 
+/* fresh takes old's resources from an UpdatePodSandbox; old gets fresh's, to be freed. */
+static void model_pod_keep_resources(struct model_pod *fresh, struct model_pod *old)
+{
+	struct model_resources r = fresh->resources, o = fresh->overhead;
+
+	fresh->resources = old->resources;
+	fresh->overhead = old->overhead;
+	fresh->resized = true;
+	old->resources = r;
+	old->overhead = o;
+}
+
 int model_pod_put(struct model *m, const NriPodSandbox *pod, struct model_pod **ret)
 {
 	struct model_pod fresh, *p;
@@ -203,6 +215,8 @@ int model_pod_put(struct model *m, const NriPodSandbox *pod, struct model_pod **
 	p = table_get(&m->pods, pod->id);
 	if (p) {
 		fresh.n_containers = p->n_containers;
+		if (p->resized)
+			model_pod_keep_resources(&fresh, p);
 		model_unindex_pod(m, p);
 		model_pod_done(p);
 	} else if (!(p = malloc(sizeof(*p)))) {

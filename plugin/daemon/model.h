@@ -48,7 +48,12 @@ struct model_pod {
 	struct model_kv *labels, *annotations;
 	size_t n_labels, n_annotations;
 	char *cgroup_parent, *cgroups_path;
+	/* The sandbox's pod_resources / pod_overhead: pod-level resources (KEP-2837) or
+	 * the kubelet's sum of the containers'. */
 	struct model_resources resources, overhead;
+	/* resources/overhead came from an UpdatePodSandbox: later puts keep them, as the
+	 * pod a runtime sends along may still carry those of its creation. */
+	bool resized;
 	size_t n_containers;
 };
 
@@ -126,6 +131,13 @@ int model_pod_put(struct model *m, const NriPodSandbox *pod, struct model_pod **
 /* pod is optional: it supplies namespace/pod names the container labels may lack. */
 int model_container_put(struct model *m, const NriPodSandbox *pod, const NriContainer *ctr,
 			struct model_container **ret);
+
+/*
+ * An UpdatePodSandbox's pod-level resources and overhead (either NULL: that one is
+ * unchanged). -EINVAL for a NULL pod, -ENOMEM (the pod is then unchanged).
+ */
+int model_pod_set_resources(struct model_pod *p, const NriLinuxResources *res,
+			    const NriLinuxResources *overhead);
 
 /* 1 if removed, 0 if unknown. Removing a pod also removes its remaining containers. */
 int model_pod_remove(struct model *m, const char *id);

@@ -71,6 +71,9 @@ struct model_track {
 			      * process was seen in its cgroup */
 	bool cgroup_seen;    /* its cgroup was found once: absent now means it is gone */
 	bool reject_logged;  /* a rejected update of it was logged */
+	/* topoguard sized it from its pod's pod-level resources (policy/podres.h): the
+	 * shares and quota it reports since are topoguard's, not its own. */
+	bool pod_budget;
 	/* Drift (reconcile.c): what its cgroup held that topoguard did not intend. */
 	uint64_t told_ns;  /* topoguard last sent it resources (they may not have landed) */
 	uint64_t drift_ns; /* its last drift was repaired then, 0: never */

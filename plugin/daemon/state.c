@@ -142,26 +142,156 @@ static const char *cgroup_hint(const struct model_pod *pod, const struct model_c
 	return c->cgroups_path;
 }
 
-int daemon_classify(const struct model_pod *pod, const struct model_container *c,
-		    const struct qos_input *base, struct qos_info *ret)
+/* What c reports of its own: none when topoguard sized it from its pod's budget. */
+static void own_input(const struct model_container *c, const struct qos_input *base,
+		      struct qos_input *in)
 {
-	struct qos_input in = *base;
+	*in = *base;
+	if (!c->track.pod_budget)
+		return;
+	in->has_shares = in->has_quota = in->has_mem_limit = false;
+}
 
+static bool sibling_is_live(const struct model_container *c)
+{
+	return !c->sandbox && c->state != MODEL_STATE_STOPPED && c->state != MODEL_STATE_EXITED;
+}
+
+struct siblings_ctx {
+	const struct daemon *d;
+	const char *id;
+	struct podres_siblings sib;
+};
+
+/*
+ * What sibling c holds of its own: the request topoguard placed (what c reports since
+ * includes topoguard's adjustment, an unlimited quota on exclusive CPUs), else its
+ * resources. false when it has none.
+ */
+static bool sibling_own(const struct daemon *d, const struct model_container *c,
+			struct qos_info *ret)
+{
+	struct alloc_request req;
+	struct qos_input in, own;
+
+	daemon_qos_input(&c->resources, &in);
+	own_input(c, &in, &own);
+	if (!podres_has_own(&own))
+		return false;
+	if (alloc_get_request(d->alloc, c->id, &req) < 0)
+		return qos_classify(&own, ret) == 0;
+	ret->request_mcpu = req.cpu_request_mcpu;
+	ret->limit_mcpu = req.cpu_limit_mcpu;
+	ret->mem_limit = req.mem_limit;
+	return true;
+}
+
+static int add_sibling(struct model_container *c, void *ud)
+{
+	struct siblings_ctx *sc = ud;
+	struct qos_info qi = {0};
+
+	if (!strcmp(c->id, sc->id) || !sibling_is_live(c))
+		return 0;
+	if (!sibling_own(sc->d, c, &qi)) {
+		sc->sib.n_without++;
+		return 0;
+	}
+	sc->sib.request_mcpu += qi.request_mcpu;
+	sc->sib.limit_mcpu += qi.limit_mcpu;
+	sc->sib.mem_limit += qi.mem_limit;
+	return 0;
+}
+
+int daemon_classify(const struct daemon *d, const struct model_pod *pod,
+		    const struct model_container *c, const struct qos_input *base,
+		    struct podres_decision *ret)
+{
+	struct siblings_ctx sc = {.d = d, .id = c->id, .sib = {.n_without = 1}};
+	struct qos_input in, pin;
+
+	own_input(c, base, &in);
 	in.cgroup_parent = cgroup_hint(pod, c);
-	return qos_classify(&in, ret);
+	if (!pod)
+		return podres_decide(&in, NULL, NULL, ret);
+	daemon_qos_input(&pod->resources, &pin);
+	if (podres_has_own(&pin) && !podres_has_own(&in))
+		model_foreach_container(d->model, pod->id, add_sibling, &sc);
+	return podres_decide(&in, &pin, &sc.sib, ret);
 }
 
 enum qos_class daemon_container_qos(const struct daemon *d, const struct model_pod *pod,
 				    const struct model_container *c)
 {
 	struct qos_input in;
-	struct qos_info qi;
+	struct podres_decision pd;
 
-	(void)d;
 	daemon_qos_input(&c->resources, &in);
-	if (daemon_classify(pod, c, &in, &qi) < 0)
+	if (daemon_classify(d, pod, c, &in, &pd) < 0)
 		return QOS_BURSTABLE;
-	return qi.cls;
+	return pd.info.cls;
+}
+
+struct resize_ctx {
+	struct daemon *d;
+	const struct model_pod *pod;
+	const char *except;
+	int n;
+};
+
+static bool same_size(const struct alloc_request *r, const struct qos_info *qi)
+{
+	return r->qos == qi->cls && r->cpu_request_mcpu == qi->request_mcpu &&
+	       r->cpu_limit_mcpu == qi->limit_mcpu && r->mem_limit == qi->mem_limit;
+}
+
+/* Resize one container of the pod whose share of the pod's budget changed. */
+static int resize_one(struct model_container *c, void *ud)
+{
+	struct resize_ctx *rc = ud;
+	struct alloc_request req;
+	struct alloc_result r;
+	struct podres_decision pd;
+	struct qos_input in;
+	char reason[256] = "";
+
+	if ((rc->except && !strcmp(c->id, rc->except)) || !sibling_is_live(c) ||
+	    alloc_get_request(rc->d->alloc, c->id, &req) < 0)
+		return 0;
+	daemon_qos_input(&c->resources, &in);
+	if (daemon_classify(rc->d, rc->pod, c, &in, &pd) < 0 ||
+	    (pd.source == PODRES_OWN && !c->track.pod_budget))
+		return 0;
+	c->track.pod_budget = pd.source != PODRES_OWN;
+	if (same_size(&req, &pd.info))
+		return 0;
+	req.id = c->id;
+	req.pod_namespace = rc->pod->namespace;
+	req.qos = pd.info.cls;
+	req.cpu_request_mcpu = pd.info.request_mcpu;
+	req.cpu_limit_mcpu = pd.info.limit_mcpu;
+	req.mem_limit = pd.info.mem_limit;
+	if (alloc_update(rc->d->alloc, &req, &r, &rc->d->changes, reason, sizeof(reason)) < 0) {
+		log_warn("pod resize: container=%s keeps its CPUs: reason=\"%s\"", c->id, reason);
+		return 0;
+	}
+	(void)alloc_changes_push(&rc->d->changes, c->id);
+	log_info("pod resize: container=%s qos=%s sizing=%s request=%lldm limit=%lldm pool=%s",
+		 c->id, qos_class_name(pd.info.cls), podres_source_name(pd.source),
+		 (long long)pd.info.request_mcpu, (long long)pd.info.limit_mcpu,
+		 alloc_pool_name(r.pool));
+	rc->n++;
+	return 0;
+}
+
+int daemon_pod_resize(struct daemon *d, const struct model_pod *pod, const char *except)
+{
+	struct resize_ctx rc = {.d = d, .pod = pod, .except = except};
+
+	if (!pod)
+		return 0;
+	model_foreach_container(d->model, pod->id, resize_one, &rc);
+	return rc.n;
 }
 
 /* Shares, quota and period of r; a quota the closed loop imposes on id wins. */

@@ -20,6 +20,7 @@
 #include "plugin/daemon/model.h"
 #include "plugin/nri/stub.h"
 #include "policy/alloc.h"
+#include "policy/podres.h"
 #include "policy/qos.h"
 #include "policy/topology.h"
 
@@ -112,9 +113,22 @@ uint64_t daemon_track_now(const struct daemon *d);
 int daemon_new_alloc(struct daemon *d, struct alloc_state **ret);
 /* The QoS classifier's input from a modelled container's resources. */
 void daemon_qos_input(const struct model_resources *r, struct qos_input *in);
-/* Classify c from base plus the kubelet's cgroup parent of its pod (or its own path). */
-int daemon_classify(const struct model_pod *pod, const struct model_container *c,
-		    const struct qos_input *base, struct qos_info *ret);
+/*
+ * Classify and size c from base (its resources), the kubelet's cgroup parent of its pod
+ * (or its own path), and its pod's pod-level resources shared with its live siblings
+ * (policy/podres.h; pod may be NULL). A container topoguard sized from its pod's budget
+ * (track.pod_budget) counts as having none of its own.
+ */
+int daemon_classify(const struct daemon *d, const struct model_pod *pod,
+		    const struct model_container *c, const struct qos_input *base,
+		    struct podres_decision *ret);
+/*
+ * After pod's resources or containers changed: resize (alloc_update) each placed live
+ * container of pod but except (NULL: none) whose share of the pod's pod-level
+ * resources changed; d->changes gets them and the containers their moves touched.
+ * Returns how many were resized. One that does not fit keeps its CPUs (logged).
+ */
+int daemon_pod_resize(struct daemon *d, const struct model_pod *pod, const char *except);
 /* The QoS of a modelled container, recomputed from its resources. */
 enum qos_class daemon_container_qos(const struct daemon *d, const struct model_pod *pod,
 				    const struct model_container *c);

@@ -53,7 +53,8 @@ static void podres_split(struct qos_info *b, unsigned int n, struct podres_decis
 {
 	if (n <= 1) {
 		d->source = PODRES_POD;
-		b->cls = b->limit_mcpu > 0 && b->limit_mcpu == b->request_mcpu && b->mem_limit > 0
+		b->cls = d->pod_cls == QOS_GUARANTEED && b->limit_mcpu > 0 &&
+					 b->limit_mcpu == b->request_mcpu && b->mem_limit > 0
 				 ? QOS_GUARANTEED
 				 : QOS_BURSTABLE;
 		return;
@@ -89,8 +90,10 @@ int podres_decide(const struct qos_input *ctr, const struct qos_input *pod,
 	if (r < 0)
 		return r;
 	d.pod_cls = pi.cls;
-	/* Only a Guaranteed pod tells pod-level resources from its containers' sum. */
-	if (pi.cls == QOS_GUARANTEED && podres_budget(&pi, sib, &budget)) {
+	/* Only a Guaranteed pod, or knowing every container, tells pod-level resources
+	 * from the containers' sum. */
+	if ((pi.cls == QOS_GUARANTEED || (sib && sib->complete)) &&
+	    podres_budget(&pi, sib, &budget)) {
 		budget.source = pi.source;
 		podres_split(&budget, sib ? sib->n_without : 1, &d);
 		d.info = budget;

@@ -5,16 +5,20 @@
  *
  * The kubelet gives the sandbox the pod's resources (LinuxPodSandbox.pod_resources):
  * the pod-level requests/limits when the pod has them, else the sum of its containers'.
- * The two cannot be told apart in a Burstable pod (a container without requests next
- * to one with them is an ordinary pod), so the pod's budget is drawn on only where it
- * is unambiguous: the pod is Guaranteed (its cgroup parent, else its own resources:
- * CPU request == limit and a memory limit), while the container has no resources of
- * its own. An ordinary Guaranteed pod cannot hold such a container. Everywhere else
- * the container keeps its own resources (docs/policy.md "Pod-level resources").
+ * The two cannot be told apart in a Burstable pod from the containers seen so far (a
+ * container without requests next to one with them is an ordinary pod, and the kubelet
+ * creates them one at a time), so the pod's budget is drawn on only where it is
+ * unambiguous: the pod is Guaranteed (its cgroup parent, else its own resources: CPU
+ * request == limit and a memory limit) while the container has no resources of its
+ * own (an ordinary Guaranteed pod cannot hold such a container), or every container of
+ * the pod is known with its own resources (the noderesource.dev/resources annotation):
+ * then whatever the pod holds beyond their sum is the pod level's. Everywhere else the
+ * container keeps its own resources (docs/policy.md "Pod-level resources").
  *
  * The budget is the pod's minus what siblings with their own resources hold. One
  * container drawing on it takes all of it (Guaranteed when what is left has request ==
- * limit and a memory limit, so an integer CPU count gets exclusive CPUs). Several
+ * limit and a memory limit in a Guaranteed pod, so an integer CPU count gets exclusive
+ * CPUs; Burstable otherwise). Several
  * share it on the shared pool: each gets an equal part of the request as its weight
  * and the whole remaining limit as its quota, as the pod cgroup caps their sum; none
  * gets exclusive CPUs, since the pod did not say how to split them.
@@ -35,6 +39,8 @@ struct podres_siblings {
 	int64_t mem_limit;	/* sum of their memory limits, bytes */
 	unsigned int n_without; /* containers drawing on the pod's budget, this one included;
 				 * 0 counts as 1 */
+	bool complete;		/* these are all the pod's containers (an annotation said so),
+				 * not only those created so far */
 };
 
 enum podres_source {

@@ -195,6 +195,39 @@ static void test_podres_decide_shared_budget(void **state)
 	assert_int_equal(d.info.mem_limit, 2 * GIB);
 }
 
+/*
+ * Every container known (the resources annotation): a Burstable pod's resources beyond
+ * its containers' sum are pod-level, and what is only their sum is left alone.
+ */
+static void test_podres_decide_complete_siblings(void **state)
+{
+	struct qos_input ctr = bare("/kubepods/burstable/pod1"), pod = input(3000, 4000, GIB);
+	struct podres_siblings part = {.request_mcpu = 1000, .limit_mcpu = 2000, .n_without = 1};
+	struct podres_siblings sum = {
+		.request_mcpu = 3000, .limit_mcpu = 4000, .mem_limit = GIB, .n_without = 1};
+	struct qos_input guar = input(2000, 2000, GIB);
+	struct podres_siblings none = {.n_without = 1, .complete = true};
+	struct podres_decision d;
+
+	(void)state;
+	part.complete = sum.complete = true;
+	d = decide(&ctr, &pod, &part);
+	assert_int_equal(d.source, PODRES_POD);
+	assert_int_equal(d.pod_cls, QOS_BURSTABLE);
+	assert_int_equal(d.info.cls, QOS_BURSTABLE);
+	assert_int_equal(d.info.request_mcpu, 2000);
+	assert_int_equal(d.info.limit_mcpu, 2000);
+	assert_int_equal(d.info.mem_limit, GIB);
+	d = decide(&ctr, &pod, &sum);
+	assert_int_equal(d.source, PODRES_OWN);
+	assert_int_equal(d.info.request_mcpu, 0);
+	/* Request == limit left over in a Burstable pod is still not Guaranteed. */
+	d = decide(&ctr, &guar, &none);
+	assert_int_equal(d.source, PODRES_POD);
+	assert_int_equal(d.info.cls, QOS_BURSTABLE);
+	assert_int_equal(d.info.request_mcpu, 2000);
+}
+
 static void test_podres_decide_errors(void **state)
 {
 	struct qos_input ctr = bare(NULL), pod = input(2000, 2000, GIB);
@@ -222,6 +255,7 @@ int main(void)
 		cmocka_unit_test(test_podres_decide_no_pod_resources),
 		cmocka_unit_test(test_podres_decide_minus_siblings),
 		cmocka_unit_test(test_podres_decide_shared_budget),
+		cmocka_unit_test(test_podres_decide_complete_siblings),
 		cmocka_unit_test(test_podres_decide_errors),
 	};
 

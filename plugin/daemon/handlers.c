@@ -519,6 +519,7 @@ static int on_create_container(struct nri_stub *s, const NriPodSandbox *npod,
 		c->track.created_ns = daemon_track_now(d); /* it must start within ghost_after */
 	daemon_qos_input(&c->resources, &in);
 	parse_prefs(d, pod, c, &ap);
+	daemon_check_resources_annotation(d, pod, c, &in);
 	if (ap.value[ANNOTATIONS_CPU_PRESERVE] == 1 || daemon_classify(d, pod, c, &in, &pd) < 0) {
 		log_info("create: leaving container %s alone (cpu.preserve or unknown QoS)", c->id);
 		metrics_tg_request(d->metrics, "CreateContainer", true);

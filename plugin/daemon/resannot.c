@@ -224,6 +224,29 @@ static int64_t sat_add(int64_t a, int64_t b)
 	return a > INT64_MAX - b ? INT64_MAX : a + b;
 }
 
+static int64_t max64(int64_t a, int64_t b)
+{
+	return a > b ? a : b;
+}
+
+/* res into the pod's totals: summed for a regular container, the largest for an init one. */
+static void resannot_add(struct resannot *a, const struct resannot_res *res, bool init)
+{
+	struct resannot_res *t = init ? &a->init_max : &a->sum;
+
+	if (init) {
+		t->request_mcpu = max64(t->request_mcpu, res->request_mcpu);
+		t->limit_mcpu = max64(t->limit_mcpu, res->limit_mcpu);
+		t->mem_limit = max64(t->mem_limit, res->mem_limit);
+		return;
+	}
+	a->n_containers++;
+	a->n_without += !resannot_res_any(res);
+	t->request_mcpu = sat_add(t->request_mcpu, res->request_mcpu);
+	t->limit_mcpu = sat_add(t->limit_mcpu, res->limit_mcpu);
+	t->mem_limit = sat_add(t->mem_limit, res->mem_limit);
+}
+
 /* Every entry of the containers (init false) or initContainers map. */
 static int containers_walk(json_object *map, bool init, const char *name, struct resannot *a,
 			   char *err, size_t errlen)
@@ -241,27 +264,17 @@ static int containers_walk(json_object *map, bool init, const char *name, struct
 	}
 	json_object_object_foreach(map, key, entry)
 	{
-		bool self = name && !strcmp(key, name) && (!a->found || !init);
-
 		snprintf(where, sizeof(where), "%s.%.64s", kind, key);
 		r = container_res(entry, where, &res, err, errlen);
 		if (r < 0)
 			return r;
-		if (self) {
+		/* A regular container's name wins over an init container's. */
+		if (name && !strcmp(key, name) && !a->found) {
 			a->found = true;
 			a->init = init;
 			a->self = res;
 		}
-		if (init)
-			continue;
-		a->n_containers++;
-		if (!resannot_res_any(&res)) {
-			a->n_without++;
-		} else if (!self) {
-			a->others.request_mcpu = sat_add(a->others.request_mcpu, res.request_mcpu);
-			a->others.limit_mcpu = sat_add(a->others.limit_mcpu, res.limit_mcpu);
-			a->others.mem_limit = sat_add(a->others.mem_limit, res.mem_limit);
-		}
+		resannot_add(a, &res, init);
 	}
 	return 0;
 }
@@ -279,12 +292,7 @@ static int resannot_walk(json_object *root, const char *name, struct resannot *a
 	json_object_object_get_ex(root, "containers", &ctrs);
 	json_object_object_get_ex(root, "initContainers", &inits);
 	r = containers_walk(ctrs, false, name, a, err, errlen);
-	r = r ?: containers_walk(inits, true, name, a, err, errlen);
-	if (r == 0 && a->found && a->init) { /* it runs alone, before the others */
-		memset(&a->others, 0, sizeof(a->others));
-		a->n_without = !resannot_res_any(&a->self);
-	}
-	return r;
+	return r ?: containers_walk(inits, true, name, a, err, errlen);
 }
 
 int resannot_parse(const char *value, const char *name, struct resannot *ret, char *err,

@@ -35,18 +35,15 @@ struct resannot_res {
 	int64_t mem_limit;		  /* bytes */
 };
 
-/* What the annotation says of one container and of the others of its pod. */
+/* What the annotation says of one container and of its pod. */
 struct resannot {
 	bool found; /* the container is listed */
 	bool init;  /* ... as an init container */
 	struct resannot_res self;
-	/* The pod's other (regular) containers with their own resources, summed; none
-	 * for an init container, which runs before them. */
-	struct resannot_res others;
-	unsigned int n_without;	   /* regular containers without resources of their own,
-				    * this one included if it is one; for an init container,
-				    * 1 if it has none, else 0 */
-	unsigned int n_containers; /* regular containers listed */
+	struct resannot_res sum;      /* every regular container's, summed (self included) */
+	struct resannot_res init_max; /* the largest of the init containers', per resource */
+	unsigned int n_without;	      /* regular containers without resources of their own */
+	unsigned int n_containers;    /* regular containers listed */
 };
 
 /*

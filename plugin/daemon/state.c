@@ -1,11 +1,13 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* The daemon's shared operations (state.h): the bottom of the daemon room. */
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 #include <time.h>
 
 #include "plugin/daemon/state.h"
 #include "plugin/daemon/live.h"
+#include "plugin/daemon/resannot.h"
 #include "plugin/obs/log.h"
 #include "plugin/obs/metrics.h"
 
@@ -203,6 +205,72 @@ static int add_sibling(struct model_container *c, void *ud)
 	return 0;
 }
 
+static int64_t max64(int64_t a, int64_t b)
+{
+	return a > b ? a : b;
+}
+
+/* Whether an annotated container has resources the runtime would show: a CPU request
+ * of 2m or less is 2 shares, as no request at all. */
+static bool annotated_own(const struct resannot_res *r)
+{
+	return r->request_mcpu > 2 || r->limit_mcpu > 0 || r->mem_limit > 0;
+}
+
+/*
+ * Read the pod's resources annotation for c; -errno as resannot_parse(), -ENOENT absent
+ * or c not listed, -EPROTO it contradicts the runtime (c has resources of its own in one
+ * and not in the other; own: what the runtime shows of c).
+ */
+static int annotation_of(const struct model_pod *pod, const struct model_container *c,
+			 const struct qos_input *own, struct resannot *ret, char *err, size_t len)
+{
+	const char *v = model_kv_get(pod->annotations, pod->n_annotations, RESANNOT_KEY);
+	int r;
+
+	if (!v)
+		return -ENOENT;
+	r = resannot_parse(v, c->name, ret, err, len);
+	if (r < 0)
+		return r;
+	if (!ret->found)
+		return -ENOENT;
+	return annotated_own(&ret->self) == podres_has_own(own) ? 0 : -EPROTO;
+}
+
+/*
+ * The annotation's word on c's siblings, into sib: it knows the containers not created
+ * yet. It may add to what the live siblings show, never hide one (each figure is the
+ * larger of the two). false when it is unusable (annotation_of()), or the pod holds no
+ * more than its containers' sum (or its largest init container): no pod level then.
+ */
+static bool annotated_siblings(const struct model_pod *pod, const struct model_container *c,
+			       const struct qos_input *own, const struct qos_input *pin,
+			       struct podres_siblings *sib)
+{
+	struct resannot a;
+	struct qos_info pi;
+	int64_t req = 0, lim = 0, mem = 0;
+
+	if (annotation_of(pod, c, own, &a, NULL, 0) < 0 || qos_classify(pin, &pi) < 0)
+		return false;
+	if (pi.request_mcpu <= max64(a.sum.request_mcpu, a.init_max.request_mcpu) &&
+	    pi.limit_mcpu <= max64(a.sum.limit_mcpu, a.init_max.limit_mcpu))
+		return false;
+	if (!a.init) { /* an init container runs alone, before the others */
+		req = a.sum.request_mcpu - a.self.request_mcpu;
+		lim = a.sum.limit_mcpu - a.self.limit_mcpu;
+		mem = a.sum.mem_limit - a.self.mem_limit;
+	}
+	sib->request_mcpu = max64(sib->request_mcpu, req);
+	sib->limit_mcpu = max64(sib->limit_mcpu, lim);
+	sib->mem_limit = max64(sib->mem_limit, mem);
+	if (!a.init && a.n_without > sib->n_without)
+		sib->n_without = a.n_without;
+	sib->complete = true;
+	return true;
+}
+
 int daemon_classify(const struct daemon *d, const struct model_pod *pod,
 		    const struct model_container *c, const struct qos_input *base,
 		    struct podres_decision *ret)
@@ -215,9 +283,34 @@ int daemon_classify(const struct daemon *d, const struct model_pod *pod,
 	if (!pod)
 		return podres_decide(&in, NULL, NULL, ret);
 	daemon_qos_input(&pod->resources, &pin);
-	if (podres_has_own(&pin) && !podres_has_own(&in))
+	if (podres_has_own(&pin) && !podres_has_own(&in)) {
 		model_foreach_container(d->model, pod->id, add_sibling, &sc);
+		annotated_siblings(pod, c, &in, &pin, &sc.sib);
+	}
 	return podres_decide(&in, &pin, &sc.sib, ret);
+}
+
+void daemon_check_resources_annotation(struct daemon *d, const struct model_pod *pod,
+				       const struct model_container *c,
+				       const struct qos_input *base)
+{
+	struct resannot a;
+	struct qos_input in;
+	char err[192] = "";
+	int r;
+
+	if (!pod)
+		return;
+	own_input(c, base, &in);
+	r = annotation_of(pod, c, &in, &a, err, sizeof(err));
+	if (r == 0 || r == -ENOENT)
+		return;
+	if (r == -EPROTO)
+		snprintf(err, sizeof(err), "it gives the container %s, the runtime %s",
+			 annotated_own(&a.self) ? "resources of its own" : "none of its own",
+			 annotated_own(&a.self) ? "none" : "some");
+	log_warn("annotation refused: container=%s key=%s reason=\"%s\"", c->id, RESANNOT_KEY, err);
+	metrics_tg_annotation_refused(d->metrics);
 }
 
 enum qos_class daemon_container_qos(const struct daemon *d, const struct model_pod *pod,

@@ -116,8 +116,10 @@ void daemon_qos_input(const struct model_resources *r, struct qos_input *in);
 /*
  * Classify and size c from base (its resources), the kubelet's cgroup parent of its pod
  * (or its own path), and its pod's pod-level resources shared with its live siblings
- * (policy/podres.h; pod may be NULL). A container topoguard sized from its pod's budget
- * (track.pod_budget) counts as having none of its own.
+ * (policy/podres.h; pod may be NULL), with what the pod's noderesource.dev/resources
+ * annotation says of the containers not created yet (plugin/daemon/resannot.h). A
+ * container topoguard sized from its pod's budget (track.pod_budget) counts as having
+ * none of its own.
  */
 int daemon_classify(const struct daemon *d, const struct model_pod *pod,
 		    const struct model_container *c, const struct qos_input *base,
@@ -129,6 +131,14 @@ int daemon_classify(const struct daemon *d, const struct model_pod *pod,
  * Returns how many were resized. One that does not fit keeps its CPUs (logged).
  */
 int daemon_pod_resize(struct daemon *d, const struct model_pod *pod, const char *except);
+/*
+ * Log (and count as refused) a noderesource.dev/resources annotation of pod that
+ * daemon_classify() ignores for c: malformed, or contradicting what the runtime shows
+ * of c (base: its resources).
+ */
+void daemon_check_resources_annotation(struct daemon *d, const struct model_pod *pod,
+				       const struct model_container *c,
+				       const struct qos_input *base);
 /* The QoS of a modelled container, recomputed from its resources. */
 enum qos_class daemon_container_qos(const struct daemon *d, const struct model_pod *pod,
 				    const struct model_container *c);

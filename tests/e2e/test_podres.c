@@ -202,6 +202,95 @@ static void test_podres_burstable_pod_left_alone(void **state)
 	json_object_put(rep);
 }
 
+#define ANN "annotation noderesource.dev/resources="
+
+/*
+ * The resources annotation says a second container without requests will come: the
+ * first does not take the pod's 2 CPUs exclusively for a moment, it shares the budget
+ * on the shared pool from its creation (no move in the second one's reply).
+ */
+static void test_podres_annotation_knows_later_containers(void **state)
+{
+	struct e2e_run *r = *state;
+	json_object *rep = run_ok(
+		r,
+		SHARED_POD "pod g1 default/app qos=guaranteed cpu-request=2000 cpu-limit=2000 " GIB
+			   " " ANN "{\"containers\":{\"app\":{},\"helper\":{}}}\n"
+			   "create e1 pod=g1 name=app\n"
+			   "start e1\n"
+			   "expect-cpus e1 " SHARED_ALL "\n"
+			   "expect-quota e1 200000\n"
+			   "create e2 pod=g1 name=helper\n"
+			   "start e2\n"
+			   "expect-cpus e2 " SHARED_ALL "\n",
+		NULL);
+
+	assert_int_equal(field_of(rep, "e1", "cpu_shares"), 1024);
+	assert_int_equal(field_of(rep, "e2", "cpu_shares"), 1024);
+	json_object_put(rep);
+	assert_int_equal(e2e_file_count(r->log, "pod resize: container=e1"), 0);
+}
+
+/*
+ * A Burstable pod with pod-level resources: only the annotation can tell them from its
+ * containers' sum. Here the sidecar holds 500m of the pod's 2 CPUs, the app the rest.
+ */
+static void test_podres_annotation_burstable_pod(void **state)
+{
+	struct e2e_run *r = *state;
+	json_object *rep =
+		run_ok(r,
+		       SHARED_POD
+		       "pod p1 default/batch qos=burstable cpu-request=2000\n"
+		       "create c1 pod=p1 name=job\n"
+		       "start c1\n"
+		       "pod p2 default/batch2 qos=burstable cpu-request=2000 " ANN
+		       "{\"containers\":{\"job\":{},\"side\":{\"requests\":{\"cpu\":\"500m\"}}}}\n"
+		       "create c2 pod=p2 name=job\n"
+		       "start c2\n"
+		       "create s2 pod=p2 name=side cpu-request=500\n"
+		       "start s2\n"
+		       "expect-cpus c2 " SHARED_ALL "\n",
+		       NULL);
+
+	assert_int_equal(field_of(rep, "c1", "cpu_shares"), 2); /* no annotation: its own */
+	assert_int_equal(field_of(rep, "c2", "cpu_shares"), 1536);
+	json_object_put(rep);
+}
+
+/* A malformed annotation, or one that contradicts the runtime, is refused and logged. */
+static void test_podres_annotation_refused(void **state)
+{
+	struct e2e_run *r = *state;
+	json_object *rep = run_ok(
+		r,
+		SHARED_POD "pod g1 default/app qos=guaranteed cpu-request=2000 cpu-limit=2000 " GIB
+			   " " ANN "{\"containers\":{\"app\":{\"requests\":{\"cpu\":\"lots\"}}}}\n"
+			   "create e1 pod=g1 name=app exclusive\n"
+			   "start e1\n"
+			   "pod g2 default/app2 qos=guaranteed cpu-request=2000 cpu-limit=2000 " GIB
+			   " " ANN "{\"containers\":{\"app\":{\"limits\":{\"cpu\":\"2\"}}}}\n"
+			   "create e2 pod=g2 name=app exclusive\n"
+			   "start e2\n",
+		NULL);
+	struct cpuset e1 = cpus_of(rep, "e1"), e2 = cpus_of(rep, "e2");
+
+	assert_int_equal(cpuset_count(&e1), 2); /* as without the annotation */
+	assert_int_equal(cpuset_count(&e2), 2);
+	json_object_put(rep);
+	assert_int_equal(e2e_file_count(r->log, "annotation refused: container=e1 "
+						"key=noderesource.dev/resources"),
+			 1);
+	assert_int_equal(e2e_file_count(r->log, "containers.app.cpu: bad quantity"), 1);
+	assert_int_equal(e2e_file_count(r->log, "annotation refused: container=e2 "
+						"key=noderesource.dev/resources"),
+			 1);
+	assert_int_equal(e2e_file_count(r->log, "it gives the container resources of its own, "
+						"the runtime none"),
+			 1);
+	assert_true(e2e_run_metric(r, "topoguard_annotations_refused_total") >= 2);
+}
+
 int main(void)
 {
 #define T(f) cmocka_unit_test_setup_teardown(f, e2e_run_setup, e2e_run_teardown)
@@ -211,6 +300,9 @@ int main(void)
 		T(test_podres_several_share_the_budget),
 		T(test_podres_update_pod_sandbox_resizes),
 		T(test_podres_burstable_pod_left_alone),
+		T(test_podres_annotation_knows_later_containers),
+		T(test_podres_annotation_burstable_pod),
+		T(test_podres_annotation_refused),
 	};
 #undef T
 

@@ -100,22 +100,21 @@ static void test_resannot_parse_webhook_value(void **state)
 	assert_false(resannot_res_any(&a.self));
 	assert_int_equal(a.n_containers, 4);
 	assert_int_equal(a.n_without, 2); /* app and helper */
-	assert_int_equal(a.others.request_mcpu, 250 + 2000);
-	assert_int_equal(a.others.limit_mcpu, 500 + 2000);
-	assert_int_equal(a.others.mem_limit, 128 * 1024 * 1024 + GIB);
+	assert_int_equal(a.sum.request_mcpu, 250 + 2000);
+	assert_int_equal(a.sum.limit_mcpu, 500 + 2000);
+	assert_int_equal(a.sum.mem_limit, 128 * 1024 * 1024 + GIB);
+	assert_int_equal(a.init_max.request_mcpu, 1000);
+	assert_int_equal(a.init_max.limit_mcpu, 0);
 
 	a = parse(webhook, "db"); /* request defaults to the limit */
 	assert_int_equal(a.self.request_mcpu, 2000);
 	assert_int_equal(a.self.limit_mcpu, 2000);
 	assert_int_equal(a.self.mem_limit, GIB);
-	assert_int_equal(a.others.request_mcpu, 250);
 
-	a = parse(webhook, "setup"); /* an init container runs alone */
+	a = parse(webhook, "setup");
 	assert_true(a.found);
 	assert_true(a.init);
 	assert_int_equal(a.self.request_mcpu, 1000);
-	assert_int_equal(a.others.request_mcpu, 0);
-	assert_int_equal(a.n_without, 0);
 
 	a = parse(webhook, "nobody");
 	assert_false(a.found);
@@ -123,6 +122,10 @@ static void test_resannot_parse_webhook_value(void **state)
 	a = parse("{\"containers\":null}", "app");
 	assert_false(a.found);
 	assert_int_equal(a.n_containers, 0);
+	a = parse("{\"containers\":{\"a\":{\"limits\":{\"cpu\":\"9000000000000000\"}},"
+		  "\"b\":{\"limits\":{\"cpu\":\"9000000000000000\"}}}}",
+		  "a");
+	assert_int_equal(a.sum.limit_mcpu, INT64_MAX); /* saturated */
 }
 
 static void expect_refused(const char *v, int err_no, const char *reason)

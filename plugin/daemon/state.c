@@ -285,7 +285,8 @@ int daemon_classify(const struct daemon *d, const struct model_pod *pod,
 	daemon_qos_input(&pod->resources, &pin);
 	if (podres_has_own(&pin) && !podres_has_own(&in)) {
 		model_foreach_container(d->model, pod->id, add_sibling, &sc);
-		annotated_siblings(pod, c, &in, &pin, &sc.sib);
+		if (d->cfg.annotations_enabled)
+			annotated_siblings(pod, c, &in, &pin, &sc.sib);
 	}
 	return podres_decide(&in, &pin, &sc.sib, ret);
 }
@@ -299,7 +300,7 @@ void daemon_check_resources_annotation(struct daemon *d, const struct model_pod 
 	char err[192] = "";
 	int r;
 
-	if (!pod)
+	if (!pod || !d->cfg.annotations_enabled)
 		return;
 	own_input(c, base, &in);
 	r = annotation_of(pod, c, &in, &a, err, sizeof(err));

@@ -541,6 +541,8 @@ static int on_create_container(struct nri_stub *s, const NriPodSandbox *npod,
 		affinity_count(d, &r);
 	c->track.mem_preserve = ap.value[ANNOTATIONS_MEM_PRESERVE] == 1;
 	adjust_created(d, &r, pd.info.cls, c->track.mem_preserve, reply);
+	if (c->track.pod_budget)
+		nri_reply_adjust_annotation(reply, MODEL_POD_BUDGET_ANNOTATION, "true");
 	c->track.told_ns = daemon_track_now(d);
 	daemon_add_change_updates(d, reply);
 	outrun_pending(d);

@@ -230,6 +230,15 @@ int model_pod_put(struct model *m, const NriPodSandbox *pod, struct model_pod **
 	return 0;
 }
 
+/* A container first seen already marked as sized from its pod's budget (by a daemon
+ * before this one, at its creation). */
+static bool model_pod_budget_annotated(const struct model_container *c)
+{
+	const char *v = model_kv_get(c->annotations, c->n_annotations, MODEL_POD_BUDGET_ANNOTATION);
+
+	return v && !strcmp(v, "true");
+}
+
 int model_container_put(struct model *m, const NriPodSandbox *pod, const NriContainer *ctr,
 			struct model_container **ret)
 {
@@ -263,6 +272,8 @@ int model_container_put(struct model *m, const NriPodSandbox *pod, const NriCont
 	} else if (!(c = malloc(sizeof(*c)))) {
 		model_container_done(&fresh);
 		return -ENOMEM;
+	} else {
+		fresh.track.pod_budget = model_pod_budget_annotated(&fresh);
 	}
 	*c = fresh;
 	table_put(&m->containers, c->id, c);

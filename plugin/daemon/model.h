@@ -30,6 +30,10 @@ enum model_state {
 	MODEL_STATE_EXITED,  /* its process ended on its own (exit code / finish time known) */
 };
 
+/* Set ("true") on a container topoguard sized from its pod's budget, at its creation:
+ * a restarted daemon knows its reported shares and quota are not its own. */
+#define MODEL_POD_BUDGET_ANNOTATION "topoguard.io/pod-budget"
+
 struct model_kv {
 	char *key, *value;
 };
@@ -72,7 +76,8 @@ struct model_track {
 	bool cgroup_seen;    /* its cgroup was found once: absent now means it is gone */
 	bool reject_logged;  /* a rejected update of it was logged */
 	/* topoguard sized it from its pod's pod-level resources (policy/podres.h): the
-	 * shares and quota it reports since are topoguard's, not its own. */
+	 * shares and quota it reports since are topoguard's, not its own. A container new
+	 * to the model takes it from its MODEL_POD_BUDGET_ANNOTATION. */
 	bool pod_budget;
 	/* Drift (reconcile.c): what its cgroup held that topoguard did not intend. */
 	uint64_t told_ns;  /* topoguard last sent it resources (they may not have landed) */

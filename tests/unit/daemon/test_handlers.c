@@ -613,6 +613,37 @@ static void test_pod_budget_marked_for_a_restart(void **state)
 	}
 }
 
+/*
+ * The resources annotation tells a Burstable pod's pod-level CPU from its containers'
+ * sum, and annotations.enabled: false turns it off like every pod annotation.
+ */
+static void test_resources_annotation_needs_annotations_enabled(void **state)
+{
+	struct hx *h = *state;
+	NriPodSandbox *pb = hx_pod(
+		h, &(struct hx_pod_spec){
+			   .id = "pb",
+			   .ns = "default",
+			   .name = "pb",
+			   .ann = {"noderesource.dev/resources={\"containers\":{\"b1\":{}}}"}});
+	PB(LinuxPodSandbox) *lx = hx_alloc(h, sizeof(*lx));
+	NriContainer *b1 = ctr_of(h, pb, "b1", (struct hx_res){0});
+	struct view v;
+
+	*lx = (PB(LinuxPodSandbox))NRI__PKG__API__V1ALPHA1__LINUX_POD_SANDBOX__INIT;
+	lx->pod_resources = hx_res(h, &(struct hx_res){.req_m = 2000});
+	lx->cgroup_parent = (char *)"/kubepods/burstable/poduid-pb";
+	pb->linux_ = lx;
+	for (int enabled = 0; enabled < 2; enabled++) {
+		hx_restart(h, enabled ? "" : "annotations:\n  enabled: false\n");
+		hx_create(h, pb, b1, &v);
+		assert_non_null(adj_cpu(&v));
+		assert_non_null(adj_cpu(&v)->shares);
+		assert_int_equal(adj_cpu(&v)->shares->value, enabled ? 2048 : 2);
+		view_done(&v);
+	}
+}
+
 int main(void)
 {
 #define T(f) cmocka_unit_test_setup_teardown(f, hx_setup, hx_teardown)
@@ -635,6 +666,7 @@ int main(void)
 		T(test_reply_outruns_pending_unsolicited_update),
 		T(test_live_wants_bpf_for_exclusive_and_latency_sensitive),
 		T(test_pod_budget_marked_for_a_restart),
+		T(test_resources_annotation_needs_annotations_enabled),
 	};
 #undef T
 

@@ -210,6 +210,18 @@ static void cpu_of(const struct model_container *c, struct control_sample *s)
 	}
 }
 
+/* A container sized from its pod's budget: its request is the share topoguard gave it. */
+static void pod_budget_of(const struct daemon *d, const struct model_container *c,
+			  struct control_sample *s)
+{
+	struct alloc_request req;
+
+	if (!c->track.pod_budget || alloc_get_request(d->alloc, c->id, &req) < 0)
+		return;
+	s->request_mcpu = req.cpu_request_mcpu;
+	s->limit_mcpu = req.cpu_limit_mcpu;
+}
+
 static void usage_of(const struct usage_sample *u, struct control_sample *s)
 {
 	s->interval_ns = u->interval_ns;
@@ -257,6 +269,7 @@ static int add_sample(struct model_container *c, void *ud)
 	s->latency_sensitive = latency_sensitive(
 		d, pod, c, s->qos == QOS_GUARANTEED && s->exclusive, &s->target_us);
 	cpu_of(c, s);
+	pod_budget_of(d, c, s);
 	usage_of(&u, s);
 	return 0;
 }

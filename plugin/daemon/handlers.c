@@ -236,15 +236,15 @@ static int restore_entry(struct daemon *d, struct model_container *c, struct all
 		model_kv_get(c->annotations, c->n_annotations, DAEMON_EXCLUSIVE_ANNOTATION);
 	struct annotations_prefs ap;
 	struct qos_input in;
-	struct qos_info qi;
+	struct podres_decision pd;
 
 	daemon_qos_input(&c->resources, &in);
-	if (daemon_classify(pod, c, &in, &qi) < 0)
+	if (daemon_classify(d, pod, c, &in, &pd) < 0)
 		return -EINVAL;
 	parse_prefs(d, pod, c, &ap);
 	c->track.mem_preserve = ap.value[ANNOTATIONS_MEM_PRESERVE] == 1;
 	memset(e, 0, sizeof(*e));
-	build_request(d, pod, c, &qi, &ap, &e->req);
+	build_request(d, pod, c, &pd.info, &ap, &e->req);
 	if (cpuset_parse(c->resources.cpus, strlen(c->resources.cpus), &e->cpus) < 0)
 		cpuset_zero(&e->cpus);
 	if (excl && cpuset_parse(excl, strlen(excl), &e->exclusive) >= 0)
@@ -500,7 +500,7 @@ static int on_create_container(struct nri_stub *s, const NriPodSandbox *npod,
 	struct alloc_request req;
 	struct alloc_result r;
 	struct qos_input in;
-	struct qos_info qi;
+	struct podres_decision pd;
 	char reason[256] = "";
 	double t0 = now_seconds();
 
@@ -519,14 +519,20 @@ static int on_create_container(struct nri_stub *s, const NriPodSandbox *npod,
 		c->track.created_ns = daemon_track_now(d); /* it must start within ghost_after */
 	daemon_qos_input(&c->resources, &in);
 	parse_prefs(d, pod, c, &ap);
-	if (ap.value[ANNOTATIONS_CPU_PRESERVE] == 1 || daemon_classify(pod, c, &in, &qi) < 0) {
+	daemon_check_resources_annotation(d, pod, c, &in);
+	if (ap.value[ANNOTATIONS_CPU_PRESERVE] == 1 || daemon_classify(d, pod, c, &in, &pd) < 0) {
 		log_info("create: leaving container %s alone (cpu.preserve or unknown QoS)", c->id);
 		metrics_tg_request(d->metrics, "CreateContainer", true);
 		return 0;
 	}
-	build_request(d, pod, c, &qi, &ap, &req);
+	build_request(d, pod, c, &pd.info, &ap, &req);
 	guard_unknown_state(d, &req);
 	alloc_changes_reset(&d->changes);
+	/* Siblings sharing the pod's budget with it get their new share first: its CPUs
+	 * may be theirs now. */
+	c->track.pod_budget = pd.source != PODRES_OWN;
+	if (c->track.pod_budget)
+		daemon_pod_resize(d, pod, c->id);
 	if (place(d, &req, false, &r, reason, sizeof(reason)) < 0) {
 		metrics_tg_request(d->metrics, "CreateContainer", false);
 		return 0;
@@ -534,13 +540,15 @@ static int on_create_container(struct nri_stub *s, const NriPodSandbox *npod,
 	if (!strict_refusal(reason))
 		affinity_count(d, &r);
 	c->track.mem_preserve = ap.value[ANNOTATIONS_MEM_PRESERVE] == 1;
-	adjust_created(d, &r, qi.cls, c->track.mem_preserve, reply);
+	adjust_created(d, &r, pd.info.cls, c->track.mem_preserve, reply);
+	if (c->track.pod_budget)
+		nri_reply_adjust_annotation(reply, MODEL_POD_BUDGET_ANNOTATION, "true");
 	c->track.told_ns = daemon_track_now(d);
 	daemon_add_change_updates(d, reply);
 	outrun_pending(d);
 	metrics_tg_decision(d->metrics, "CreateContainer", now_seconds() - t0);
 	metrics_tg_request(d->metrics, "CreateContainer", true);
-	note_created(d, c, qi.cls);
+	note_created(d, c, pd.info.cls);
 	daemon_pool_metrics_later(d);
 	return 0;
 }
@@ -580,7 +588,7 @@ static int on_update_container(struct nri_stub *s, const NriPodSandbox *npod,
 	struct alloc_result r;
 	struct nri_resources out;
 	struct qos_input in;
-	struct qos_info qi;
+	struct podres_decision pd;
 	char reason[256] = "";
 	double t0 = now_seconds();
 	size_t others;
@@ -593,9 +601,11 @@ static int on_update_container(struct nri_stub *s, const NriPodSandbox *npod,
 	note_alive(c, daemon_track_now(d));
 	qos_input_from_nri(res, &in);
 	parse_prefs(d, pod, c, &ap);
-	if (ap.value[ANNOTATIONS_CPU_PRESERVE] == 1 || daemon_classify(pod, c, &in, &qi) < 0)
+	c->track.pod_budget = false; /* the request holds the kubelet's view, not topoguard's */
+	if (ap.value[ANNOTATIONS_CPU_PRESERVE] == 1 || daemon_classify(d, pod, c, &in, &pd) < 0)
 		return 0;
-	build_request(d, pod, c, &qi, &ap, &req);
+	c->track.pod_budget = pd.source != PODRES_OWN;
+	build_request(d, pod, c, &pd.info, &ap, &req);
 	guard_unknown_state(d, &req);
 	alloc_changes_reset(&d->changes);
 	rc = place(d, &req, true, &r, reason, sizeof(reason));
@@ -618,7 +628,7 @@ static int on_update_container(struct nri_stub *s, const NriPodSandbox *npod,
 	daemon_live_exclusive_changed(d, c->id);
 	metrics_tg_decision(d->metrics, "UpdateContainer", now_seconds() - t0);
 	metrics_tg_request(d->metrics, "UpdateContainer", true);
-	daemon_publish_info(d, pod, c, qi.cls);
+	daemon_publish_info(d, pod, c, pd.info.cls);
 	daemon_pool_metrics_later(d);
 	log_info("update: container=%s pool=%s others=%zu", c->id, alloc_pool_name(r.pool), others);
 	return 0;
@@ -724,12 +734,33 @@ static int on_run_pod(struct nri_stub *s, const NriPodSandbox *pod, void *ud)
 	return 0;
 }
 
-static int on_update_pod(struct nri_stub *s, const NriPodSandbox *pod,
+/*
+ * The pod's resources changed (NRI v0.10+; an in-place resize of pod-level resources):
+ * the containers drawing on them get their new share as unsolicited updates, sent once
+ * this answer went out (nri_stub_update_containers()).
+ */
+static int on_update_pod(struct nri_stub *s, const NriPodSandbox *npod,
 			 const NriLinuxResources *overhead, const NriLinuxResources *res, void *ud)
 {
-	(void)overhead;
-	(void)res;
-	return on_run_pod(s, pod, ud);
+	struct daemon *d = ud;
+	struct model_pod *pod = NULL;
+	int n;
+
+	(void)s;
+	if (model_pod_put(d->model, npod, &pod) < 0 ||
+	    model_pod_set_resources(pod, res, overhead) < 0) {
+		log_warn("update pod: cannot record pod %s", npod ? npod->id : "(none)");
+		return 0;
+	}
+	alloc_changes_reset(&d->changes);
+	n = daemon_pod_resize(d, pod, NULL);
+	if (d->changes.n > 0)
+		daemon_send_changes(d, "pod resize");
+	if (n > 0)
+		daemon_pool_metrics_later(d);
+	log_info("update pod: pod=%s/%s resized=%d updates=%zu", pod->namespace, pod->name, n,
+		 d->changes.n);
+	return 0;
 }
 
 static int on_stop_pod(struct nri_stub *s, const NriPodSandbox *pod, void *ud)

@@ -187,6 +187,18 @@ static void model_unindex_pod(struct model *m, struct model_pod *p)
 	table_del(&m->pods, p->id, p);
 }
 
+/* fresh takes old's resources from an UpdatePodSandbox; old gets fresh's, to be freed. */
+static void model_pod_keep_resources(struct model_pod *fresh, struct model_pod *old)
+{
+	struct model_resources r = fresh->resources, o = fresh->overhead;
+
+	fresh->resources = old->resources;
+	fresh->overhead = old->overhead;
+	fresh->resized = true;
+	old->resources = r;
+	old->overhead = o;
+}
+
 int model_pod_put(struct model *m, const NriPodSandbox *pod, struct model_pod **ret)
 {
 	struct model_pod fresh, *p;
@@ -203,6 +215,8 @@ int model_pod_put(struct model *m, const NriPodSandbox *pod, struct model_pod **
 	p = table_get(&m->pods, pod->id);
 	if (p) {
 		fresh.n_containers = p->n_containers;
+		if (p->resized)
+			model_pod_keep_resources(&fresh, p);
 		model_unindex_pod(m, p);
 		model_pod_done(p);
 	} else if (!(p = malloc(sizeof(*p)))) {
@@ -214,6 +228,15 @@ int model_pod_put(struct model *m, const NriPodSandbox *pod, struct model_pod **
 	if (ret)
 		*ret = p;
 	return 0;
+}
+
+/* A container first seen already marked as sized from its pod's budget (by a daemon
+ * before this one, at its creation). */
+static bool model_pod_budget_annotated(const struct model_container *c)
+{
+	const char *v = model_kv_get(c->annotations, c->n_annotations, MODEL_POD_BUDGET_ANNOTATION);
+
+	return v && !strcmp(v, "true");
 }
 
 int model_container_put(struct model *m, const NriPodSandbox *pod, const NriContainer *ctr,
@@ -249,6 +272,8 @@ int model_container_put(struct model *m, const NriPodSandbox *pod, const NriCont
 	} else if (!(c = malloc(sizeof(*c)))) {
 		model_container_done(&fresh);
 		return -ENOMEM;
+	} else {
+		fresh.track.pod_budget = model_pod_budget_annotated(&fresh);
 	}
 	*c = fresh;
 	table_put(&m->containers, c->id, c);

@@ -30,6 +30,10 @@ enum model_state {
 	MODEL_STATE_EXITED,  /* its process ended on its own (exit code / finish time known) */
 };
 
+/* Set ("true") on a container topoguard sized from its pod's budget, at its creation:
+ * a restarted daemon knows its reported shares and quota are not its own. */
+#define MODEL_POD_BUDGET_ANNOTATION "topoguard.io/pod-budget"
+
 struct model_kv {
 	char *key, *value;
 };
@@ -48,7 +52,12 @@ struct model_pod {
 	struct model_kv *labels, *annotations;
 	size_t n_labels, n_annotations;
 	char *cgroup_parent, *cgroups_path;
+	/* The sandbox's pod_resources / pod_overhead: pod-level resources (KEP-2837) or
+	 * the kubelet's sum of the containers'. */
 	struct model_resources resources, overhead;
+	/* resources/overhead came from an UpdatePodSandbox: later puts keep them, as the
+	 * pod a runtime sends along may still carry those of its creation. */
+	bool resized;
 	size_t n_containers;
 };
 
@@ -66,6 +75,10 @@ struct model_track {
 			      * process was seen in its cgroup */
 	bool cgroup_seen;    /* its cgroup was found once: absent now means it is gone */
 	bool reject_logged;  /* a rejected update of it was logged */
+	/* topoguard sized it from its pod's pod-level resources (policy/podres.h): the
+	 * shares and quota it reports since are topoguard's, not its own. A container new
+	 * to the model takes it from its MODEL_POD_BUDGET_ANNOTATION. */
+	bool pod_budget;
 	/* Drift (reconcile.c): what its cgroup held that topoguard did not intend. */
 	uint64_t told_ns;  /* topoguard last sent it resources (they may not have landed) */
 	uint64_t drift_ns; /* its last drift was repaired then, 0: never */
@@ -128,6 +141,13 @@ int model_pod_put(struct model *m, const NriPodSandbox *pod, struct model_pod **
 /* pod is optional: it supplies namespace/pod names the container labels may lack. */
 int model_container_put(struct model *m, const NriPodSandbox *pod, const NriContainer *ctr,
 			struct model_container **ret);
+
+/*
+ * An UpdatePodSandbox's pod-level resources and overhead (either NULL: that one is
+ * unchanged). -EINVAL for a NULL pod, -ENOMEM (the pod is then unchanged).
+ */
+int model_pod_set_resources(struct model_pod *p, const NriLinuxResources *res,
+			    const NriLinuxResources *overhead);
 
 /* 1 if removed, 0 if unknown. Removing a pod also removes its remaining containers. */
 int model_pod_remove(struct model *m, const char *id);

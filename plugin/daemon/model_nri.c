@@ -182,6 +182,31 @@ int model_pod_from_nri(const NriPodSandbox *pod, struct model_pod *ret)
 	return 0;
 }
 
+int model_pod_set_resources(struct model_pod *p, const NriLinuxResources *res,
+			    const NriLinuxResources *overhead)
+{
+	struct model_resources r = {0}, o = {0};
+
+	if (!p)
+		return -EINVAL;
+	if ((res && resources_from_nri(res, &r) < 0) ||
+	    (overhead && resources_from_nri(overhead, &o) < 0)) {
+		model_resources_done(&r);
+		model_resources_done(&o);
+		return -ENOMEM;
+	}
+	if (res) {
+		model_resources_done(&p->resources);
+		p->resources = r;
+	}
+	if (overhead) {
+		model_resources_done(&p->overhead);
+		p->overhead = o;
+	}
+	p->resized = p->resized || res || overhead;
+	return 0;
+}
+
 enum model_state model_state_from_nri(int nri_state)
 {
 	switch (nri_state) {

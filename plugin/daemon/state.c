@@ -1,11 +1,13 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* The daemon's shared operations (state.h): the bottom of the daemon room. */
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 #include <time.h>
 
 #include "plugin/daemon/state.h"
 #include "plugin/daemon/live.h"
+#include "plugin/daemon/resannot.h"
 #include "plugin/obs/log.h"
 #include "plugin/obs/metrics.h"
 
@@ -155,26 +157,248 @@ static const char *cgroup_hint(const struct model_pod *pod, const struct model_c
 	return c->cgroups_path;
 }
 
-int daemon_classify(const struct model_pod *pod, const struct model_container *c,
-		    const struct qos_input *base, struct qos_info *ret)
+/* What c reports of its own: none when topoguard sized it from its pod's budget. */
+static void own_input(const struct model_container *c, const struct qos_input *base,
+		      struct qos_input *in)
 {
-	struct qos_input in = *base;
+	*in = *base;
+	if (!c->track.pod_budget)
+		return;
+	in->has_shares = in->has_quota = in->has_mem_limit = false;
+}
 
+static bool sibling_is_live(const struct model_container *c)
+{
+	return !c->sandbox && c->state != MODEL_STATE_STOPPED && c->state != MODEL_STATE_EXITED;
+}
+
+struct siblings_ctx {
+	const struct daemon *d;
+	const char *id;
+	struct podres_siblings sib;
+};
+
+/*
+ * What sibling c holds of its own: the request topoguard placed (what c reports since
+ * includes topoguard's adjustment, an unlimited quota on exclusive CPUs), else its
+ * resources. false when it has none.
+ */
+static bool sibling_own(const struct daemon *d, const struct model_container *c,
+			struct qos_info *ret)
+{
+	struct alloc_request req;
+	struct qos_input in, own;
+
+	daemon_qos_input(&c->resources, &in);
+	own_input(c, &in, &own);
+	if (!podres_has_own(&own))
+		return false;
+	if (alloc_get_request(d->alloc, c->id, &req) < 0)
+		return qos_classify(&own, ret) == 0;
+	ret->request_mcpu = req.cpu_request_mcpu;
+	ret->limit_mcpu = req.cpu_limit_mcpu;
+	ret->mem_limit = req.mem_limit;
+	return true;
+}
+
+static int add_sibling(struct model_container *c, void *ud)
+{
+	struct siblings_ctx *sc = ud;
+	struct qos_info qi = {0};
+
+	if (!strcmp(c->id, sc->id) || !sibling_is_live(c))
+		return 0;
+	if (!sibling_own(sc->d, c, &qi)) {
+		sc->sib.n_without++;
+		return 0;
+	}
+	sc->sib.request_mcpu += qi.request_mcpu;
+	sc->sib.limit_mcpu += qi.limit_mcpu;
+	sc->sib.mem_limit += qi.mem_limit;
+	return 0;
+}
+
+static int64_t max64(int64_t a, int64_t b)
+{
+	return a > b ? a : b;
+}
+
+/* Whether an annotated container has resources the runtime would show: a CPU request
+ * of 2m or less is 2 shares, as no request at all. */
+static bool annotated_own(const struct resannot_res *r)
+{
+	return r->request_mcpu > 2 || r->limit_mcpu > 0 || r->mem_limit > 0;
+}
+
+/*
+ * Read the pod's resources annotation for c; -errno as resannot_parse(), -ENOENT absent
+ * or c not listed, -EPROTO it contradicts the runtime (c has resources of its own in one
+ * and not in the other; own: what the runtime shows of c).
+ */
+static int annotation_of(const struct model_pod *pod, const struct model_container *c,
+			 const struct qos_input *own, struct resannot *ret, char *err, size_t len)
+{
+	const char *v = model_kv_get(pod->annotations, pod->n_annotations, RESANNOT_KEY);
+	int r;
+
+	if (!v)
+		return -ENOENT;
+	r = resannot_parse(v, c->name, ret, err, len);
+	if (r < 0)
+		return r;
+	if (!ret->found)
+		return -ENOENT;
+	return annotated_own(&ret->self) == podres_has_own(own) ? 0 : -EPROTO;
+}
+
+/*
+ * The annotation's word on c's siblings, into sib: it knows the containers not created
+ * yet. It may add to what the live siblings show, never hide one (each figure is the
+ * larger of the two). false when it is unusable (annotation_of()), or the pod holds no
+ * more than its containers' sum (or its largest init container): no pod level then.
+ */
+static bool annotated_siblings(const struct model_pod *pod, const struct model_container *c,
+			       const struct qos_input *own, const struct qos_input *pin,
+			       struct podres_siblings *sib)
+{
+	struct resannot a;
+	struct qos_info pi;
+	int64_t req = 0, lim = 0, mem = 0;
+
+	if (annotation_of(pod, c, own, &a, NULL, 0) < 0 || qos_classify(pin, &pi) < 0)
+		return false;
+	if (pi.request_mcpu <= max64(a.sum.request_mcpu, a.init_max.request_mcpu) &&
+	    pi.limit_mcpu <= max64(a.sum.limit_mcpu, a.init_max.limit_mcpu))
+		return false;
+	if (!a.init) { /* an init container runs alone, before the others */
+		req = a.sum.request_mcpu - a.self.request_mcpu;
+		lim = a.sum.limit_mcpu - a.self.limit_mcpu;
+		mem = a.sum.mem_limit - a.self.mem_limit;
+	}
+	sib->request_mcpu = max64(sib->request_mcpu, req);
+	sib->limit_mcpu = max64(sib->limit_mcpu, lim);
+	sib->mem_limit = max64(sib->mem_limit, mem);
+	if (!a.init && a.n_without > sib->n_without)
+		sib->n_without = a.n_without;
+	sib->complete = true;
+	return true;
+}
+
+int daemon_classify(const struct daemon *d, const struct model_pod *pod,
+		    const struct model_container *c, const struct qos_input *base,
+		    struct podres_decision *ret)
+{
+	struct siblings_ctx sc = {.d = d, .id = c->id, .sib = {.n_without = 1}};
+	struct qos_input in, pin;
+
+	own_input(c, base, &in);
 	in.cgroup_parent = cgroup_hint(pod, c);
-	return qos_classify(&in, ret);
+	if (!pod)
+		return podres_decide(&in, NULL, NULL, ret);
+	daemon_qos_input(&pod->resources, &pin);
+	if (podres_has_own(&pin) && !podres_has_own(&in)) {
+		model_foreach_container(d->model, pod->id, add_sibling, &sc);
+		if (d->cfg.annotations_enabled)
+			annotated_siblings(pod, c, &in, &pin, &sc.sib);
+	}
+	return podres_decide(&in, &pin, &sc.sib, ret);
+}
+
+void daemon_check_resources_annotation(struct daemon *d, const struct model_pod *pod,
+				       const struct model_container *c,
+				       const struct qos_input *base)
+{
+	struct resannot a;
+	struct qos_input in;
+	char err[192] = "";
+	int r;
+
+	if (!pod || !d->cfg.annotations_enabled)
+		return;
+	own_input(c, base, &in);
+	r = annotation_of(pod, c, &in, &a, err, sizeof(err));
+	if (r == 0 || r == -ENOENT)
+		return;
+	if (r == -EPROTO)
+		snprintf(err, sizeof(err), "it gives the container %s, the runtime %s",
+			 annotated_own(&a.self) ? "resources of its own" : "none of its own",
+			 annotated_own(&a.self) ? "none" : "some");
+	log_warn("annotation refused: container=%s key=%s reason=\"%s\"", c->id, RESANNOT_KEY, err);
+	metrics_tg_annotation_refused(d->metrics);
 }
 
 enum qos_class daemon_container_qos(const struct daemon *d, const struct model_pod *pod,
 				    const struct model_container *c)
 {
 	struct qos_input in;
-	struct qos_info qi;
+	struct podres_decision pd;
 
-	(void)d;
 	daemon_qos_input(&c->resources, &in);
-	if (daemon_classify(pod, c, &in, &qi) < 0)
+	if (daemon_classify(d, pod, c, &in, &pd) < 0)
 		return QOS_BURSTABLE;
-	return qi.cls;
+	return pd.info.cls;
+}
+
+struct resize_ctx {
+	struct daemon *d;
+	const struct model_pod *pod;
+	const char *except;
+	int n;
+};
+
+static bool same_size(const struct alloc_request *r, const struct qos_info *qi)
+{
+	return r->qos == qi->cls && r->cpu_request_mcpu == qi->request_mcpu &&
+	       r->cpu_limit_mcpu == qi->limit_mcpu && r->mem_limit == qi->mem_limit;
+}
+
+/* Resize one container of the pod whose share of the pod's budget changed. */
+static int resize_one(struct model_container *c, void *ud)
+{
+	struct resize_ctx *rc = ud;
+	struct alloc_request req;
+	struct alloc_result r;
+	struct podres_decision pd;
+	struct qos_input in;
+	char reason[256] = "";
+
+	if ((rc->except && !strcmp(c->id, rc->except)) || !sibling_is_live(c) ||
+	    alloc_get_request(rc->d->alloc, c->id, &req) < 0)
+		return 0;
+	daemon_qos_input(&c->resources, &in);
+	if (daemon_classify(rc->d, rc->pod, c, &in, &pd) < 0 ||
+	    (pd.source == PODRES_OWN && !c->track.pod_budget))
+		return 0;
+	c->track.pod_budget = pd.source != PODRES_OWN;
+	if (same_size(&req, &pd.info))
+		return 0;
+	req.id = c->id;
+	req.pod_namespace = rc->pod->namespace;
+	req.qos = pd.info.cls;
+	req.cpu_request_mcpu = pd.info.request_mcpu;
+	req.cpu_limit_mcpu = pd.info.limit_mcpu;
+	req.mem_limit = pd.info.mem_limit;
+	if (alloc_update(rc->d->alloc, &req, &r, &rc->d->changes, reason, sizeof(reason)) < 0) {
+		log_warn("pod resize: container=%s keeps its CPUs: reason=\"%s\"", c->id, reason);
+		return 0;
+	}
+	(void)alloc_changes_push(&rc->d->changes, c->id);
+	log_info("pod resize: container=%s qos=%s sizing=%s request=%lldm limit=%lldm pool=%s",
+		 c->id, qos_class_name(pd.info.cls), podres_source_name(pd.source),
+		 (long long)pd.info.request_mcpu, (long long)pd.info.limit_mcpu,
+		 alloc_pool_name(r.pool));
+	rc->n++;
+	return 0;
+}
+
+int daemon_pod_resize(struct daemon *d, const struct model_pod *pod, const char *except)
+{
+	struct resize_ctx rc = {.d = d, .pod = pod, .except = except};
+
+	if (!pod)
+		return 0;
+	model_foreach_container(d->model, pod->id, resize_one, &rc);
+	return rc.n;
 }
 
 /* Shares, quota and period of r; a quota the closed loop imposes on id wins. */

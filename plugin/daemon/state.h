@@ -20,6 +20,7 @@
 #include "plugin/daemon/model.h"
 #include "plugin/nri/stub.h"
 #include "policy/alloc.h"
+#include "policy/podres.h"
 #include "policy/qos.h"
 #include "policy/topology.h"
 
@@ -116,9 +117,32 @@ uint64_t daemon_track_now(const struct daemon *d);
 int daemon_new_alloc(struct daemon *d, struct alloc_state **ret);
 /* The QoS classifier's input from a modelled container's resources. */
 void daemon_qos_input(const struct model_resources *r, struct qos_input *in);
-/* Classify c from base plus the kubelet's cgroup parent of its pod (or its own path). */
-int daemon_classify(const struct model_pod *pod, const struct model_container *c,
-		    const struct qos_input *base, struct qos_info *ret);
+/*
+ * Classify and size c from base (its resources), the kubelet's cgroup parent of its pod
+ * (or its own path), and its pod's pod-level resources shared with its live siblings
+ * (policy/podres.h; pod may be NULL), with what the pod's noderesource.dev/resources
+ * annotation says of the containers not created yet (plugin/daemon/resannot.h). A
+ * container topoguard sized from its pod's budget (track.pod_budget) counts as having
+ * none of its own.
+ */
+int daemon_classify(const struct daemon *d, const struct model_pod *pod,
+		    const struct model_container *c, const struct qos_input *base,
+		    struct podres_decision *ret);
+/*
+ * After pod's resources or containers changed: resize (alloc_update) each placed live
+ * container of pod but except (NULL: none) whose share of the pod's pod-level
+ * resources changed; d->changes gets them and the containers their moves touched.
+ * Returns how many were resized. One that does not fit keeps its CPUs (logged).
+ */
+int daemon_pod_resize(struct daemon *d, const struct model_pod *pod, const char *except);
+/*
+ * Log (and count as refused) a noderesource.dev/resources annotation of pod that
+ * daemon_classify() ignores for c: malformed, or contradicting what the runtime shows
+ * of c (base: its resources).
+ */
+void daemon_check_resources_annotation(struct daemon *d, const struct model_pod *pod,
+				       const struct model_container *c,
+				       const struct qos_input *base);
 /* The QoS of a modelled container, recomputed from its resources. */
 enum qos_class daemon_container_qos(const struct daemon *d, const struct model_pod *pod,
 				    const struct model_container *c);

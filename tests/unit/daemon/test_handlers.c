@@ -576,6 +576,113 @@ static void test_live_wants_bpf_for_exclusive_and_latency_sensitive(void **state
 	assert_true(daemon_live_wants_bpf(h->d, model_container_by_id(h->d->model, "l1"), false));
 }
 
+/* A pod with pod-level resources res (KEP-2837) in the sandbox, Guaranteed by its
+ * cgroup parent. */
+static NriPodSandbox *podlevel_pod(struct hx *h, const char *id, struct hx_res res)
+{
+	NriPodSandbox *p = pod_in(h, id, "default");
+	PB(LinuxPodSandbox) *lx = hx_alloc(h, sizeof(*lx));
+
+	*lx = (PB(LinuxPodSandbox))NRI__PKG__API__V1ALPHA1__LINUX_POD_SANDBOX__INIT;
+	lx->pod_resources = hx_res(h, &res);
+	lx->cgroup_parent = (char *)"/kubepods/poduid-pp";
+	p->linux_ = lx;
+	return p;
+}
+
+/* A running container of pp as a runtime reports it after topoguard shared the pod's 2
+ * CPUs between two containers: 1 CPU of shares, the pod's 2 CPUs of quota. */
+static NriContainer *shared_budget(struct hx *h, const NriPodSandbox *pp, const char *id,
+				   bool marked)
+{
+	struct hx_res res = {.req_m = 1000, .lim_m = 2000, .cpus = "0-7"};
+
+	return hx_ctr(h, &(struct hx_ctr_spec){
+				 .id = id,
+				 .pod = pp,
+				 .res = res,
+				 .ann = {marked ? MODEL_POD_BUDGET_ANNOTATION "=true" : NULL},
+				 .running = true});
+}
+
+/*
+ * Pod-level resources: containers without requests are sized from the pod's budget, and
+ * marked so that a restarted daemon does not take topoguard's shares and quota for their
+ * own (unmarked, each would pass for Guaranteed with 1 exclusive CPU).
+ */
+static void test_pod_budget_marked_for_a_restart(void **state)
+{
+	struct hx *h = *state;
+	NriPodSandbox *pp = podlevel_pod(h, "pp", GUARANTEED(2000));
+	NriContainer *a1 = ctr_of(h, pp, "a1", (struct hx_res){0});
+	NriContainer *a2 = ctr_of(h, pp, "a2", (struct hx_res){0});
+	NriContainer *ctrs[2];
+	struct alloc_request req;
+	struct alloc_result r;
+	struct cpuset s;
+	struct view v;
+
+	hx_create(h, pp, a1, &v); /* alone: the pod's 2 CPUs, exclusive */
+	s = adj_cpus(&v);
+	assert_int_equal(cpuset_count(&s), 2);
+	assert_string_equal(adj_annotation(&v, MODEL_POD_BUDGET_ANNOTATION), "true");
+	view_done(&v);
+	hx_create(h, pp, a2, &v); /* two: they share the budget, a1 moves back */
+	s = upd_cpus(&v, "a1");
+	assert_set(&s, "0-7");
+	s = adj_cpus(&v);
+	assert_set(&s, "0-7");
+	view_done(&v);
+	assert_int_equal(alloc_get_request(h->d->alloc, "a1", &req), 0);
+	assert_int_equal(req.qos, QOS_BURSTABLE);
+	assert_int_equal(req.cpu_request_mcpu, 1000);
+	assert_int_equal(req.cpu_limit_mcpu, 2000);
+
+	for (int marked = 0; marked < 2; marked++) {
+		hx_restart(h, "");
+		ctrs[0] = shared_budget(h, pp, "a1", marked);
+		ctrs[1] = shared_budget(h, pp, "a2", marked);
+		hx_sync(h, &pp, 1, ctrs, 2, &v);
+		view_done(&v);
+		assert_int_equal(alloc_get(h->d->alloc, "a1", &r), 0);
+		assert_int_equal(cpuset_is_empty(&r.exclusive), marked);
+		assert_int_equal(alloc_get_request(h->d->alloc, "a2", &req), 0);
+		assert_int_equal(req.qos, marked ? QOS_BURSTABLE : QOS_GUARANTEED);
+		assert_int_equal(req.cpu_request_mcpu, 1000);
+	}
+}
+
+/*
+ * The resources annotation tells a Burstable pod's pod-level CPU from its containers'
+ * sum, and annotations.enabled: false turns it off like every pod annotation.
+ */
+static void test_resources_annotation_needs_annotations_enabled(void **state)
+{
+	struct hx *h = *state;
+	NriPodSandbox *pb = hx_pod(
+		h, &(struct hx_pod_spec){
+			   .id = "pb",
+			   .ns = "default",
+			   .name = "pb",
+			   .ann = {"noderesource.dev/resources={\"containers\":{\"b1\":{}}}"}});
+	PB(LinuxPodSandbox) *lx = hx_alloc(h, sizeof(*lx));
+	NriContainer *b1 = ctr_of(h, pb, "b1", (struct hx_res){0});
+	struct view v;
+
+	*lx = (PB(LinuxPodSandbox))NRI__PKG__API__V1ALPHA1__LINUX_POD_SANDBOX__INIT;
+	lx->pod_resources = hx_res(h, &(struct hx_res){.req_m = 2000});
+	lx->cgroup_parent = (char *)"/kubepods/burstable/poduid-pb";
+	pb->linux_ = lx;
+	for (int enabled = 0; enabled < 2; enabled++) {
+		hx_restart(h, enabled ? "" : "annotations:\n  enabled: false\n");
+		hx_create(h, pb, b1, &v);
+		assert_non_null(adj_cpu(&v));
+		assert_non_null(adj_cpu(&v)->shares);
+		assert_int_equal(adj_cpu(&v)->shares->value, enabled ? 2048 : 2);
+		view_done(&v);
+	}
+}
+
 int main(void)
 {
 #define T(f) cmocka_unit_test_setup_teardown(f, hx_setup, hx_teardown)
@@ -598,6 +705,8 @@ int main(void)
 		T(test_reply_outruns_pending_unsolicited_update),
 		T(test_live_wants_bpf_for_exclusive_and_latency_sensitive),
 		T(test_direct_actuation_owes_the_next_reply),
+		T(test_pod_budget_marked_for_a_restart),
+		T(test_resources_annotation_needs_annotations_enabled),
 	};
 #undef T
 

@@ -142,6 +142,36 @@ static void test_model_pod_put_lookups(void **state)
 	model_free(m);
 }
 
+/* An UpdatePodSandbox's resources outlive later puts of the pod's creation-time ones. */
+static void test_model_pod_set_resources_kept_by_put(void **state)
+{
+	struct pod_fixture f, upd;
+	struct model *m = NULL;
+	struct model_pod *p = NULL;
+
+	(void)state;
+	assert_int_equal(model_new(&m), 0);
+	pod_fixture_init(&f, "sb1", "default", "web", "uid-1", true);
+	pod_fixture_init(&upd, "sb1", "default", "web", "uid-1", true);
+	upd.shares.value = 4096;
+	assert_int_equal(model_pod_put(m, &f.pod, &p), 0);
+	assert_false(p->resized);
+	assert_int_equal(model_pod_set_resources(NULL, &upd.res, NULL), -EINVAL);
+	assert_int_equal(model_pod_set_resources(p, NULL, NULL), 0);
+	assert_false(p->resized);
+	assert_int_equal(model_pod_set_resources(p, &upd.res, NULL), 0);
+	assert_true(p->resized);
+	assert_int_equal(p->resources.shares, 4096);
+	assert_false(p->overhead.has_shares); /* NULL: unchanged */
+	assert_int_equal(model_pod_put(m, &f.pod, &p), 0);
+	assert_true(p->resized);
+	assert_int_equal(p->resources.shares, 4096);
+	assert_int_equal(model_pod_set_resources(p, NULL, &f.res), 0);
+	assert_int_equal(p->overhead.shares, 2048);
+	assert_int_equal(p->resources.shares, 4096);
+	model_free(m);
+}
+
 static void test_model_pod_put_falls_back_to_fields(void **state)
 {
 	struct pod_fixture f;
@@ -364,6 +394,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_model_pod_put_lookups),
+		cmocka_unit_test(test_model_pod_set_resources_kept_by_put),
 		cmocka_unit_test(test_model_pod_put_falls_back_to_fields),
 		cmocka_unit_test(test_model_container_put_names_state_resources),
 		cmocka_unit_test(test_model_pod_remove_drops_containers),

@@ -195,7 +195,7 @@ endif
 
 # The root tests in QEMU guests: cgroup v2, and hybrid v1 with 2 sockets, SMT and 2 NUMA
 # nodes, on Debian 12's kernel 6.1 (scripts/vmtest.sh; the guest is cached in $(B)/vm/).
-# VMTEST_GUESTS="v2" runs one. `make test` runs it too.
+# VMTEST_GUESTS="v2" runs one. `make test` runs both too (side by side on 2+ CPUs).
 vmtest: deps
 	@bash scripts/deps.sh vm
 	@$(MAKE) --no-print-directory -j$(shell nproc) all $(INTEG) $(E2E)

@@ -493,8 +493,9 @@ static void config_put(char *buf, size_t size, size_t *pos, const char *t, size_
 
 /*
  * The escape of the character at s (YAML double-quoted), or NULL if it stands for
- * itself; *len is the bytes of s it covers. Control characters would be refused and
- * the line breaks NEL, LS and PS folded into spaces, if written raw.
+ * itself; *len is the bytes of s it covers. What libyaml refuses raw (C0 and C1
+ * controls, DEL, U+FEFF, U+FFFE, U+FFFF) is escaped, and so are the line breaks NEL,
+ * LS and PS, which it would fold into spaces.
  */
 static const char *config_escape(const char *s, size_t *len, char tmp[8])
 {
@@ -509,9 +510,17 @@ static const char *config_escape(const char *s, size_t *len, char tmp[8])
 		snprintf(tmp, 8, "\\x%02x", *u);
 		return tmp;
 	}
-	if (u[0] == 0xc2 && u[1] == 0x85) {
+	if (u[0] == 0xc2 && u[1] >= 0x80 && u[1] <= 0x9f) { /* U+0080..U+009F */
 		*len = 2;
-		return "\\N";
+		if (u[1] == 0x85)
+			return "\\N";
+		snprintf(tmp, 8, "\\x%02x", u[1]);
+		return tmp;
+	}
+	if (u[0] == 0xef &&
+	    ((u[1] == 0xbb && u[2] == 0xbf) || (u[1] == 0xbf && (u[2] == 0xbe || u[2] == 0xbf)))) {
+		*len = 3;
+		return u[1] == 0xbb ? "\\uFEFF" : u[2] == 0xbe ? "\\uFFFE" : "\\uFFFF";
 	}
 	if (u[0] == 0xe2 && u[1] == 0x80 && (u[2] == 0xa8 || u[2] == 0xa9)) {
 		*len = 3;

@@ -104,6 +104,8 @@ static void test_config_print_round_trips_strings(void **state)
 		"tab\\there \\\"q\\\" \\\\", /* tab, quote, backslash */
 		"\\x01\\x1f\\x7f",	     /* control characters YAML refuses raw */
 		"nel\\Nls\\Lps\\P",	     /* line breaks YAML folds raw */
+		"c1\\x80\\x99\\x9f",	     /* C1 controls YAML refuses raw (fuzz_config) */
+		"\\uFEFF\\uFFFE\\uFFFF",     /* the BOM and non-characters, refused raw */
 		" edges ",		     /* leading and trailing blanks */
 		"\\u00e9\\u4e2d",	     /* plain UTF-8 */
 	};

@@ -374,6 +374,8 @@ bool alloc_is_shared_dep(const struct alloc_entry *e)
 /* Account e's owned CPUs and shared dependency in the pools. */
 void alloc_commit(struct alloc_state *s, struct alloc_entry *e)
 {
+	if (e->pool == ALLOC_POOL_EXCLUSIVE || e->pool == ALLOC_POOL_ISOLATED || e->shielded)
+		s->owned_gen++;
 	if (e->pool == ALLOC_POOL_EXCLUSIVE) {
 		cpuset_or(&s->excl_used, &s->excl_used, &e->owned);
 		cpuset_andnot(&s->shared, &s->shared, &e->owned);
@@ -389,6 +391,8 @@ void alloc_commit(struct alloc_state *s, struct alloc_entry *e)
 
 void alloc_uncommit(struct alloc_state *s, struct alloc_entry *e)
 {
+	if (e->pool == ALLOC_POOL_EXCLUSIVE || e->pool == ALLOC_POOL_ISOLATED || e->shielded)
+		s->owned_gen++;
 	if (e->pool == ALLOC_POOL_EXCLUSIVE) {
 		cpuset_andnot(&s->excl_used, &s->excl_used, &e->owned);
 		/* Only CPUs still in the exclusive pool go back (reconfigure may shrink it). */

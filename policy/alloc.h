@@ -312,6 +312,13 @@ int alloc_changes_all(const struct alloc_state *s, struct alloc_changes *changes
  * -ENOMEM; a NULL changes is ignored. */
 int alloc_changes_push(struct alloc_changes *c, const char *id);
 
+/*
+ * A number that changes whenever CPUs change owners (exclusive, isolated, shielded
+ * containers placed, resized or released); equal values mean nobody's owned CPUs
+ * changed in between. For callers that persist ownership (the daemon's checkpoint).
+ */
+uint64_t alloc_owned_gen(const struct alloc_state *s);
+
 /* Number of containers and iteration (order unspecified, stable while unmodified). */
 size_t alloc_count(const struct alloc_state *s);
 /* The i-th container id (0 <= i < alloc_count), NULL past the end. */

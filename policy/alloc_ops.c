@@ -209,6 +209,11 @@ void alloc_stats_get(const struct alloc_state *s, struct alloc_stats *ret)
 	}
 }
 
+uint64_t alloc_owned_gen(const struct alloc_state *s)
+{
+	return s ? s->owned_gen : 0;
+}
+
 size_t alloc_count(const struct alloc_state *s)
 {
 	return s ? s->n : 0;

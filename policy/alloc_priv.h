@@ -159,6 +159,7 @@ struct alloc_state {
 	struct cpuset iso_used;	   /* owned by isolated entries */
 	struct cpuset shield_used; /* lent to shielded shared entries */
 	struct cpuset shared;	   /* excl_pool - excl_used - shield_used */
+	uint64_t owned_gen;	   /* bumped when CPUs change owners (alloc_owned_gen) */
 	struct alloc_entry **entries;
 	size_t n, cap;
 	struct alloc_entry **buckets;

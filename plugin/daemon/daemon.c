@@ -140,7 +140,7 @@ static void on_checkpoint_tick(struct nri_stub *s, void *ud)
 	(void)s;
 	if (!d->checkpoint_dirty || !d->state_known)
 		return;
-	daemon_checkpoint_save(d);
+	daemon_checkpoint_save(d, true);
 	/*
 	 * The save builds the whole file as json-c objects and frees them; glibc keeps
 	 * those pages (a megabyte at 500 containers) unless told to give them back. This
@@ -304,6 +304,7 @@ static void configure_from_payload(struct daemon *d, const char *config)
 	}
 	alloc_state_free(d->alloc);
 	d->alloc = fresh;
+	d->ck_alloc = NULL; /* a new allocation: its owners are not checkpointed yet */
 	log_set_level((enum log_level)d->cfg.log_level);
 	metrics_tg_config_reload(d->metrics, "applied", 0);
 	log_info("config applied: origin=nri-config");
@@ -479,7 +480,7 @@ void daemon_free(struct daemon *d)
 	if (!d)
 		return;
 	if (d->checkpoint_dirty && d->state_known && d->alloc)
-		daemon_checkpoint_save(d);
+		daemon_checkpoint_save(d, true);
 	nri_stub_free(d->stub);
 	watch_free(d->watch);
 	status_server_free(d->status);

@@ -417,6 +417,7 @@ static int on_synchronize(struct nri_stub *s, NriPodSandbox *const *pods, size_t
 	}
 	alloc_state_free(d->alloc);
 	d->alloc = fresh;
+	d->ck_alloc = NULL; /* a new allocation: its owners are not checkpointed yet */
 	/* Following 2000 containers' cgroups (opens, BPF map updates) need not delay it. */
 	d->resync_old = old;
 	moved = d->changes.n;

@@ -65,13 +65,16 @@ static void entries_free(struct checkpoint *c)
 	free(c->e);
 }
 
-int daemon_checkpoint_save(struct daemon *d)
+int daemon_checkpoint_save(struct daemon *d, bool durable)
 {
 	size_t n = alloc_count(d->alloc);
 	struct checkpoint c = {.e = calloc(n ? n : 1, sizeof(*c.e))};
 	int r = c.e ? 0 : -ENOMEM;
 
-	d->checkpoint_dirty = false;
+	if (durable)
+		d->checkpoint_dirty = false;
+	d->ck_alloc = d->alloc;
+	d->ck_owned_gen = alloc_owned_gen(d->alloc);
 	if (!*daemon_checkpoint_path(d)) {
 		free(c.e);
 		return 0;
@@ -84,14 +87,25 @@ int daemon_checkpoint_save(struct daemon *d)
 			r = 0;
 	}
 	if (r >= 0)
-		r = checkpoint_write(daemon_checkpoint_path(d), &c);
+		r = checkpoint_write(daemon_checkpoint_path(d), &c, durable);
 	entries_free(&c);
 	if (r < 0) {
 		d->checkpoint_dirty = true; /* try again at the next tick */
+		d->ck_alloc = NULL;
 		return log_warn_errno(r, "cannot write the checkpoint %s",
 				      daemon_checkpoint_path(d));
 	}
 	return 0;
+}
+
+void daemon_checkpoint_owners(struct daemon *d)
+{
+	/* a runtime that synchronizes the next plugin tells it everything itself */
+	if (nri_stub_expects_synchronize(d->stub) || !d->state_known || !d->alloc ||
+	    !*daemon_checkpoint_path(d) ||
+	    (d->ck_alloc == d->alloc && d->ck_owned_gen == alloc_owned_gen(d->alloc)))
+		return;
+	(void)daemon_checkpoint_save(d, false);
 }
 
 /* ---- the node restore ------------------------------------------------------------ */
@@ -263,6 +277,7 @@ int daemon_restore_from_node(struct daemon *d, const char *why)
 	}
 	alloc_state_free(d->alloc);
 	d->alloc = fresh;
+	d->ck_alloc = NULL; /* a new allocation: its owners are not checkpointed yet */
 	model_learn(d, &v);
 	d->state_source = source_of(&v);
 	d->state_known = true;

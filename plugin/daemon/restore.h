@@ -23,8 +23,18 @@
 
 #define DAEMON_CHECKPOINT_MS 250
 
-/* Write the checkpoint now (if state.checkpoint is set). 0 or -errno (logged). */
-int daemon_checkpoint_save(struct daemon *d);
+/* Write the checkpoint now (if state.checkpoint is set), fsync'd if durable. 0 or
+ * -errno (logged). */
+int daemon_checkpoint_save(struct daemon *d, bool durable);
+/*
+ * Before a reply, on a runtime that will not synchronize the next plugin (pre-launched,
+ * NRI before v0.7): when CPUs changed owners since the last checkpoint, write it now
+ * (not fsync'd; the next tick makes it durable). The runtime's restart kills the plugin
+ * at any moment, and nothing but the checkpoint (and the kubelet's cgroups) tells the
+ * next one who owns what: it must already say so when the runtime acts on the answer.
+ * Elsewhere the tick is enough: the Synchronize after a restart says it all.
+ */
+void daemon_checkpoint_owners(struct daemon *d);
 /*
  * Rebuild the allocation (and a minimal model) from the checkpoint and the node's
  * cgroups; why goes to the log. 0 (the state is then known), or -errno with the old

@@ -8,6 +8,7 @@
 #include "plugin/daemon/state.h"
 #include "plugin/daemon/live.h"
 #include "plugin/daemon/resannot.h"
+#include "plugin/daemon/restore.h"
 #include "plugin/obs/log.h"
 #include "plugin/obs/metrics.h"
 
@@ -62,6 +63,7 @@ void daemon_pool_metrics_later(struct daemon *d)
 {
 	d->checkpoint_dirty = true;
 	d->pool_dirty = true;
+	daemon_checkpoint_owners(d);
 }
 
 static void created_done(struct daemon *d)

@@ -84,9 +84,12 @@ struct daemon {
 	bool state_known;
 	bool node_restore_tried;
 	const char *state_source; /* "synchronize", "checkpoint+cgroups", ... (static) */
-	bool checkpoint_dirty;	  /* the allocation changed since the last checkpoint */
-	bool info_dirty;	  /* some topoguard_container_info series are stale */
-	bool pool_dirty;	  /* the pool gauges wait for daemon_after_reply() */
+	bool checkpoint_dirty;	  /* the allocation changed since the last durable checkpoint */
+	/* The allocation and its alloc_owned_gen() the last checkpoint was written from. */
+	const struct alloc_state *ck_alloc;
+	uint64_t ck_owned_gen;
+	bool info_dirty; /* some topoguard_container_info series are stale */
+	bool pool_dirty; /* the pool gauges wait for daemon_after_reply() */
 	/* The model a Synchronize replaced: live usage follows the new one, after the reply. */
 	struct model *resync_old;
 	/* A create answered; its info series and log line wait for daemon_after_reply(). */

@@ -16,6 +16,7 @@
  */
 #pragma once
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -36,9 +37,13 @@ struct checkpoint {
 	size_t n;
 };
 
-/* Atomically replace path with c, making its directory (0700) if missing. 0 or -errno
- * (the old file stays on failure). */
-int checkpoint_write(const char *path, const struct checkpoint *c);
+/*
+ * Atomically replace path with c, making its directory (0700) if missing. 0 or -errno
+ * (the old file stays on failure). durable: the file and the rename are fsync'd, so the
+ * new state survives a power loss too; without, it survives the writer's death (the
+ * rename is atomic), which is what a restarted plugin needs, at a fraction of the cost.
+ */
+int checkpoint_write(const char *path, const struct checkpoint *c, bool durable);
 /*
  * Read path: 0, -ENOENT (none), -EBADMSG (unparsable, wrong version, checksum
  * mismatch, a field of the wrong type), -EFBIG (over CHECKPOINT_MAX_BYTES), or -errno.

@@ -26,27 +26,10 @@
 
 #include "plugin/obs/status.h"
 #include "policy/cpuset.h"
+#include "tests/lib/e2e_cpus.h"
 #include "tests/lib/e2e_run.h"
 
 #define FIXTURE "tests/fixtures/sysfs/skx-4s-smt"
-
-static struct cpuset set_of(const char *list)
-{
-	struct cpuset s;
-
-	assert_non_null(list);
-	assert_int_equal(cpuset_parse(list, strlen(list), &s), 0);
-	return s;
-}
-
-static struct cpuset cpus_of(json_object *rep, const char *id)
-{
-	const char *l = e2e_report_cpus(rep, id);
-
-	if (!l)
-		fail_msg("container %s missing from the report", id);
-	return set_of(l);
-}
 
 static pid_t start_sim(struct e2e_run *r, const char *scenario, const char *const *extra)
 {
@@ -546,61 +529,22 @@ static void test_daemon_annotations_aliases_and_refusals(void **state)
 	assert_true(metric(r, "topoguard_annotations_refused_total") >= 3);
 }
 
-/*
- * nri-sim launching topoguard as the runtime does (fd 3, empty environment): a wrapper
- * adds run_args; plugin_config is the runtime's config for it.
- */
 static pid_t start_prelaunched(struct e2e_run *r, const char *run_args, const char *plugin_config,
 			       const char *scenario, const char *const *extra)
 {
-	char wrapper[256], fixture[256], text[1024], cfg[256], scen[256], *bin;
-	const char *args[24] = {"--launch",   wrapper, "--plugin-config", cfg,
-				"--scenario", scen,    "--report",	  r->report};
-	size_t n = 8;
+	char fixture[256];
 	pid_t sim;
 
-	for (; extra && *extra && n < 23; extra++)
-		args[n++] = *extra;
-	args[n] = NULL;
-
 	e2e_src_path(&r->e, fixture, sizeof(fixture), FIXTURE);
-	e2e_path(&r->e, wrapper, sizeof(wrapper), "90-topoguard");
-	snprintf(text, sizeof(text), "#!/bin/sh\nexec %s run --sysfs-root %s --log-file %s %s\n",
-		 (bin = realpath(r->e.topoguard, NULL)) ? bin : r->e.topoguard, fixture, r->log,
-		 run_args);
-	free(bin);
-	assert_int_equal(e2e_write(&r->e, "90-topoguard", text), 0);
-	assert_int_equal(chmod(wrapper, 0755), 0);
-	assert_int_equal(e2e_write(&r->e, "90-topoguard.conf", plugin_config), 0);
-	assert_int_equal(e2e_write(&r->e, "scenario.scn", scenario), 0);
-	e2e_path(&r->e, cfg, sizeof(cfg), "90-topoguard.conf");
-	e2e_path(&r->e, scen, sizeof(scen), "scenario.scn");
-	sim = e2e_spawn(r->e.sim, args, NULL);
+	sim = e2e_run_prelaunched(r, fixture, run_args, plugin_config, scenario, extra);
 	assert_true(sim > 0);
 	return sim;
 }
 
-/*
- * How the launched daemons ended, as nri-sim (their parent) saw it: the last one exited 0
- * on the runtime's EOF, else a report at exit (sanitizer, valgrind) or a crash at shutdown
- * went unseen; earlier ones exited 0 too or were killed by a runtime restart.
- */
 static void assert_launched_exits_clean(struct e2e_run *r, json_object *rep)
 {
-	json_object *exits = e2e_jget(rep, "plugin_exits");
-	size_t n = exits ? json_object_array_length(exits) : 0;
-	bool ok = n > 0;
-
-	for (size_t i = 0; ok && i < n; i++) {
-		const char *e = json_object_get_string(json_object_array_get_idx(exits, i));
-
-		ok = !strcmp(e, "exit 0") || (i + 1 < n && !strcmp(e, "killed (runtime restart)"));
-	}
-	if (ok)
-		return;
-	e2e_print_tail(r->log, 30);
-	fail_msg("launched daemons ended %s, want the last with \"exit 0\"",
-		 json_object_to_json_string(exits));
+	if (!e2e_run_launched_exits_clean(r, rep))
+		fail();
 }
 
 static void test_daemon_prelaunched_config_payload(void **state)

@@ -29,6 +29,7 @@
 #include "plugin/obs/status.h"
 #include "policy/cpuset.h"
 #include "tests/lib/devtree.h"
+#include "tests/lib/e2e_cpus.h"
 #include "tests/lib/e2e_run.h"
 
 #define FIXTURE "tests/fixtures/sysfs/icx-2s-smt"
@@ -64,16 +65,6 @@ static const char scenario[] =
 																    "pod p6 default/burst qos=burstable\n"
 																    "create burst pod=p6 name=c cpu-request=500 cpu-limit=2000 " GPU
 																    "\nstart burst\n";
-
-static struct cpuset set_of(const char *list)
-{
-	struct cpuset s;
-
-	assert_non_null(list);
-	if (cpuset_parse(list, strlen(list), &s) < 0)
-		fail_msg("bad cpulist \"%s\"", list);
-	return s;
-}
 
 static struct cpuset node_set(int node)
 {

@@ -17,7 +17,6 @@
 #include <errno.h>
 #include <setjmp.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -31,9 +30,10 @@
 
 #include "plugin/nri/stub.h"
 #include "tests/lib/e2e_run.h"
+#include "tests/lib/scngen.h"
 
 #define FIXTURE	  "tests/fixtures/sysfs/skx-4s-smt"
-#define EXCL_ARGS "mem-limit=1073741824 exclusive"
+#define EXCL_ARGS SCNGEN_EXCL_ARGS
 /* A generous bound on a daemon's start: spawn -> handshake done, on a loaded machine. */
 #define SESSION_BOUND_MS 60000
 #define KILL_OPS	 1000
@@ -195,109 +195,11 @@ static void test_faults_runtime_restart_resync(void **state)
 
 /* ---- kill -9 during random pod operations ----------------------------------------- */
 
-enum kind { K_GINT, K_GFRAC, K_BURST, K_BE };
-enum cstate { C_NONE, C_CREATED, C_RUNNING, C_STOPPED };
-
-struct slot {
-	enum kind kind;
-	enum cstate st;
-	int id;
-};
-
-#define SLOTS 24
-
-struct gen {
-	char *buf;
-	size_t len, cap;
-	uint64_t rng;
-	struct slot s[SLOTS];
-	int next_id, ops;
-};
-
-static uint32_t gen_rand(struct gen *g, uint32_t n)
+/* Phase p of the kill test starts once the (p+1)-th daemon completed its handshake. */
+static void wait_for_session(int p, char *buf, size_t len, void *ud)
 {
-	g->rng = g->rng * 6364136223846793005ull + 1442695040888963407ull;
-	return (uint32_t)(g->rng >> 33) % n;
-}
-
-static void gen_line(struct gen *g, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static void gen_line(struct gen *g, const char *fmt, ...)
-{
-	va_list ap;
-	int n;
-
-	if (g->cap - g->len < 512) {
-		g->cap = g->cap * 2 + 4096;
-		g->buf = realloc(g->buf, g->cap);
-		assert_non_null(g->buf);
-	}
-	va_start(ap, fmt);
-	n = vsnprintf(g->buf + g->len, g->cap - g->len, fmt, ap);
-	va_end(ap);
-	assert_true(n > 0 && (size_t)n < g->cap - g->len);
-	g->len += (size_t)n;
-}
-
-static void gen_create(struct gen *g, struct slot *s)
-{
-	static const char *const qos[] = {"guaranteed", "guaranteed", "burstable", "besteffort"};
-	int id = g->next_id++, cpus = 1 + (int)gen_rand(g, 3);
-
-	*s = (struct slot){.kind = (enum kind)gen_rand(g, 4), .st = C_CREATED, .id = id};
-	gen_line(g, "pod p%d default/app%d qos=%s\n", id, id, qos[s->kind]);
-	if (s->kind == K_GINT)
-		gen_line(g, "create c%d pod=p%d cpu-request=%d cpu-limit=%d " EXCL_ARGS "\n", id,
-			 id, cpus * 1000, cpus * 1000);
-	else if (s->kind == K_GFRAC)
-		gen_line(g,
-			 "create c%d pod=p%d cpu-request=1500 cpu-limit=1500 "
-			 "mem-limit=1073741824\n",
-			 id, id);
-	else if (s->kind == K_BURST)
-		gen_line(g, "create c%d pod=p%d cpu-request=250 cpu-limit=2000\n", id, id);
-	else
-		gen_line(g, "create c%d pod=p%d\n", id, id);
-}
-
-static void gen_update(struct gen *g, struct slot *s)
-{
-	int cpus = 1 + (int)gen_rand(g, 4);
-
-	if (s->kind == K_GINT)
-		gen_line(g, "update c%d cpu-request=%d cpu-limit=%d\n", s->id, cpus * 1000,
-			 cpus * 1000);
-	else
-		gen_line(g, "update c%d cpu-request=%d\n", s->id, 100 * cpus);
-}
-
-/* One random operation on a random slot: the next step of that container's life. */
-static void gen_op(struct gen *g)
-{
-	struct slot *s = &g->s[gen_rand(g, SLOTS)];
-
-	switch (s->st) {
-	case C_NONE:
-		gen_create(g, s);
-		break;
-	case C_CREATED:
-		gen_line(g, "start c%d\n", s->id);
-		s->st = C_RUNNING;
-		break;
-	case C_RUNNING:
-		if (gen_rand(g, 3) == 0) {
-			gen_line(g, "stop c%d\n", s->id);
-			s->st = C_STOPPED;
-		} else {
-			gen_update(g, s);
-		}
-		break;
-	case C_STOPPED:
-		gen_line(g, "remove-pod p%d\n", s->id);
-		s->st = C_NONE;
-		break;
-	}
-	g->ops++;
+	(void)ud;
+	snprintf(buf, len, "wait-sessions %d %d\n", p + 1, SESSION_BOUND_MS);
 }
 
 /*
@@ -309,20 +211,18 @@ static void gen_op(struct gen *g)
  */
 static char *gen_scenario(uint64_t seed, int ops, int phases, int pause_every, int pause_ms)
 {
-	struct gen g = {.rng = seed};
+	const struct scngen_opts o = {.seed = seed,
+				      .ops = ops,
+				      .phases = phases,
+				      .pause_every = pause_every,
+				      .pause_ms = pause_ms,
+				      .head = "fault check-exclusive always\n",
+				      .tail = "expect-connected yes\n",
+				      .phase_line = wait_for_session};
+	char *scn = scngen_build(&o);
 
-	gen_line(&g, "fault check-exclusive always\n");
-	for (int p = 0; p < phases; p++) {
-		if (p > 0)
-			gen_line(&g, "wait-sessions %d %d\n", p + 1, SESSION_BOUND_MS);
-		while (g.ops < ops * (p + 1) / phases) {
-			gen_op(&g);
-			if (g.ops % pause_every == 0)
-				gen_line(&g, "sleep %d\n", pause_ms);
-		}
-	}
-	gen_line(&g, "expect-connected yes\n");
-	return g.buf;
+	assert_non_null(scn);
+	return scn;
 }
 
 /* Lines containing needle after the k-th line containing mark; -1 before that one. */

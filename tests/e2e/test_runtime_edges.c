@@ -24,31 +24,13 @@
 #include <cmocka.h>
 
 #include "policy/cpuset.h"
+#include "tests/lib/e2e_cpus.h"
 #include "tests/lib/e2e_run.h"
 
 #define FIXTURE	   "tests/fixtures/sysfs/skx-4s-smt"
 #define SHARED_ALL "1-71,73-143"
 #define EXCL_KEY   "topoguard.io/exclusive-cpus"
 #define GIB	   "mem-limit=1073741824"
-
-static struct cpuset set_of(const char *list)
-{
-	struct cpuset s;
-
-	assert_non_null(list);
-	if (cpuset_parse(list, strlen(list), &s) < 0)
-		fail_msg("bad cpulist \"%s\"", list);
-	return s;
-}
-
-static struct cpuset cpus_of(json_object *rep, const char *id)
-{
-	const char *l = e2e_report_cpus(rep, id);
-
-	if (!l)
-		fail_msg("container %s missing from the report", id);
-	return set_of(l);
-}
 
 /* The exclusive CPUs the daemon persisted on id ("" = none). */
 static struct cpuset owned_of(json_object *rep, const char *id)

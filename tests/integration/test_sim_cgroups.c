@@ -34,6 +34,7 @@
 #include "plugin/nri/stub.h"
 #include "policy/cpuset.h"
 #include "tests/lib/e2e.h"
+#include "tests/lib/e2e_cpus.h"
 #include "tests/lib/skip.h"
 
 /* The v1 hierarchies, or all of them the cgroup2 root on a cgroup v2 only host. */
@@ -222,16 +223,6 @@ static void assert_no_cgroup_left(const char *name)
 		if (cgroup_exists(roots[i], name, NULL))
 			fail_msg("%s/%s is still there", roots[i], name);
 	}
-}
-
-static struct cpuset set_of(const char *list)
-{
-	struct cpuset s;
-
-	assert_non_null(list);
-	if (cpuset_parse(list, strlen(list), &s) < 0)
-		fail_msg("not a cpu list: \"%s\"", list);
-	return s;
 }
 
 static void assert_same_set(const char *what, const char *a, const char *b)

@@ -102,6 +102,55 @@ pid_t e2e_run_daemon(struct e2e_run *r, const char *sysfs, const char *const *pr
 	return r->daemon;
 }
 
+pid_t e2e_run_prelaunched(struct e2e_run *r, const char *sysfs, const char *run_args,
+			  const char *plugin_config, const char *scenario, const char *const *extra)
+{
+	char wrapper[256], text[1024], cfg[256], scen[256], *bin;
+	const char *args[24] = {"--launch",   wrapper, "--plugin-config", cfg,
+				"--scenario", scen,    "--report",	  r->report};
+	size_t n = 8;
+	int ret;
+
+	for (; extra && *extra && n < 23; extra++)
+		args[n++] = *extra;
+	args[n] = NULL;
+	e2e_path(&r->e, wrapper, sizeof(wrapper), "90-topoguard");
+	e2e_path(&r->e, cfg, sizeof(cfg), "90-topoguard.conf");
+	e2e_path(&r->e, scen, sizeof(scen), "scenario.scn");
+	bin = realpath(r->e.topoguard, NULL);
+	ret = snprintf(text, sizeof(text),
+		       "#!/bin/sh\nexec %s run --sysfs-root %s --log-file %s %s\n",
+		       bin ? bin : r->e.topoguard, sysfs, r->log, run_args);
+	free(bin);
+	if (ret < 0 || (size_t)ret >= sizeof(text))
+		return -ENAMETOOLONG;
+	ret = e2e_write(&r->e, "90-topoguard", text);
+	if (ret == 0 && chmod(wrapper, 0755) < 0)
+		ret = -errno;
+	ret = ret ?: e2e_write(&r->e, "90-topoguard.conf", plugin_config);
+	ret = ret ?: e2e_write(&r->e, "scenario.scn", scenario);
+	return ret < 0 ? ret : e2e_spawn(r->e.sim, args, NULL);
+}
+
+bool e2e_run_launched_exits_clean(struct e2e_run *r, json_object *rep)
+{
+	json_object *exits = e2e_jget(rep, "plugin_exits");
+	size_t n = exits ? json_object_array_length(exits) : 0;
+	bool ok = n > 0;
+
+	for (size_t i = 0; ok && i < n; i++) {
+		const char *e = json_object_get_string(json_object_array_get_idx(exits, i));
+
+		ok = !strcmp(e, "exit 0") || (i + 1 < n && !strcmp(e, "killed (runtime restart)"));
+	}
+	if (!ok) {
+		e2e_print_tail(r->log, 30);
+		fprintf(stderr, "launched daemons ended %s, want the last with \"exit 0\"\n",
+			json_object_to_json_string(exits));
+	}
+	return ok;
+}
+
 json_object *e2e_run_finish_sim(struct e2e_run *r, pid_t sim, int timeout_ms, int *ret_rc)
 {
 	*ret_rc = e2e_wait_exit(sim, timeout_ms);

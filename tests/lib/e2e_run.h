@@ -11,6 +11,7 @@
  */
 #pragma once
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <sys/types.h>
 
@@ -46,6 +47,23 @@ pid_t e2e_run_daemon(struct e2e_run *r, const char *sysfs, const char *const *pr
  * reason and the tail of r->log on stderr) and clear it. 0 if no daemon was running.
  */
 int e2e_run_stop_daemon(struct e2e_run *r, int timeout_ms);
+
+/*
+ * nri-sim launching topoguard as the runtime does (fd 3, empty environment): a wrapper
+ * "90-topoguard" runs it with --sysfs-root sysfs (absolute), r->log and run_args (shell
+ * words); plugin_config is the runtime's config for it. The simulator's pid, or -errno.
+ */
+pid_t e2e_run_prelaunched(struct e2e_run *r, const char *sysfs, const char *run_args,
+			  const char *plugin_config, const char *scenario,
+			  const char *const *extra);
+
+/*
+ * How the launched daemons ended, as nri-sim (their parent) reports it: true when the
+ * last one exited 0 on the runtime's EOF and every earlier one exited 0 too or was
+ * killed by a runtime restart; else false, with the log's tail on stderr (a report at
+ * exit from a sanitizer or valgrind, a crash at shutdown).
+ */
+bool e2e_run_launched_exits_clean(struct e2e_run *r, json_object *rep);
 
 /* Wait for the simulator (killed after timeout_ms); its report, or NULL. *ret_rc: exit. */
 json_object *e2e_run_finish_sim(struct e2e_run *r, pid_t sim, int timeout_ms, int *ret_rc);

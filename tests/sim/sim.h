@@ -66,6 +66,10 @@ struct sim_ctr {
 	bool has_spec;
 	int state; /* PB ContainerState */
 	bool exclusive, failed, removed;
+	/* The CFS quota of the CPU limit the kubelet last asked for and got (create, an
+	 * UpdateContainer not refused): what `fault check-quota always` holds res to. */
+	bool has_k8s_quota;
+	int64_t k8s_quota;
 	bool ghost;	   /* `create ... fail-after`: failed after CreateContainer, never stopped,
 		     * never removed, unknown to the runtime's updates (CRI-O 1.26) */
 	bool exited;	   /* its process ended on its own (`exit`) */
@@ -150,7 +154,7 @@ struct sim_opts {
 	const char *listen_path;
 	const char *launch_path, *launch_name, *plugin_config_path, *plugin_stderr;
 	const char *scenario_path, *report_path;
-	const char *nri_version; /* "v0.6.1", "v0.9.0" or "v0.12.2" */
+	const char *nri_version; /* a tag of sim_version.c */
 	unsigned int registration_timeout_ms, request_timeout_ms, accept_timeout_ms;
 	size_t sync_chunk;
 	bool systemd, honor_evictions, check_exclusive;
@@ -159,6 +163,14 @@ struct sim_opts {
 	bool report_real_cgroups;	  /* --report-real-cgroups */
 	bool lock_inversion;		  /* --lock-inversion: containerd#13733 (sim_proto.c) */
 };
+
+/* sim_version.c: an NRI version, and the runtime release that shipped it. */
+struct sim_nri {
+	const char *tag;
+	unsigned int minor, patch; /* v0.<minor>.<patch> */
+	const char *runtime_name, *runtime_version;
+};
+const struct sim_nri *sim_nri_lookup(const char *tag);
 
 struct sim_deferred {
 	uint32_t stream_id;
@@ -169,9 +181,7 @@ struct sim_deferred {
 struct sim {
 	struct sim_opts o;
 	struct sim_model model;
-	bool v012; /* NRI v0.12.2 behaviour (dedicated RPCs, NRI_version) */
-	bool v06;  /* NRI v0.6.1 (containerd 1.7.20): as v0.9.0, and a launched plugin
-		    * gets no Synchronize (the adaptation's launch path had none before v0.7) */
+	const struct sim_nri *nri; /* the NRI version played (sim_version.c) */
 	char *plugin_config;
 
 	int listen_fd;
@@ -234,6 +244,12 @@ int sim_handshake(struct sim *s);
 void sim_record(struct sim *s, const char *method, int ev, const char *pod, const char *ctr,
 		const struct sim_call_res *res, int n_updates);
 uint32_t sim_known_events(const struct sim *s);
+/*
+ * What the version played does (nri-protocol.md §6, §10.1): >= 0.7 timeouts in
+ * Configure, Synchronize chunking and a Synchronize for launched plugins; >= 0.10
+ * UpdatePodSandbox and events 12-14; >= 0.12 dedicated RPCs, NRI_version, strict names.
+ */
+bool sim_nri_at_least(const struct sim *s, unsigned int minor, unsigned int patch);
 /* Apply updates; returns how many applied, *ret_moved (optional) how many of them
  * changed a container's cpuset (as a set). */
 int sim_apply_updates(struct sim *s, PB(ContainerUpdate) * *u, size_t n, const char *skip_id,

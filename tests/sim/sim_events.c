@@ -98,7 +98,7 @@ static int send_notification(struct ev_ctx *c)
 	ProtobufCMessage *m;
 	int r;
 
-	if (!s->v012 || s->state_change_fallback || !d) {
+	if (!sim_nri_at_least(s, 12, 0) || s->state_change_fallback || !d) {
 		r = send_state_change(c, &res);
 		sim_record(s, "StateChange", c->ev, c->pod->id, c->ctr ? c->ctr->id : NULL, &res,
 			   -1);

@@ -9,6 +9,11 @@
  *                                        every UpdateContainers call, live containers
  *                                        marked `exclusive` and not stopped must have
  *                                        disjoint cpusets
+ *   fault check-quota always             likewise: every live container with a CPU
+ *                                        limit has the CFS quota of that limit, and
+ *                                        one marked `exclusive` none (-1): topoguard's
+ *                                        default (exclusive CPUs are not throttled);
+ *                                        a value left from before a move is stale
  *   fault runtime-restart <down-ms> [stale-specs] [lose=<ctr>]...
  *                                        the runtime goes away: listener closed, socket
  *                                        removed, plugin dropped; down-ms later a new
@@ -49,7 +54,7 @@
 static struct {
 	char drop_method[64];
 	unsigned long drop_left;
-	bool check_always;
+	bool check_always, check_quota;
 	unsigned int reports;
 } fault;
 
@@ -73,26 +78,18 @@ static bool sets_overlap(const char *a, const char *b)
 	return false;
 }
 
-static void fault_report(struct sim *s, const struct sim_ctr *a, const struct sim_ctr *b,
-			 const char *where)
+static void fault_fail(struct sim *s, const char *msg)
 {
-	char msg[512];
-
-	snprintf(msg, sizeof(msg),
-		 "continuous check after %s: exclusive %s (%s) and %s (%s) share CPUs", where,
-		 a->id, a->res.cpus ? a->res.cpus : "", b->id, b->res.cpus ? b->res.cpus : "");
 	fprintf(stderr, "nri-sim: FAIL %s\n", msg);
 	s->expect_failed++;
 	json_object_array_add(s->expect_failures, json_object_new_string(msg));
 }
 
-void sim_fault_check(struct sim *s, const char *where)
+static void check_exclusive(struct sim *s, const char *where)
 {
 	const struct sim_model *m = &s->model;
-	unsigned int before = fault.reports;
+	char msg[512];
 
-	if (!fault.check_always || fault.reports >= FAULT_MAX_REPORTS)
-		return;
 	for (size_t i = 0; i < m->n_ctrs; i++) {
 		const struct sim_ctr *a = m->ctrs[i];
 
@@ -101,12 +98,64 @@ void sim_fault_check(struct sim *s, const char *where)
 		for (size_t j = i + 1; j < m->n_ctrs; j++) {
 			const struct sim_ctr *b = m->ctrs[j];
 
-			if (!sim_ctr_live_exclusive(b) || !sets_overlap(a->res.cpus, b->res.cpus))
+			if (!sim_ctr_live_exclusive(b) || !sets_overlap(a->res.cpus, b->res.cpus) ||
+			    fault.reports++ >= FAULT_MAX_REPORTS)
 				continue;
-			if (fault.reports++ < FAULT_MAX_REPORTS)
-				fault_report(s, a, b, where);
+			snprintf(msg, sizeof(msg),
+				 "continuous check after %s: exclusive %s (%s) and %s (%s) share "
+				 "CPUs",
+				 where, a->id, a->res.cpus ? a->res.cpus : "", b->id,
+				 b->res.cpus ? b->res.cpus : "");
+			fault_fail(s, msg);
 		}
 	}
+}
+
+/* The quota c must have: none when exclusive, else its limit's over its period. */
+static int64_t quota_wanted(const struct sim_ctr *c)
+{
+	uint64_t period = c->res.has_period && c->res.period ? c->res.period : 100000;
+
+	return c->exclusive ? -1 : (int64_t)((uint64_t)c->k8s_quota * period / 100000);
+}
+
+static void check_quota(struct sim *s, const char *where)
+{
+	const struct sim_model *m = &s->model;
+	char msg[512];
+
+	for (size_t i = 0; i < m->n_ctrs; i++) {
+		const struct sim_ctr *c = m->ctrs[i];
+		int64_t want;
+
+		if (c->removed || c->failed ||
+		    c->state == NRI__PKG__API__V1ALPHA1__CONTAINER_STATE__CONTAINER_STOPPED ||
+		    !c->has_k8s_quota || c->k8s_quota <= 0)
+			continue;
+		want = quota_wanted(c);
+		if ((c->res.has_quota && c->res.quota == want) ||
+		    fault.reports++ >= FAULT_MAX_REPORTS)
+			continue;
+		snprintf(msg, sizeof(msg),
+			 "continuous check after %s: %s%s on %s has quota %s%" PRId64
+			 ", want %" PRId64,
+			 where, c->exclusive ? "exclusive " : "", c->id,
+			 c->res.cpus ? c->res.cpus : "", c->res.has_quota ? "" : "unset ",
+			 c->res.has_quota ? c->res.quota : 0, want);
+		fault_fail(s, msg);
+	}
+}
+
+void sim_fault_check(struct sim *s, const char *where)
+{
+	unsigned int before = fault.reports;
+
+	if ((!fault.check_always && !fault.check_quota) || fault.reports >= FAULT_MAX_REPORTS)
+		return;
+	if (fault.check_always)
+		check_exclusive(s, where);
+	if (fault.check_quota)
+		check_quota(s, where);
 	if (fault.reports == before)
 		s->expect_passed++; /* each clean check counts, so a report shows how many ran */
 }
@@ -248,6 +297,10 @@ int sim_fault_command(struct sim *s, int argc, char **argv)
 	}
 	if (argc == 3 && !strcmp(argv[1], "check-exclusive") && !strcmp(argv[2], "always")) {
 		fault.check_always = true;
+		return 0;
+	}
+	if (argc == 3 && !strcmp(argv[1], "check-quota") && !strcmp(argv[2], "always")) {
+		fault.check_quota = true;
 		return 0;
 	}
 	if (argc >= 3 && !strcmp(argv[1], "runtime-restart")) {

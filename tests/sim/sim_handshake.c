@@ -11,9 +11,6 @@
 
 #include "tests/sim/sim.h"
 
-#define SIM_RUNTIME_NAME    "nri-sim"
-#define SIM_RUNTIME_VERSION "v0.1.0"
-
 static int wait_registered(struct sim *s)
 {
 	uint64_t deadline = sim_now_us() + (uint64_t)s->o.registration_timeout_ms * 1000;
@@ -45,12 +42,14 @@ static int configure(struct sim *s)
 	int r;
 
 	m.config = s->o.launch_path && s->plugin_config ? s->plugin_config : (char *)"";
-	/* v0.6.1 is what containerd 1.7.20 ships: say so, the plugin infers the version */
-	m.runtime_name = (char *)(s->v06 ? "containerd" : SIM_RUNTIME_NAME);
-	m.runtime_version = (char *)(s->v06 ? "v1.7.20" : SIM_RUNTIME_VERSION);
-	m.registration_timeout = s->o.registration_timeout_ms;
-	m.request_timeout = s->o.request_timeout_ms;
-	m.nri_version = (char *)(s->v012 ? "v0.12.2" : "");
+	/* before v0.12 the plugin infers the NRI version from the runtime's release */
+	m.runtime_name = (char *)s->nri->runtime_name;
+	m.runtime_version = (char *)s->nri->runtime_version;
+	if (sim_nri_at_least(s, 7, 0)) { /* the fields came with v0.7 */
+		m.registration_timeout = s->o.registration_timeout_ms;
+		m.request_timeout = s->o.request_timeout_ms;
+	}
+	m.nri_version = (char *)(sim_nri_at_least(s, 12, 0) ? s->nri->tag : "");
 	r = sim_call(s, "Configure", &m.base, s->o.request_timeout_ms, &res);
 	sim_record(s, "Configure", 0, NULL, NULL, &res, -1);
 	if (r != 0) {
@@ -114,6 +113,8 @@ static size_t chunk_size(const struct sim *s, const struct sync_set *set)
 	PB(SynchronizeRequest) all = NRI__PKG__API__V1ALPHA1__SYNCHRONIZE_REQUEST__INIT;
 	size_t total = set->n_pods + set->n_ctrs, size, n;
 
+	if (!sim_nri_at_least(s, 7, 0)) /* no `more` before v0.7: one request */
+		return total ? total : 1;
 	if (s->o.sync_chunk)
 		return s->o.sync_chunk;
 	all.pods = set->pods;
@@ -199,7 +200,8 @@ int sim_handshake(struct sim *s)
 
 	if (r == 0)
 		r = configure(s);
-	if (r == 0 && !(s->v06 && s->o.launch_path))
+	/* a launched plugin got no Synchronize before v0.7 */
+	if (r == 0 && !(s->o.launch_path && !sim_nri_at_least(s, 7, 0)))
 		r = synchronize(s);
 	if (r == 0) {
 		json_object *o = json_object_new_object();

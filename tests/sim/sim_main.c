@@ -17,14 +17,15 @@ static void usage(FILE *f)
 {
 	fputs("usage: nri-sim (--listen SOCKET | --launch PATH [--launch-name NN-name]\n"
 	      "                [--plugin-config FILE] [--plugin-stderr FILE])\n"
-	      "               [--scenario FILE|-] [--report FILE] [--nri-version "
-	      "v0.6.1|v0.9.0|v0.12.2]\n"
+	      "               [--scenario FILE|-] [--report FILE] [--nri-version V]\n"
 	      "               [--registration-timeout MS] [--request-timeout MS]\n"
 	      "               [--accept-timeout MS] [--sync-chunk N]\n"
 	      "               [--cgroup-driver cgroupfs|systemd] [--honor-evictions]\n"
 	      "               [--check-exclusive] [--exclusive-annotation KEY]\n"
 	      "               [--apply-cgroups NAME [--report-real-cgroups]]\n"
 	      "               [--lock-inversion]\n"
+	      "V: v0.3.0 v0.4.0 v0.6.0 v0.6.1 v0.8.0 v0.9.0 v0.10.0 v0.11.0 v0.12.0\n"
+	      "   v0.12.1 v0.12.2 (default), each played as the runtime that shipped it\n"
 	      "Environment: NRI_SIM_WINDOW_SCALE=N (1..20) multiplies the accept and\n"
 	      "registration windows. See docs/simulator.md.\n",
 	      f);
@@ -152,8 +153,7 @@ static int parse_one(int c, const char *v, struct sim_opts *o)
 		return 0;
 	case O_NRI_VERSION:
 		o->nri_version = v;
-		return strcmp(v, "v0.6.1") && strcmp(v, "v0.9.0") && strcmp(v, "v0.12.2") ? -EINVAL
-											  : 0;
+		return sim_nri_lookup(v) ? 0 : -EINVAL;
 	case O_CGROUP:
 		o->systemd = !strcmp(v, "systemd");
 		return o->systemd || !strcmp(v, "cgroupfs") ? 0 : -EINVAL;

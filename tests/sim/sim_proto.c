@@ -41,7 +41,7 @@ static const char *const event_names[] = {
 
 uint32_t sim_known_events(const struct sim *s)
 {
-	return s->v012 ? 0x3FFFu : 0x7FFu;
+	return sim_nri_at_least(s, 10, 0) ? 0x3FFFu : 0x7FFu;
 }
 
 void sim_call_res_done(struct sim_call_res *r)
@@ -167,7 +167,7 @@ static bool name_ok(const struct sim *s, const char *name)
 {
 	if (!name || !*name)
 		return false;
-	if (!s->v012) /* v0.9.0 only required a non-empty name */
+	if (!sim_nri_at_least(s, 12, 0)) /* before, only a non-empty name was required */
 		return true;
 	for (const char *p = name; *p; p++) {
 		if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||

@@ -225,7 +225,10 @@ static int ctr_fill(struct sim_ctr *k, const struct sim_pod *p, const struct sim
 	r = r ?: kv_pairs(l, "label", &k->labels);
 	r = r ?: kv_pairs(l, "annotation", &k->annotations);
 	r = r ?: ctr_devices(k, l);
-	return r ?: res_opts(l, &k->res, &any);
+	r = r ?: res_opts(l, &k->res, &any);
+	k->has_k8s_quota = k->res.has_quota;
+	k->k8s_quota = k->res.quota;
+	return r;
 }
 
 static int cmd_create(struct run_ctx *c)
@@ -329,6 +332,10 @@ static int cmd_update(struct run_ctx *c)
 		return -EINVAL;
 	}
 	r = sim_event(c->s, NRI_EV_UPDATE_CONTAINER, p, k, &req, &failed);
+	if (r >= 0 && !failed && req.has_quota) {
+		k->has_k8s_quota = true;
+		k->k8s_quota = req.quota;
+	}
 	if (r >= 0 && !failed)
 		sim_event(c->s, NRI_EV_POST_UPDATE_CONTAINER, p, k, NULL, &failed);
 	sim_res_done(&req);
@@ -451,7 +458,7 @@ static int cmd_update_pod(struct run_ctx *c)
 		sim_res_done(&req);
 		return -EINVAL;
 	}
-	if (c->s->v012) { /* v0.9.0 has no pod updates */
+	if (sim_nri_at_least(c->s, 10, 0)) { /* no pod updates before v0.10 */
 		sim_event(c->s, NRI_EV_UPDATE_POD_SANDBOX, p, NULL, &req, &failed);
 		if (!failed)
 			sim_event(c->s, NRI_EV_POST_UPDATE_POD_SANDBOX, p, NULL, NULL, &failed);

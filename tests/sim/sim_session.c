@@ -135,8 +135,9 @@ int sim_init(struct sim *s, const struct sim_opts *o)
 	int r = 0;
 
 	*s = (struct sim){.o = *o, .listen_fd = -1, .child = -1, .t0_us = sim_now_us()};
-	s->v012 = !strcmp(o->nri_version, "v0.12.2");
-	s->v06 = !strcmp(o->nri_version, "v0.6.1");
+	s->nri = sim_nri_lookup(o->nri_version);
+	if (!s->nri)
+		return -EINVAL;
 	s->model.systemd = o->systemd;
 	if (o->report_real_cgroups)
 		s->model.real_cgroups = o->apply_cgroups;

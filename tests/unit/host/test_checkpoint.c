@@ -81,6 +81,55 @@ static char *read_text(const char *path)
 	return buf;
 }
 
+/* Written without fsync (before a reply) it reads back the same, replacing the old. */
+static void test_checkpoint_fast_write_replaces(void **state)
+{
+	struct fx *f = *state;
+	struct checkpoint_entry e[1] = {entry((char *)"c1", (char *)"4-5", (char *)"4-5")};
+	struct checkpoint in = {e, 1}, out;
+
+	assert_int_equal(checkpoint_write(f->path, &in, true), 0);
+	e[0].id = (char *)"c2";
+	assert_int_equal(checkpoint_write(f->path, &in, false), 0);
+	assert_int_equal(checkpoint_read(f->path, &out), 0);
+	assert_int_equal(out.n, 1);
+	assert_string_equal(out.e[0].id, "c2");
+	checkpoint_done(&out);
+}
+
+/*
+ * Strings with every byte 1..255 (ids and names come from the runtime): the text is
+ * written by hand and must spell them as json-c does, else the reader, which checks
+ * the checksum over json-c's serialization of what it parsed, calls the file corrupt.
+ */
+static void test_checkpoint_every_byte_round_trips(void **state)
+{
+	struct fx *f = *state;
+	char all[256], tail[64];
+	struct checkpoint_entry e[2] = {entry((char *)"c1", (char *)"4-5", (char *)"4-5"),
+					entry((char *)"c2", (char *)"0-3", (char *)"")};
+	struct checkpoint in = {e, 2}, out;
+
+	for (int i = 1; i < 256; i++)
+		all[i - 1] = (char)i;
+	all[255] = '\0';
+	snprintf(tail, sizeof(tail), "a/b\\c\"d\x7f\xc3\xa9\x01");
+	e[0].id = all;
+	e[1].name = tail;
+	e[1].pod_uid = (char *)"";
+	e[1].mem_limit = INT64_MIN;
+	e[1].cpu_request_mcpu = INT64_MAX;
+	assert_int_equal(checkpoint_write(f->path, &in, false), 0);
+	assert_int_equal(checkpoint_read(f->path, &out), 0);
+	assert_int_equal(out.n, 2);
+	assert_string_equal(out.e[0].id, all);
+	assert_string_equal(out.e[1].name, tail);
+	assert_string_equal(out.e[1].pod_uid, "");
+	assert_true(out.e[1].mem_limit == INT64_MIN);
+	assert_true(out.e[1].cpu_request_mcpu == INT64_MAX);
+	checkpoint_done(&out);
+}
+
 static void test_checkpoint_round_trip(void **state)
 {
 	struct fx *f = *state;
@@ -88,7 +137,7 @@ static void test_checkpoint_round_trip(void **state)
 					entry((char *)"c2", (char *)"0-3,6-7", (char *)"")};
 	struct checkpoint in = {e, 2}, out;
 
-	assert_int_equal(checkpoint_write(f->path, &in), 0);
+	assert_int_equal(checkpoint_write(f->path, &in, true), 0);
 	assert_int_equal(checkpoint_read(f->path, &out), 0);
 	assert_int_equal(out.n, 2);
 	assert_string_equal(out.e[0].id, "c1");
@@ -126,7 +175,7 @@ static void test_checkpoint_corrupt_is_ebadmsg(void **state)
 	struct checkpoint in = {e, 1}, out;
 	char *text, *p;
 
-	assert_int_equal(checkpoint_write(f->path, &in), 0);
+	assert_int_equal(checkpoint_write(f->path, &in, true), 0);
 	text = read_text(f->path);
 	p = strstr(text, "\"4-5\"");
 	assert_non_null(p);
@@ -179,7 +228,7 @@ static void test_checkpoint_size_limit_both_sides(void **state)
 	struct stat st;
 	FILE *fp;
 
-	assert_int_equal(checkpoint_write(f->path, &in), 0);
+	assert_int_equal(checkpoint_write(f->path, &in, true), 0);
 	assert_int_equal(stat(f->path, &st), 0);
 	fp = fopen(f->path, "a");
 	assert_non_null(fp);
@@ -202,23 +251,27 @@ static void test_checkpoint_failed_write_keeps_the_old_file(void **state)
 	struct checkpoint in = {e, 1}, out;
 	char tmp[160];
 
-	assert_int_equal(checkpoint_write(f->path, &in), 0);
+	assert_int_equal(checkpoint_write(f->path, &in, true), 0);
 	snprintf(tmp, sizeof(tmp), "%s.tmp", f->path);
 	assert_int_equal(mkdir(tmp, 0700), 0); /* the temp file cannot be created */
 	e[0].id = (char *)"c2";
-	assert_true(checkpoint_write(f->path, &in) < 0);
+	assert_true(checkpoint_write(f->path, &in, false) < 0);
 	assert_int_equal(checkpoint_read(f->path, &out), 0);
 	assert_string_equal(out.e[0].id, "c1");
 	checkpoint_done(&out);
 	rmdir(tmp);
-	assert_int_equal(checkpoint_write("/nonexistent-dir/sub/x.json", &in), -ENOENT);
-	assert_int_equal(checkpoint_write("", &in), -EINVAL);
+	assert_int_equal(checkpoint_write("/nonexistent-dir/sub/x.json", &in, true), -ENOENT);
+	assert_int_equal(checkpoint_write("", &in, true), -EINVAL);
 }
 
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_checkpoint_round_trip, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_checkpoint_fast_write_replaces, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_checkpoint_every_byte_round_trips, setup,
+						teardown),
 		cmocka_unit_test_setup_teardown(test_checkpoint_missing_is_enoent, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_checkpoint_corrupt_is_ebadmsg, setup,
 						teardown),

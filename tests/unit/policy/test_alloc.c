@@ -369,6 +369,31 @@ static void test_alloc_update_to_shared_and_back(void **state)
 	assert_int_equal(alloc_update(f->s, &r, &res, NULL, NULL, 0), -ENOENT);
 }
 
+/* The owner generation moves with owned CPUs only: what a checkpoint must follow. */
+static void test_alloc_owned_gen_follows_owners(void **state)
+{
+	struct fx *f = *state;
+	struct alloc_result res;
+	struct alloc_request r = req("g", "default", QOS_GUARANTEED, 3000);
+	uint64_t g;
+
+	fx_state(f);
+	g = alloc_owned_gen(f->s);
+	burstable(f, "b", 100);
+	assert_true(alloc_owned_gen(f->s) == g); /* a shared container owns nothing */
+	guaranteed(f, "g", 2000);
+	assert_true(alloc_owned_gen(f->s) != g);
+	g = alloc_owned_gen(f->s);
+	assert_int_equal(alloc_update(f->s, &r, &res, NULL, NULL, 0), 0); /* grown */
+	assert_true(alloc_owned_gen(f->s) != g);
+	g = alloc_owned_gen(f->s);
+	assert_int_equal(alloc_release(f->s, "b", NULL), 1);
+	assert_true(alloc_owned_gen(f->s) == g);
+	assert_int_equal(alloc_release(f->s, "g", NULL), 1);
+	assert_true(alloc_owned_gen(f->s) != g);
+	assert_true(alloc_owned_gen(NULL) == 0);
+}
+
 static void test_alloc_update_enospc_keeps_old(void **state)
 {
 	struct fx *f = *state;
@@ -662,6 +687,7 @@ int main(void)
 		T(test_alloc_create_rejects_bad_requests),
 		T(test_alloc_update_grow_keeps_cpus),
 		T(test_alloc_update_to_shared_and_back),
+		T(test_alloc_owned_gen_follows_owners),
 		T(test_alloc_update_enospc_keeps_old),
 		T(test_alloc_release_idempotent),
 		T(test_alloc_get_request),

@@ -403,12 +403,10 @@ int daemon_pod_resize(struct daemon *d, const struct model_pod *pod, const char 
 	return rc.n;
 }
 
-/* Shares, quota and period of r; a quota the closed loop imposes on id wins. */
-static void cpu_limits(const struct daemon *d, const char *id, const struct alloc_result *r,
+/* Shares, quota and period of r; a quota the closed loop imposes on c wins. */
+static void cpu_limits(const struct model_container *c, const struct alloc_result *r,
 		       struct nri_resources *res)
 {
-	const struct model_container *c = id ? model_container_by_id(d->model, id) : NULL;
-
 	res->has_shares = r->shares > 0;
 	res->shares = r->shares;
 	res->has_quota = true;
@@ -431,7 +429,7 @@ void daemon_result_to_resources(struct daemon *d, const char *id, const struct a
 	if (d->cfg.memory_pin_mems &&
 	    cpuset_format(&r->mems, d->scratch_mems, DAEMON_CPULIST_MAX) > 0)
 		res->mems = d->scratch_mems;
-	cpu_limits(d, id, r, res);
+	cpu_limits(id ? model_container_by_id(d->model, id) : NULL, r, res);
 }
 
 void daemon_publish_info(struct daemon *d, const struct model_pod *pod,
@@ -472,6 +470,7 @@ int daemon_add_change_updates(struct daemon *d, struct nri_reply *reply)
 	struct cpuset last_cpus, last_mems;
 	struct nri_resources res;
 	const char *mems = NULL;
+	uint64_t now = d->changes.n ? daemon_track_now(d) : 0;
 	bool have = false;
 	int n = 0;
 
@@ -495,14 +494,14 @@ int daemon_add_change_updates(struct daemon *d, struct nri_reply *reply)
 		/* every update carries the whole CPU side: a move that left the quota to the
 		 * runtime kept a stale one (unlimited on the shared pool, or capped on
 		 * exclusive CPUs) */
-		cpu_limits(d, id, &r, &res);
+		cpu_limits(c, &r, &res);
 		if (nri_reply_update(reply, id, &res, false) < 0) {
 			log_warn("cannot queue update of container %s", id);
 			continue;
 		}
 		n++;
 		if (c)
-			c->track.told_ns = daemon_track_now(d);
+			c->track.told_ns = now;
 	}
 	/* their topoguard_container_info is refreshed by the daemon's 1 s timer: a series
 	 * update per moved container would make every create O(containers^2) */

@@ -45,7 +45,7 @@ struct nri_reply {
 	struct stub_kv *annotations;
 	size_t n_annotations;
 	struct stub_update **updates;
-	size_t n_updates;
+	size_t n_updates, cap_updates;
 	struct stub_evict *evicts;
 	size_t n_evicts;
 	char *error;

@@ -26,7 +26,7 @@ struct pb_res {
 };
 
 struct stub_update {
-	char *id, *cpus, *mems;
+	char *id, *cpus, *mems; /* in the same allocation, after the struct */
 	struct nri_resources r;
 	bool ignore_failure;
 	/* Built by pack: */
@@ -65,11 +65,6 @@ const char *stub_reply_update_id(const struct nri_reply *r, size_t i)
 
 static void update_free(struct stub_update *u)
 {
-	if (!u)
-		return;
-	free(u->id);
-	free(u->cpus);
-	free(u->mems);
 	free(u);
 }
 
@@ -96,29 +91,39 @@ void stub_reply_free(struct nri_reply *r)
 	free(r);
 }
 
-static int dup_or_null(const char *s, char **ret)
+/* A copy of s (NULL stays NULL) at *tail, which moves past it. */
+static char *copy_to(char **tail, const char *s)
 {
-	*ret = NULL;
-	if (s && !(*ret = strdup(s)))
-		return -ENOMEM;
-	return 0;
+	char *at = *tail;
+	size_t n;
+
+	if (!s)
+		return NULL;
+	n = strlen(s) + 1;
+	memcpy(at, s, n);
+	*tail += n;
+	return at;
 }
 
+/* One allocation for the update and its strings: a reply may carry one per container. */
 static int update_new(const char *id, const struct nri_resources *res, bool ignore,
 		      struct stub_update **ret)
 {
-	struct stub_update *u = calloc(1, sizeof(*u));
+	const char *cpus = res ? res->cpus : NULL, *mems = res ? res->mems : NULL;
+	size_t len = (id ? strlen(id) + 1 : 0) + (cpus ? strlen(cpus) + 1 : 0) +
+		     (mems ? strlen(mems) + 1 : 0);
+	struct stub_update *u = calloc(1, sizeof(*u) + len);
+	char *tail;
 
 	if (!u)
 		return -ENOMEM;
+	tail = (char *)(u + 1);
 	if (res)
 		u->r = *res;
 	u->ignore_failure = ignore;
-	if (dup_or_null(id, &u->id) < 0 || dup_or_null(res ? res->cpus : NULL, &u->cpus) < 0 ||
-	    dup_or_null(res ? res->mems : NULL, &u->mems) < 0) {
-		update_free(u);
-		return -ENOMEM;
-	}
+	u->id = copy_to(&tail, id);
+	u->cpus = copy_to(&tail, cpus);
+	u->mems = copy_to(&tail, mems);
 	u->r.cpus = u->cpus;
 	u->r.mems = u->mems;
 	*ret = u;
@@ -173,10 +178,16 @@ int nri_reply_update(struct nri_reply *r, const char *container_id, const struct
 		r->rejected++;
 		return -EINVAL;
 	}
-	arr = realloc(r->updates, (r->n_updates + 1) * sizeof(*arr));
-	if (!arr)
-		return -ENOMEM;
-	r->updates = arr;
+	if (r->n_updates == r->cap_updates) { /* doubling: a reply may name every container */
+		size_t cap = r->cap_updates ? r->cap_updates * 2 : 16;
+
+		arr = realloc(r->updates, cap * sizeof(*arr));
+		if (!arr)
+			return -ENOMEM;
+		r->updates = arr;
+		r->cap_updates = cap;
+	}
+	arr = r->updates;
 	ret = update_new(container_id, res, ignore_failure, &u);
 	if (ret < 0)
 		return ret;

@@ -142,9 +142,9 @@ static void on_checkpoint_tick(struct nri_stub *s, void *ud)
 		return;
 	daemon_checkpoint_save(d, true);
 	/*
-	 * The save builds the whole file as json-c objects and frees them; glibc keeps
-	 * those pages (a megabyte at 500 containers) unless told to give them back. This
-	 * runs on the timer, off the request path, at most once a tick.
+	 * The save builds the whole file in one growing buffer beside a cpulist per
+	 * container and frees them; glibc keeps such pages unless told to give them back.
+	 * This runs on the timer, off the request path, at most once a tick.
 	 */
 	malloc_trim(0);
 }

@@ -282,7 +282,7 @@ static int measure_pair(struct usageprog *p, struct pingpong *pp, double secs, i
 
 /* Phase 1: attached vs detached with the statistics off; median losses in %. */
 static int phase_throughput(struct usageprog *p, struct pingpong *pp, int pairs, double secs,
-			    double *ret_loss, double *ret_cpu_loss)
+			    double *ret_loss, double *ret_cpu_loss, double *ret_empty_loss)
 {
 	int empty_fd = load_empty_switch_prog(), n_empty = 0, r = 0;
 	bool held = stats_held_elsewhere(p, pp);
@@ -312,84 +312,84 @@ static int phase_throughput(struct usageprog *p, struct pingpong *pp, int pairs,
 	*ret_cpu_loss = 100.0 * (1.0 - median(t->cratio, pairs));
 	print_spread("throughput loss per pair, wall clock", t->loss, pairs, "%");
 	print_spread("throughput loss per pair, per CPU second", t->closs, pairs, "%");
-	if (n_empty)
+	*ret_empty_loss = -100;
+	if (n_empty) {
 		print_spread("empty program's loss per CPU second (any sched_switch hook)",
 			     t->eloss, n_empty, "%");
+		*ret_empty_loss = median(t->eloss, n_empty);
+	}
 	free(t);
 	return 0;
 }
 
-/* Phase 2: ns per program run as the kernel measures it, one figure per run. */
+/*
+ * Per-event cost, statistics on, A/B: each run of the usage programs is
+ * followed by a run of the empty program timed the same way (the statistics'
+ * own floor), so both see the same moment's noise; the figure the target is
+ * checked against is the median of the per-pair differences.
+ */
 static int phase_cost(struct usageprog *p, struct pingpong *pp, int runs, double secs,
-		      double *ret_ns)
+		      double *ret_ns, double *ret_floor, double *ret_diff)
 {
-	double per[MAX_PAIRS];
+	double per[MAX_PAIRS], fl[MAX_PAIRS], diff[MAX_PAIRS];
 	struct usageprog_stats s0, s1;
 	int n = 0, r;
 
 	r = usageprog_stats_enable(p, true);
-	if (r < 0 || usageprog_attach(p) < 0) {
-		printf("phase 2: run-time statistics unavailable: %s\n",
-		       strerror(r < 0 ? -r : EIO));
-		usageprog_stats_enable(p, false);
+	if (r < 0) {
+		printf("phase 2: run-time statistics unavailable: %s\n", strerror(-r));
 		return -1;
 	}
-	printf("phase 2: per-event cost, run-time statistics on\n");
+	printf("phase 2: per-event cost, run-time statistics on, each run beside the empty "
+	       "program's\n");
 	for (int i = 0; i < runs; i++) {
-		if (usageprog_read_stats(p, &s0) < 0)
+		if (usageprog_attach(p) < 0 || usageprog_read_stats(p, &s0) < 0)
 			break;
 		run_once(pp, secs);
-		if (usageprog_read_stats(p, &s1) < 0 || s1.run_cnt <= s0.run_cnt)
+		r = usageprog_read_stats(p, &s1);
+		usageprog_detach(p);
+		if (r < 0 || s1.run_cnt <= s0.run_cnt)
 			break;
-		per[n++] = (double)(s1.run_time_ns - s0.run_time_ns) /
-			   (double)(s1.run_cnt - s0.run_cnt);
-	}
-	usageprog_detach(p);
-	if (!n) {
-		usageprog_stats_enable(p, false);
-		return -1;
-	}
-	*ret_ns = median(per, n);
-	print_spread("bpf: ns per event as measured", per, n, " ns");
-	return 0;
-}
-
-/* The statistics' own floor: an empty program, timed the same way (stats still on). */
-static double phase_floor(struct usageprog *p, struct pingpong *pp, int runs, double secs)
-{
-	double fl[MAX_PAIRS];
-	int n = 0;
-
-	for (int i = 0; i < runs; i++) {
-		double v = stats_floor(pp, secs);
-
-		if (v >= 0)
-			fl[n++] = v;
+		per[n] = (double)(s1.run_time_ns - s0.run_time_ns) /
+			 (double)(s1.run_cnt - s0.run_cnt);
+		fl[n] = stats_floor(pp, secs);
+		if (fl[n] < 0)
+			break;
+		diff[n] = per[n] - fl[n];
+		n++;
 	}
 	usageprog_stats_enable(p, false);
 	if (!n)
 		return -1;
+	print_spread("bpf: ns per event as measured", per, n, " ns");
 	print_spread("bpf: empty tp_btf program measured the same way", fl, n, " ns");
-	return median(fl, n);
+	print_spread("bpf: difference per pair of runs", diff, n, " ns");
+	*ret_ns = median(per, n);
+	*ret_floor = median(fl, n);
+	*ret_diff = median(diff, n);
+	return 0;
 }
 
 static int bench(struct usageprog *p, struct pingpong *pp, int pairs, double secs)
 {
-	double loss = 0, cpu_loss = 0, per = -1, floor_ns;
+	double loss = 0, cpu_loss = 0, empty_loss = 0, per = -1, floor_ns = 0, diff = 0;
 
 	run_once(pp, secs / 2); /* warm up */
-	if (phase_throughput(p, pp, pairs, secs, &loss, &cpu_loss) < 0)
+	if (phase_throughput(p, pp, pairs, secs, &loss, &cpu_loss, &empty_loss) < 0)
 		return -1;
-	if (phase_cost(p, pp, pairs, secs, &per) < 0)
+	if (phase_cost(p, pp, pairs, secs, &per, &floor_ns, &diff) < 0) {
 		printf("bpf: run-time statistics unavailable\n");
-	floor_ns = per >= 0 ? phase_floor(p, pp, pairs, secs) : -1;
-	printf("RESULT throughput loss, statistics off: %.2f%% wall clock, %.2f%% per CPU second "
-	       "(target <= 1%%): %s\n",
-	       loss, cpu_loss, loss <= 1.0 && cpu_loss <= 1.0 ? "met" : "NOT met");
+		per = -1;
+	}
+	printf("RESULT throughput loss, statistics off: %.2f%% wall clock, %.2f%% per CPU second; "
+	       "the empty program's %.2f%% (target: <= the empty program's + 1 point): %s\n",
+	       loss, cpu_loss, empty_loss, cpu_loss <= empty_loss + 1.0 ? "met" : "NOT met");
 	if (per >= 0)
 		printf("RESULT per event, statistics on: %.1f ns (target <= 150 ns): %s; "
-		       "empty-program floor %.1f ns, difference %.1f ns\n",
-		       per, per <= 150.0 ? "met" : "NOT met", floor_ns, per - floor_ns);
+		       "empty-program floor %.1f ns, difference %.1f ns (median of the pairs; "
+		       "target <= +40 ns): %s\n",
+		       per, per <= 150.0 ? "met" : "NOT met", floor_ns, diff,
+		       diff <= 40.0 ? "met" : "NOT met");
 	return 0;
 }
 

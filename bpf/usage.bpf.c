@@ -87,6 +87,33 @@ const volatile __u64 cfg_tick_ns = 10000000;
 /* 0: never ask for BPF_F_TIMER_CPU_PIN (tests prove the figures of older kernels). */
 const volatile __u32 cfg_tick_pin = 1;
 
+/*
+ * The configuration the handlers branch on. The generic programs read it from
+ * rodata (rodata_cfg()); the default configuration, one program per cgroup
+ * mode (tg_switch_v2, tg_switch_v1), gets it as constants (DEFAULT_CFG), so the
+ * compiler folds every branch on it and the switch path loads none of it.
+ * User space loads exactly one of the three switch programs.
+ */
+struct hcfg {
+	__u32 mode;	 /* enum usage_cgroup_mode */
+	__u32 rq_source; /* enum usage_rq_source */
+	__u32 blind_tgid;
+	bool rq;      /* run-queue latency tracked */
+	bool preempt; /* preemptions tracked */
+};
+
+#define DEFAULT_CFG(m) \
+	((struct hcfg){.mode = (m), .rq_source = USAGE_RQ_SCHEDSTAT, .rq = true, .preempt = true})
+
+static __always_inline struct hcfg rodata_cfg(void)
+{
+	return (struct hcfg){.mode = cfg_cgroup_mode,
+			     .rq_source = cfg_rq_source,
+			     .blind_tgid = cfg_blind_tgid,
+			     .rq = cfg_track_rq_latency,
+			     .preempt = cfg_track_preemption};
+}
+
 struct usage_exit_info exit_info = {};
 /* Bumped by user space after every cgroup_slots change; invalidates slot caches. */
 __u32 slots_gen;
@@ -96,14 +123,6 @@ __u32 attach_gen;
 __u32 ticks_off;
 /* Set here once the kernel refused BPF_F_TIMER_CPU_PIN (before 6.7), or by cfg_tick_pin. */
 __u32 tick_unpinned;
-
-struct cpu_run {
-	__u64 task;    /* the task switched in last on this CPU (0: idle) */
-	__u64 sum_in;  /* its se.sum_exec_runtime then */
-	__u64 rd_in;   /* its sched_info.run_delay then (before the kernel adds this wait) */
-	__u32 gen;     /* attach_gen when a switch was last seen here */
-	__u32 no_wait; /* the run was adopted by the tick (adopt_run()): rd_in is unknown */
-};
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
@@ -134,17 +153,17 @@ struct slot_cache_entry {
 	__u32 slot;
 };
 
-struct slot_cache {
-	struct slot_cache_entry e[SLOT_CACHE_WAYS];
+/* This CPU's state: the stash of the run in progress and the slot cache (one lookup). */
+struct cpu_run {
+	__u64 switches; /* USAGE_CNT_SWITCH: first, where user space reads it */
+	__u64 task;	/* the task switched in last on this CPU (0: idle) */
+	__u64 sum_in;	/* its se.sum_exec_runtime then */
+	__u64 rd_in;	/* its sched_info.run_delay then (before the kernel adds this wait) */
+	__u32 gen;	/* attach_gen when a switch was last seen here */
+	__u32 no_wait;	/* the run was adopted by the tick (adopt_run()): rd_in is unknown */
+	/* cgroup id -> slot: no helper call on a hit */
+	struct slot_cache_entry sc[SLOT_CACHE_WAYS];
 };
-
-/* cgroup id -> slot, per CPU: no helper call on a hit. */
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__type(value, struct slot_cache);
-} slot_caches SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
@@ -226,15 +245,15 @@ static __always_inline void give_up(__u32 reason, __u64 detail)
 }
 
 /* Returns true when the handlers must not run (configuration unusable). */
-static __always_inline bool gave_up(void)
+static __always_inline bool gave_up(struct hcfg c)
 {
 	if (exit_info.reason != USAGE_EXIT_NONE)
 		return true;
-	if (cfg_cgroup_mode != USAGE_CGROUP_V2 && cfg_cgroup_mode != USAGE_CGROUP_V1) {
-		give_up(USAGE_EXIT_BAD_MODE, cfg_cgroup_mode);
+	if (c.mode != USAGE_CGROUP_V2 && c.mode != USAGE_CGROUP_V1) {
+		give_up(USAGE_EXIT_BAD_MODE, c.mode);
 		return true;
 	}
-	if (cfg_cgroup_mode == USAGE_CGROUP_V1 &&
+	if (c.mode == USAGE_CGROUP_V1 &&
 	    !bpf_core_enum_value_exists(enum cgroup_subsys_id, cpu_cgrp_id)) {
 		give_up(USAGE_EXIT_NO_CPU_SUBSYS, 0);
 		return true;
@@ -248,11 +267,11 @@ static __always_inline bool gave_up(void)
  * instead of bpf_probe_read_kernel() calls: this is the hot path of every
  * context switch.
  */
-static __always_inline __u64 task_cgroup_id(struct task_struct *t)
+static __always_inline __u64 task_cgroup_id(struct hcfg c, struct task_struct *t)
 {
 	int idx;
 
-	if (cfg_cgroup_mode == USAGE_CGROUP_V2)
+	if (c.mode == USAGE_CGROUP_V2)
 		return t->cgroups->dfl_cgrp->kn->id;
 	idx = bpf_core_enum_value(enum cgroup_subsys_id, cpu_cgrp_id);
 	return t->cgroups->subsys[idx]->cgroup->kn->id;
@@ -292,24 +311,26 @@ static __always_inline struct task_ctx *task_ctx_of(struct task_struct *t)
  * Keyed by the cgroup id, not by the css_set pointer: freed css_sets are
  * reused at the same address, ids are not. The chain walk is a few plain
  * loads; the cgroup_slots hash lookup is the call a hit avoids.
+ * Only the switch handler and the tick fill the cache (fill): the wakeup
+ * hooks may run in a hard interrupt on top of the tick's softirq, and must
+ * not tear the entry it is writing.
  */
-static __always_inline __u32 task_slot(struct task_struct *t)
+static __always_inline __u32 task_slot(struct hcfg c, struct task_struct *t, struct cpu_run *run,
+				       bool fill)
 {
-	__u32 gen = *(volatile __u32 *)&slots_gen, zero = 0;
-	__u64 id = task_cgroup_id(t);
-	struct slot_cache_entry *e;
-	struct slot_cache *sc;
+	__u32 gen = *(volatile __u32 *)&slots_gen, slot;
+	__u64 id = task_cgroup_id(c, t);
+	struct slot_cache_entry *e = &run->sc[id & (SLOT_CACHE_WAYS - 1)];
 
-	sc = bpf_map_lookup_elem(&slot_caches, &zero);
-	if (!sc)
-		return lookup_slot(id);
-	e = &sc->e[id & (SLOT_CACHE_WAYS - 1)];
-	if (e->id != id || e->gen != gen) {
-		e->slot = lookup_slot(id);
+	if (e->id == id && e->gen == gen)
+		return e->slot < USAGE_MAX_SLOTS ? e->slot : 0;
+	slot = lookup_slot(id);
+	if (fill) {
+		e->slot = slot;
 		e->id = id;
 		e->gen = gen;
 	}
-	return e->slot < USAGE_MAX_SLOTS ? e->slot : 0;
+	return slot;
 }
 
 static __always_inline struct usage_slot_stats *stats_of(__u32 slot)
@@ -317,49 +338,21 @@ static __always_inline struct usage_slot_stats *stats_of(__u32 slot)
 	return bpf_map_lookup_elem(&slot_stats, &slot);
 }
 
-static __always_inline __u32 log2_u64(__u64 v)
+static __always_inline void record_wait(struct usage_slot_stats *st, __u64 delta)
 {
-	__u32 r = 0;
+	__u32 b = usage_wait_bucket(delta);
 
-	if (v >> 32) {
-		v >>= 32;
-		r += 32;
-	}
-	if (v >> 16) {
-		v >>= 16;
-		r += 16;
-	}
-	if (v >> 8) {
-		v >>= 8;
-		r += 8;
-	}
-	if (v >> 4) {
-		v >>= 4;
-		r += 4;
-	}
-	if (v >> 2) {
-		v >>= 2;
-		r += 2;
-	}
-	if (v >> 1)
-		r += 1;
-	return r;
-}
-
-static __always_inline void record_wait(__u32 slot, __u64 delta)
-{
-	struct usage_slot_stats *st = stats_of(slot);
-	__u64 us = delta / 1000;
-	__u32 b;
-
-	if (!st)
-		return;
-	b = us ? log2_u64(us) : 0;
-	if (b >= USAGE_HIST_BUCKETS)
-		b = USAGE_HIST_BUCKETS - 1;
 	st->rq_count++;
 	st->rq_sum_ns += delta;
 	st->rq_hist[b]++;
+}
+
+static __always_inline void record_wait_slot(__u32 slot, __u64 delta)
+{
+	struct usage_slot_stats *st = stats_of(slot);
+
+	if (st)
+		record_wait(st, delta);
 }
 
 /*
@@ -371,12 +364,12 @@ static __always_inline void record_wait(__u32 slot, __u64 delta)
  * migration (a running task cannot migrate, so in and out are on this CPU).
  */
 static __always_inline void schedstat_wait(struct task_struct *prev, const struct cpu_run *run,
-					   __u32 slot)
+					   struct usage_slot_stats *st)
 {
 	__u64 delta = prev->sched_info.run_delay - run->rd_in;
 
 	if ((__s64)delta >= 0)
-		record_wait(slot, delta);
+		record_wait(st, delta);
 }
 
 static __always_inline void charge_intrusion(__u32 prev_slot, __u64 delta)
@@ -403,7 +396,7 @@ static __always_inline void schedstat_wait_task(struct task_struct *prev, struct
 		return;
 	rd = prev->sched_info.run_delay;
 	if (c->rd_seen && rd >= c->run_delay)
-		record_wait(slot, rd - c->run_delay);
+		record_wait_slot(slot, rd - c->run_delay);
 	c->run_delay = rd;
 	c->rd_seen = 1;
 }
@@ -435,20 +428,16 @@ static __always_inline __u64 unseen_run_start(const struct cpu_run *run, struct 
 }
 
 /* Charges prev's run since its switch-in here; remembers next's start. */
-static __always_inline void account_run(struct task_struct *prev, struct task_struct *next,
+static __always_inline void account_run(struct hcfg c, struct cpu_run *run,
+					struct task_struct *prev, struct task_struct *next,
 					bool prev_idle, bool next_idle, __u32 prev_slot)
 {
-	bool schedstat = cfg_track_rq_latency && cfg_rq_source == USAGE_RQ_SCHEDSTAT &&
+	bool schedstat = c.rq && c.rq_source == USAGE_RQ_SCHEDSTAT &&
 			 bpf_core_field_exists(prev->sched_info);
 	struct usage_slot_stats *st;
-	struct cpu_run *run;
-	__u32 zero = 0;
 	__u64 delta, in;
 	bool seen;
 
-	run = bpf_map_lookup_elem(&cpu_run, &zero);
-	if (!run)
-		return;
 	if (!prev_idle) {
 		seen = run->task == (__u64)prev && run_synced(run);
 		in = seen ? run->sum_in : unseen_run_start(run, prev);
@@ -461,8 +450,8 @@ static __always_inline void account_run(struct task_struct *prev, struct task_st
 			charge_intrusion(prev_slot, delta);
 		}
 		/* Slot 0 gets no latency histogram: nothing reads it. */
-		if (schedstat && prev_slot && seen && !run->no_wait)
-			schedstat_wait(prev, run, prev_slot);
+		if (st && schedstat && prev_slot && seen && !run->no_wait)
+			schedstat_wait(prev, run, st);
 	}
 	run->task = next_idle ? 0 : (__u64)next;
 	run->sum_in = next->se.sum_exec_runtime;
@@ -548,7 +537,7 @@ static int charge_progress(void *map, __u32 *key, struct cpu_tick *ct)
 	if (run->task == (__u64)cur) {
 		delta = cur->se.sum_exec_runtime - run->sum_in;
 		if ((__s64)delta > 0) {
-			slot = task_slot(cur);
+			slot = task_slot(rodata_cfg(), cur, run, true);
 			st = stats_of(slot);
 			if (st)
 				st->cpu_ns += delta;
@@ -603,38 +592,41 @@ static __always_inline void finish_wait(struct task_ctx *c, __u64 now, __u32 slo
 	delta = now - c->wake_ts;
 	c->wake_ts = 0;
 	if ((__s64)delta >= 0)
-		record_wait(slot, delta);
+		record_wait_slot(slot, delta);
 }
 
-SEC("tp_btf/sched_switch")
-int BPF_PROG(tg_sched_switch, bool preempt, struct task_struct *prev, struct task_struct *next,
-	     unsigned int prev_state)
+static __always_inline int on_switch(struct hcfg c, bool preempt, struct task_struct *prev,
+				     struct task_struct *next, unsigned int prev_state)
 {
 	bool prev_idle = prev->pid == 0, next_idle = next->pid == 0;
 	bool runnable = !prev_idle && (preempt || prev_state == TASK_RUNNING);
-	bool wakeup_src = cfg_track_rq_latency && cfg_rq_source == USAGE_RQ_WAKEUP;
-	bool task_src = cfg_track_rq_latency && cfg_rq_source == USAGE_RQ_SCHEDSTAT_TASK;
-	bool preempted = runnable && !next_idle && cfg_track_preemption;
+	bool wakeup_src = c.rq && c.rq_source == USAGE_RQ_WAKEUP;
+	bool task_src = c.rq && c.rq_source == USAGE_RQ_SCHEDSTAT_TASK;
+	bool preempted = runnable && !next_idle && c.preempt;
 	struct task_ctx *pc = NULL, *nc = NULL;
-	__u32 prev_slot = 0, next_slot = 0;
+	__u32 prev_slot = 0, next_slot = 0, zero = 0;
+	struct cpu_run *run;
 	__u64 now;
 
-	if (gave_up())
+	if (gave_up(c))
 		return 0;
-	if (cfg_blind_tgid && prev->tgid == cfg_blind_tgid)
+	if (c.blind_tgid && prev->tgid == c.blind_tgid)
 		return 0; /* tests: a switch the tracepoint did not deliver */
-	count(USAGE_CNT_SWITCH);
+	run = bpf_map_lookup_elem(&cpu_run, &zero);
+	if (!run)
+		return 0;
+	run->switches++;
 	if (!prev_idle) {
-		prev_slot = task_slot(prev);
+		prev_slot = task_slot(c, prev, run, true);
 		if (prev_slot && (wakeup_src || task_src))
 			pc = task_ctx_of(prev);
 	}
 	if (!next_idle && (wakeup_src || preempted)) {
-		next_slot = task_slot(next);
+		next_slot = task_slot(c, next, run, true);
 		if (next_slot && wakeup_src)
 			nc = task_ctx_of(next);
 	}
-	account_run(prev, next, prev_idle, next_idle, prev_slot);
+	account_run(c, run, prev, next, prev_idle, next_idle, prev_slot);
 	if (!next_idle)
 		arm_tick();
 	if (wakeup_src) {
@@ -650,11 +642,41 @@ int BPF_PROG(tg_sched_switch, bool preempt, struct task_struct *prev, struct tas
 	return 0;
 }
 
+/* Any configuration (tests, the non-default run-queue sources). */
+SEC("tp_btf/sched_switch")
+int BPF_PROG(tg_sched_switch, bool preempt, struct task_struct *prev, struct task_struct *next,
+	     unsigned int prev_state)
+{
+	return on_switch(rodata_cfg(), preempt, prev, next, prev_state);
+}
+
+/* The default configuration on cgroup v2. */
+SEC("tp_btf/sched_switch")
+int BPF_PROG(tg_switch_v2, bool preempt, struct task_struct *prev, struct task_struct *next,
+	     unsigned int prev_state)
+{
+	return on_switch(DEFAULT_CFG(USAGE_CGROUP_V2), preempt, prev, next, prev_state);
+}
+
+/* The default configuration on cgroup v1 (the cpu controller's hierarchy). */
+SEC("tp_btf/sched_switch")
+int BPF_PROG(tg_switch_v1, bool preempt, struct task_struct *prev, struct task_struct *next,
+	     unsigned int prev_state)
+{
+	return on_switch(DEFAULT_CFG(USAGE_CGROUP_V1), preempt, prev, next, prev_state);
+}
+
 static __always_inline int on_wakeup(struct task_struct *p, bool is_new)
 {
+	struct hcfg cfg = rodata_cfg();
+	struct cpu_run *run;
 	struct task_ctx *c;
+	__u32 zero = 0;
 
-	if (gave_up() || !cfg_track_rq_latency || cfg_rq_source != USAGE_RQ_WAKEUP)
+	if (gave_up(cfg) || !cfg.rq || cfg.rq_source != USAGE_RQ_WAKEUP)
+		return 0;
+	run = bpf_map_lookup_elem(&cpu_run, &zero);
+	if (!run)
 		return 0;
 	count(USAGE_CNT_WAKEUP);
 	/*
@@ -662,7 +684,7 @@ static __always_inline int on_wakeup(struct task_struct *p, bool is_new)
 	 * A task woken while still queued after a preemption keeps its earlier
 	 * start.
 	 */
-	if (p->on_cpu || !task_slot(p))
+	if (p->on_cpu || !task_slot(cfg, p, run, false))
 		return 0;
 	c = task_ctx_of(p);
 	if (!c || (!is_new && c->wake_ts))
@@ -686,10 +708,11 @@ int BPF_PROG(tg_wakeup_new, struct task_struct *p)
 SEC("tp_btf/mark_victim")
 int BPF_PROG(tg_mark_victim, struct task_struct *task)
 {
+	struct hcfg cfg = rodata_cfg();
 	struct usage_oom_event *e;
 	__u64 id;
 
-	if (gave_up())
+	if (gave_up(cfg))
 		return 0;
 	count(USAGE_CNT_OOM);
 	e = bpf_ringbuf_reserve(&oom_events, sizeof(*e), 0);
@@ -697,12 +720,12 @@ int BPF_PROG(tg_mark_victim, struct task_struct *task)
 		count(USAGE_CNT_RINGBUF_FULL);
 		return 0;
 	}
-	id = task_cgroup_id(task);
+	id = task_cgroup_id(cfg, task);
 	e->ts_ns = bpf_ktime_get_ns();
 	e->cgroup_id = id;
 	e->mem_cgroup_id = task_mem_cgroup_id(task);
 	e->pid = task->pid;
-	e->slot = lookup_slot(task_cgroup_id(task));
+	e->slot = lookup_slot(id);
 	bpf_ringbuf_submit(e, 0);
 	return 0;
 }

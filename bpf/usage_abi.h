@@ -43,6 +43,54 @@ struct usage_slot_stats {
 	__u64 rq_hist[USAGE_HIST_BUCKETS]; /* bucket i: [2^i, 2^(i+1)) us, 0 also holds 0 */
 };
 
+/* floor(log2(v)) for v > 0, 0 for 0; plain shifts (BPF has no clz). */
+static inline __attribute__((always_inline)) __u32 usage_log2(__u64 v)
+{
+	__u32 r = 0;
+
+	if (v >> 32) {
+		v >>= 32;
+		r += 32;
+	}
+	if (v >> 16) {
+		v >>= 16;
+		r += 16;
+	}
+	if (v >> 8) {
+		v >>= 8;
+		r += 8;
+	}
+	if (v >> 4) {
+		v >>= 4;
+		r += 4;
+	}
+	if (v >> 2) {
+		v >>= 2;
+		r += 2;
+	}
+	if (v >> 1)
+		r += 1;
+	return r;
+}
+
+/*
+ * rq_hist bucket of a wait of ns nanoseconds: floor(log2(ns / 1000)) (0 below
+ * 2 us), capped at the last bucket, without the 64-bit division (the
+ * costliest instruction of the switch handler). With L = floor(log2(ns)),
+ * 512 < 1000 < 1024 leaves two candidates, L - 10 and L - 9; one compare picks.
+ */
+static inline __attribute__((always_inline)) __u32 usage_wait_bucket(__u64 ns)
+{
+	__u32 b;
+
+	if (ns < 2000)
+		return 0;
+	b = usage_log2(ns) - 9;
+	if (ns < (1000ULL << b))
+		b--;
+	return b < USAGE_HIST_BUCKETS ? b : USAGE_HIST_BUCKETS - 1;
+}
+
 /* Key of preempt_pairs: "from" preempted "to" (slots). */
 struct usage_pair {
 	__u32 from; /* next's (the preempting task's) slot */
@@ -51,6 +99,11 @@ struct usage_pair {
 
 /* Enum-indexed per-CPU event/drop counters (percpu array counters). */
 enum usage_counter {
+	/*
+	 * Switches seen. Kept in the switch handler's per-CPU state (the first
+	 * __u64 of a cpu_run value) rather than here, to save the hot path a
+	 * lookup; usageprog_read_counters() reports it in this index.
+	 */
 	USAGE_CNT_SWITCH = 0,
 	USAGE_CNT_WAKEUP,
 	USAGE_CNT_OOM,

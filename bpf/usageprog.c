@@ -27,17 +27,50 @@ struct usageprog {
 	bool have_oom;
 	bool have_wakeup; /* rq_source == USAGE_RQ_WAKEUP */
 	bool attached;
-	int prog_fd[USAGEPROG_NR_PROGS]; /* from the loader child; -1: not loaded */
-	int link_fd[USAGEPROG_NR_PROGS]; /* while attached; -1 otherwise */
-	void *percpu_buf;		 /* nr_cpus * sizeof(struct usage_slot_stats) */
+	enum usageprog_switch switch_prog; /* the one switch program loaded */
+	int prog_fd[USAGEPROG_NR_PROGS];   /* from the loader child; -1: not loaded */
+	int link_fd[USAGEPROG_NR_PROGS];   /* while attached; -1 otherwise */
+	void *percpu_buf;		   /* nr_cpus * sizeof(struct usage_slot_stats) */
 	usageprog_oom_fn oom_fn;
 	void *oom_userdata;
 };
 
+static const char *const usageprog_switch_names[] = {
+	[USAGEPROG_SWITCH_ANY] = "tg_sched_switch",
+	[USAGEPROG_SWITCH_V2] = "tg_switch_v2",
+	[USAGEPROG_SWITCH_V1] = "tg_switch_v1",
+};
+
+enum usageprog_switch usageprog_switch_for(const struct usageprog_opts *o)
+{
+	if (o->no_rq_latency || o->rq_source != USAGE_RQ_SCHEDSTAT || o->no_preemption ||
+	    o->blind_tgid)
+		return USAGEPROG_SWITCH_ANY;
+	return o->cgroup_mode == USAGE_CGROUP_V1 ? USAGEPROG_SWITCH_V1 : USAGEPROG_SWITCH_V2;
+}
+
+const char *usageprog_switch_name(enum usageprog_switch which)
+{
+	return which <= USAGEPROG_SWITCH_V1 ? usageprog_switch_names[which] : NULL;
+}
+
+static struct bpf_program *usageprog_switch_prog(const struct usageprog *p,
+						 enum usageprog_switch which)
+{
+	switch (which) {
+	case USAGEPROG_SWITCH_V2:
+		return p->skel->progs.tg_switch_v2;
+	case USAGEPROG_SWITCH_V1:
+		return p->skel->progs.tg_switch_v1;
+	default:
+		return p->skel->progs.tg_sched_switch;
+	}
+}
+
 static struct bpf_program *usageprog_prog(const struct usageprog *p, unsigned int idx)
 {
 	struct bpf_program *progs[USAGEPROG_NR_PROGS] = {
-		p->skel->progs.tg_sched_switch,
+		usageprog_switch_prog(p, p->switch_prog),
 		p->skel->progs.tg_sched_wakeup,
 		p->skel->progs.tg_wakeup_new,
 		p->skel->progs.tg_mark_victim,
@@ -127,6 +160,7 @@ static int usageprog_build(const struct usageprog_opts *opts, bool have_oom, str
 {
 	struct usage_bpf *skel = usage_bpf__open();
 	bool wakeup = opts->rq_source == USAGE_RQ_WAKEUP && !opts->no_rq_latency;
+	enum usageprog_switch sw = usageprog_switch_for(opts);
 	int r;
 
 	if (!skel)
@@ -137,6 +171,9 @@ static int usageprog_build(const struct usageprog_opts *opts, bool have_oom, str
 	skel->rodata->cfg_track_preemption = !opts->no_preemption;
 	skel->rodata->cfg_rq_source = opts->rq_source;
 	skel->rodata->cfg_tick_pin = !opts->no_tick_pin;
+	bpf_program__set_autoload(skel->progs.tg_sched_switch, sw == USAGEPROG_SWITCH_ANY);
+	bpf_program__set_autoload(skel->progs.tg_switch_v2, sw == USAGEPROG_SWITCH_V2);
+	bpf_program__set_autoload(skel->progs.tg_switch_v1, sw == USAGEPROG_SWITCH_V1);
 	/* The default source needs no wakeup hooks: do not even load them. */
 	bpf_program__set_autoload(skel->progs.tg_sched_wakeup, wakeup);
 	bpf_program__set_autoload(skel->progs.tg_wakeup_new, wakeup);
@@ -168,7 +205,7 @@ static void usageprog_child(int sock, const struct usageprog_opts *opts, bool ha
 	struct usageprog_msg m = {0};
 	struct iovec iov = {.iov_base = &m, .iov_len = sizeof(m)};
 	struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1};
-	struct usageprog tmp = {0};
+	struct usageprog tmp = {.switch_prog = usageprog_switch_for(opts)};
 	struct bpf_map *map;
 	struct cmsghdr *cm;
 	size_t n = 0;
@@ -292,6 +329,7 @@ static int usageprog_load(struct usageprog *p, const struct usageprog_opts *opts
 	if (access("/sys/kernel/btf/vmlinux", R_OK) < 0)
 		return -errno; /* no BTF: CO-RE and tp_btf cannot work */
 	p->have_wakeup = opts->rq_source == USAGE_RQ_WAKEUP && !opts->no_rq_latency;
+	p->switch_prog = usageprog_switch_for(opts);
 	p->have_oom = usageprog_kernel_has("btf_trace_mark_victim");
 	r = usageprog_load_child(p, opts);
 	if (r < 0)
@@ -515,6 +553,28 @@ int usageprog_read_intrusion(struct usageprog *p, unsigned int cpu, __u64 *ret_n
 				    sizeof(*ret_ns), 0);
 }
 
+/* Switches seen on all CPUs: the first __u64 of each CPU's cpu_run value. */
+static int usageprog_read_switches(struct usageprog *p, __u64 *ret)
+{
+	size_t vsz = (bpf_map__value_size(p->skel->maps.cpu_run) + 7) / 8 * 8;
+	size_t sz = (size_t)p->nr_cpus * vsz;
+	__u32 zero = 0;
+	char *v = malloc(sz);
+	int r;
+
+	if (!v)
+		return -ENOMEM;
+	r = bpf_map__lookup_elem(p->skel->maps.cpu_run, &zero, sizeof(zero), v, sz, 0);
+	for (int c = 0; r == 0 && c < p->nr_cpus; c++) {
+		__u64 n;
+
+		memcpy(&n, v + (size_t)c * vsz, sizeof(n));
+		*ret += n;
+	}
+	free(v);
+	return r;
+}
+
 int usageprog_read_counters(struct usageprog *p, __u64 ret[USAGE_CNT_NR])
 {
 	__u64 *v = p->percpu_buf; /* USAGE_CNT_NR u64 per CPU fits easily */
@@ -529,7 +589,7 @@ int usageprog_read_counters(struct usageprog *p, __u64 ret[USAGE_CNT_NR])
 		for (int c = 0; c < p->nr_cpus; c++)
 			ret[i] += v[c];
 	}
-	return 0;
+	return usageprog_read_switches(p, &ret[USAGE_CNT_SWITCH]);
 }
 
 bool usageprog_tick_unpinned(const struct usageprog *p)
@@ -617,6 +677,11 @@ int usageprog_oom_poll(struct usageprog *p, usageprog_oom_fn fn, void *userdata)
 	r = ring_buffer__consume(p->oom_rb);
 	p->oom_fn = NULL;
 	return r;
+}
+
+enum usageprog_switch usageprog_switch_loaded(const struct usageprog *p)
+{
+	return p->switch_prog;
 }
 
 int usageprog_nr_cpus(const struct usageprog *p)

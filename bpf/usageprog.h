@@ -86,6 +86,22 @@ int usageprog_pairs_foreach(struct usageprog *p, usageprog_pair_fn fn, void *use
 /* Delivers queued OOM events without blocking; returns how many. */
 int usageprog_oom_poll(struct usageprog *p, usageprog_oom_fn fn, void *userdata);
 
+/*
+ * Which sched_switch program a configuration loads: the default one (run-queue
+ * waits from schedstat, preemptions tracked, nothing blinded) gets a program
+ * per cgroup mode with its configuration compiled in; any other gets the
+ * generic one, which reads it from rodata.
+ */
+enum usageprog_switch {
+	USAGEPROG_SWITCH_ANY = 0, /* tg_sched_switch */
+	USAGEPROG_SWITCH_V2,	  /* tg_switch_v2 */
+	USAGEPROG_SWITCH_V1,	  /* tg_switch_v1 */
+};
+enum usageprog_switch usageprog_switch_for(const struct usageprog_opts *o);
+enum usageprog_switch usageprog_switch_loaded(const struct usageprog *p);
+/* The program's name (as bpftool shows it); NULL for an unknown value. */
+const char *usageprog_switch_name(enum usageprog_switch which);
+
 int usageprog_nr_cpus(const struct usageprog *p);
 /* fd of a program by index 0..3 (switch, wakeup, wakeup_new, mark_victim), for
  * tests and benches; -ENOENT if that program is not loaded in this configuration. */

@@ -186,6 +186,99 @@ static void test_usageprog_stats_enable_toggles(void **state)
 	assert_int_equal(usageprog_stats_enable(p, true), 0); /* as load() left it */
 }
 
+/* The name of the program the kernel holds as the switch handler (index 0). */
+static void loaded_switch_name(struct usageprog *p, char *buf, size_t len)
+{
+	struct bpf_prog_info info;
+	__u32 ilen = sizeof(info);
+
+	memset(&info, 0, sizeof(info));
+	assert_int_equal(bpf_obj_get_info_by_fd(usageprog_prog_fd(p, 0), &info, &ilen), 0);
+	snprintf(buf, len, "%s", info.name);
+}
+
+/*
+ * The default configuration loads the program with its configuration compiled
+ * in, per cgroup mode; each option that leaves the default loads the generic
+ * one, and the kernel holds exactly the one chosen.
+ */
+static void test_usageprog_switch_variant(void **state)
+{
+	struct usageprog_opts dflt = {.cgroup_mode = USAGE_CGROUP_V1, .no_attach = true};
+	struct usageprog_opts o[] = {dflt, dflt, dflt, dflt, dflt, dflt};
+	enum usageprog_switch want[] = {USAGEPROG_SWITCH_V1,  USAGEPROG_SWITCH_V2,
+					USAGEPROG_SWITCH_ANY, USAGEPROG_SWITCH_ANY,
+					USAGEPROG_SWITCH_ANY, USAGEPROG_SWITCH_ANY};
+	char name[BPF_OBJ_NAME_LEN];
+
+	(void)state;
+	o[1].cgroup_mode = USAGE_CGROUP_V2;
+	o[2].rq_source = USAGE_RQ_WAKEUP;
+	o[3].no_rq_latency = true;
+	o[4].no_preemption = true;
+	o[5].blind_tgid = 1;
+	for (size_t i = 0; i < sizeof(o) / sizeof(o[0]); i++) {
+		struct usageprog *p = NULL;
+
+		assert_int_equal(usageprog_switch_for(&o[i]), want[i]);
+		assert_int_equal(usageprog_open(&o[i], &p), 0);
+		assert_int_equal(usageprog_switch_loaded(p), want[i]);
+		loaded_switch_name(p, name, sizeof(name));
+		assert_string_equal(name, usageprog_switch_name(want[i]));
+		usageprog_free(p);
+	}
+	o[0].rq_source = USAGE_RQ_SCHEDSTAT_TASK;
+	assert_int_equal(usageprog_switch_for(&o[0]), USAGEPROG_SWITCH_ANY);
+	assert_string_equal(usageprog_switch_name(USAGEPROG_SWITCH_ANY), "tg_sched_switch");
+	assert_null(usageprog_switch_name((enum usageprog_switch)3));
+}
+
+/* floor(log2(ns / 1000)) the slow way, capped as the histogram is. */
+static __u32 ref_wait_bucket(__u64 ns)
+{
+	__u64 us = ns / 1000;
+	__u32 b = 0;
+
+	while (us >>= 1)
+		b++;
+	return b < USAGE_HIST_BUCKETS ? b : USAGE_HIST_BUCKETS - 1;
+}
+
+/* The division-free bucket of the switch handler agrees with the definition. */
+static void test_usage_wait_bucket(void **state)
+{
+	__u64 x = 88172645463325252ULL;
+
+	(void)state;
+	for (__u64 ns = 0; ns < 300000; ns++)
+		assert_int_equal(usage_wait_bucket(ns), ref_wait_bucket(ns));
+	for (unsigned int k = 0; k < 64; k++) {
+		__u64 p = 1ULL << k;
+
+		for (__u64 d = 0; d < 3; d++) {
+			assert_int_equal(usage_wait_bucket(p - d), ref_wait_bucket(p - d));
+			assert_int_equal(usage_wait_bucket(p + d), ref_wait_bucket(p + d));
+		}
+		if (k < 54) { /* 1000 << k still fits */
+			__u64 t = 1000ULL << k;
+
+			assert_int_equal(usage_wait_bucket(t - 1), ref_wait_bucket(t - 1));
+			assert_int_equal(usage_wait_bucket(t), ref_wait_bucket(t));
+		}
+	}
+	for (int i = 0; i < 1000000; i++) { /* xorshift64 */
+		x ^= x << 13;
+		x ^= x >> 7;
+		x ^= x << 17;
+		assert_int_equal(usage_wait_bucket(x >> (i % 64)), ref_wait_bucket(x >> (i % 64)));
+	}
+	assert_int_equal(usage_wait_bucket(1999), 0);
+	assert_int_equal(usage_wait_bucket(2000), 1);
+	assert_int_equal(usage_wait_bucket(3999), 1);
+	assert_int_equal(usage_wait_bucket(4000), 2);
+	assert_int_equal(usage_wait_bucket(~0ULL), USAGE_HIST_BUCKETS - 1);
+}
+
 /* A raw BTF file with no types whose string section is strs (len bytes). */
 static int fake_btf(const char *strs, size_t len, __u16 magic)
 {
@@ -263,6 +356,8 @@ int main(void)
 		cmocka_unit_test(test_usageprog_stats_enable_toggles),
 		cmocka_unit_test(test_usageprog_btf_has_string_straddle),
 		cmocka_unit_test(test_usageprog_btf_has_string_kernel),
+		cmocka_unit_test(test_usageprog_switch_variant),
+		cmocka_unit_test(test_usage_wait_bucket),
 	};
 
 	if (geteuid() != 0) {

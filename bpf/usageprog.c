@@ -209,6 +209,7 @@ static void usageprog_child(int sock, const struct usageprog_opts *opts, bool ha
 	struct bpf_map *map;
 	struct cmsghdr *cm;
 	size_t n = 0;
+	int rc;
 
 	libbpf_set_print(NULL); /* the parent's log may be locked by a thread that is not here */
 	m.err = usageprog_build(opts, have_oom, &tmp.skel);
@@ -232,7 +233,14 @@ static void usageprog_child(int sock, const struct usageprog_opts *opts, bool ha
 		cm->cmsg_len = CMSG_LEN(n * sizeof(int));
 		memcpy(CMSG_DATA(cm), fds, n * sizeof(int));
 	}
-	_exit(sendmsg(sock, &mh, MSG_NOSIGNAL) < 0 ? 1 : 0);
+	rc = sendmsg(sock, &mh, MSG_NOSIGNAL) < 0 ? 1 : 0;
+	/*
+	 * The fds in flight hold the kernel objects for the parent. Free the skeleton
+	 * before leaving: under valgrind the child's exit is leak-checked too, and
+	 * whether a dead frame still pointed at it depended on the compiler.
+	 */
+	usage_bpf__destroy(tmp.skel);
+	_exit(rc);
 }
 
 /* The child's answer: its message and the fds (*ret_n of them, owned by the caller). */

@@ -174,18 +174,33 @@ static void test_usage_collect_cpu_poll_fallback(void **state)
 	burn_and_compare_native(f);
 }
 
+static int cmp_s64(const void *a, const void *b)
+{
+	__s64 x = *(const __s64 *)a, y = *(const __s64 *)b;
+
+	return (x > y) - (x < y);
+}
+
 /*
  * Kernels before 6.7 cannot pin the progress timer (BPF_F_TIMER_CPU_PIN): the BPF side
  * then starts it unpinned. A burner alone on CPU 1 is never switched out, so without a
  * working tick the BPF figure would stay at 0 and then jump by the whole run. Forced
- * unpinned here, it must never lag the kernel's own counter by much more than a tick.
+ * unpinned here, it must follow the kernel's own counter to within a few ticks.
+ *
+ * The kernel's counter is read just BEFORE each collect, so kernel - usage is at most
+ * the lag at the collect's moment: a stall of the test process between the two reads
+ * (tens of milliseconds in the QEMU guest beside a loaded host) cannot count as lag.
+ * What remains is the tick's own delay, plus, in the guest, a jump of guest time that
+ * the kernel has charged and the overdue tick not yet: the typical lag (the median)
+ * must stay under 50 ms and the largest under 250 ms. Without a tick the lag grows by
+ * 50 ms a sample: median ~500 ms, largest ~1 s.
  */
 static void test_usage_collect_cpu_steady_without_pinned_tick(void **state)
 {
 	struct fixture *f = *state;
 	struct usage_opts o = {.backend = USAGE_BACKEND_BPF, .no_tick_pin = true};
 	struct usage_sample acc = {0};
-	__s64 lag, max_lag = 0;
+	__s64 lags[20], max_lag = 0, mid;
 	const char *notes[2];
 	__u64 kernel = 0;
 	char rel[128];
@@ -200,17 +215,22 @@ static void test_usage_collect_cpu_steady_without_pinned_tick(void **state)
 	assert_true(pid > 0);
 	for (int i = 0; i < 20; i++) {
 		cgt_sleep_ms(50);
-		assert_int_equal(cgt_collect(f->u, "steady", &acc), 0);
 		assert_int_equal(cgt_cpu_usage_ns(&f->t, "steady", &kernel), 0);
-		lag = (__s64)kernel - (__s64)acc.cpu_ns;
-		max_lag = lag > max_lag ? lag : max_lag;
+		assert_int_equal(cgt_collect(f->u, "steady", &acc), 0);
+		lags[i] = (__s64)kernel - (__s64)acc.cpu_ns;
+		max_lag = lags[i] > max_lag ? lags[i] : max_lag;
 	}
-	print_message("unpinned tick: usage %.1f ms, kernel %.1f ms, largest lag %.1f ms\n",
-		      (double)acc.cpu_ns / 1e6, (double)kernel / 1e6, (double)max_lag / 1e6);
+	qsort(lags, 20, sizeof(lags[0]), cmp_s64);
+	mid = lags[10];
+	print_message("unpinned tick: usage %.1f ms, kernel %.1f ms, lag median %.1f ms, "
+		      "largest %.1f ms\n",
+		      (double)acc.cpu_ns / 1e6, (double)kernel / 1e6, (double)mid / 1e6,
+		      (double)max_lag / 1e6);
 	assert_int_equal(usage_notes(f->u, notes, 2), 1);
 	print_message("note: %s\n", notes[0]);
 	assert_true(kernel > CGT_NS / 20); /* it ran, even on a busy machine */
-	assert_true(max_lag < 50 * 1000000LL);
+	assert_true(mid < 50 * 1000000LL);
+	assert_true(max_lag < 250 * 1000000LL);
 }
 
 /*

@@ -356,14 +356,17 @@ static void queue_flush(struct nri_stub *s)
 	free(q);
 }
 
-static void schedule_redial(struct nri_stub *s)
+/* why: the error of the dial or session that ended (-ENOENT: no socket to dial). */
+static void schedule_redial(struct nri_stub *s, int why)
 {
 	if (!s->backoff_ms)
 		s->backoff_ms = s->o.backoff_min_ms;
 	s->redial_at_ns = stub_now_ns() + (uint64_t)s->backoff_ms * 1000000ull;
 	s->backoff_ms =
 		s->backoff_ms >= s->o.backoff_max_ms / 2 ? s->o.backoff_max_ms : s->backoff_ms * 2;
-	stub_watch_arm(s);
+	/* no socket at the dial, one now: it came before the watch, no event will say so */
+	if (stub_watch_arm(s) && why == -ENOENT)
+		s->redial_at_ns = stub_now_ns();
 }
 
 /* The socket reappeared: dial now; should that fail, the backoff starts afresh. */
@@ -380,7 +383,7 @@ static void session_lost(struct nri_stub *s, int err)
 	s->session_error = err;
 	teardown(s);
 	if (s->running && s->o.reconnect && !s->prelaunched)
-		schedule_redial(s);
+		schedule_redial(s, err);
 }
 
 /* After each loop turn: give up on a failed or overdue session. */
@@ -419,7 +422,7 @@ static void redial_check(struct nri_stub *s)
 	r = stub_connect(s);
 	if (r < 0) {
 		s->session_error = r;
-		schedule_redial(s);
+		schedule_redial(s, r);
 	}
 }
 
@@ -585,7 +588,7 @@ int nri_stub_run(struct nri_stub *s)
 	if (r < 0) {
 		if (!s->o.reconnect || s->prelaunched || r == -ECANCELED)
 			return r;
-		schedule_redial(s);
+		schedule_redial(s, r);
 	}
 	return nri_stub_wait(s);
 }

@@ -126,7 +126,7 @@ int stub_serve(struct nri_trunk *t, const struct nri_request *req, void *userdat
 void stub_sync_reset(struct nri_stub *s);
 
 /* stub_watch.c: dial as soon as the runtime's socket reappears */
-void stub_watch_arm(struct nri_stub *s);
+bool stub_watch_arm(struct nri_stub *s);
 void stub_watch_disarm(struct nri_stub *s);
 bool stub_watch_seen(struct nri_stub *s);
 

@@ -15,25 +15,34 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/inotify.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "plugin/nri/stub_priv.h"
 
 #define WATCH_MASK (IN_CREATE | IN_MOVED_TO | IN_ATTRIB)
 
-void stub_watch_arm(struct nri_stub *s)
+/*
+ * Arms the watch if it is not armed. True when it was just armed and the socket is
+ * already there. After a dial that found no socket, it appeared between that dial and
+ * the watch, an event the watch never sees (a minute's wait with a long backoff, seen
+ * on a loaded machine): the caller dials again now.
+ */
+bool stub_watch_arm(struct nri_stub *s)
 {
+	struct stat st;
 	char *dir;
 
 	if (s->prelaunched || s->watch_fd >= 0 || getenv("TOPOGUARD_NO_SOCKET_WATCH"))
-		return;
+		return false;
 	dir = strdup(s->socket_path);
 	if (!dir)
-		return;
+		return false;
 	s->watch_fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
 	if (s->watch_fd >= 0 && inotify_add_watch(s->watch_fd, dirname(dir), WATCH_MASK) < 0)
 		stub_watch_disarm(s);
 	free(dir);
+	return s->watch_fd >= 0 && stat(s->socket_path, &st) == 0 && S_ISSOCK(st.st_mode);
 }
 
 void stub_watch_disarm(struct nri_stub *s)

@@ -7,6 +7,7 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <poll.h>
 #include <pthread.h>
@@ -25,6 +26,7 @@
 #include <cmocka.h>
 
 #include "plugin/nri/stub.h"
+#include "plugin/nri/stub_priv.h"
 #include "plugin/nri/trunk.h"
 
 #define PB(x)	  Nri__Pkg__Api__V1alpha1__##x
@@ -328,6 +330,25 @@ static void *run_stub(void *arg)
 }
 
 /*
+ * A listening socket that appears at path at once: bound and listening under another
+ * name, then renamed into place. Bound in place, the file would show before listen(),
+ * and a stub that dials on the creation event between the two is refused and, with a
+ * backoff of a minute, never back within this test's seconds.
+ */
+static int listen_at(const char *dir, const char *path)
+{
+	struct sockaddr_un tmp = {.sun_family = AF_UNIX};
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	assert_true(fd >= 0);
+	snprintf(tmp.sun_path, sizeof(tmp.sun_path), "%s/staging.sock", dir);
+	assert_int_equal(bind(fd, (struct sockaddr *)&tmp, sizeof(tmp)), 0);
+	assert_int_equal(listen(fd, 1), 0);
+	assert_int_equal(rename(tmp.sun_path, path), 0);
+	return fd;
+}
+
+/*
  * A runtime restart: the socket is gone, then reappears. With a redial backoff of a
  * minute, only the watch on the socket's directory can make the stub dial within the
  * few seconds allowed here (issue 14: reconnect within 300 ms of the socket).
@@ -356,10 +377,7 @@ static void test_stub_dials_when_the_socket_reappears(void **state)
 	assert_int_equal(nri_stub_new(&h, &o, NULL, &s), 0);
 	assert_int_equal(pthread_create(&th, NULL, run_stub, s), 0);
 	usleep(200000); /* the first dial failed: the stub waits a minute, or for the socket */
-	lfd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	assert_true(lfd >= 0);
-	assert_int_equal(bind(lfd, (struct sockaddr *)&sa, sizeof(sa)), 0);
-	assert_int_equal(listen(lfd, 1), 0);
+	lfd = listen_at(dir, sa.sun_path);
 	p = (struct pollfd){.fd = lfd, .events = POLLIN};
 	assert_int_equal(poll(&p, 1, 5000), 1);
 	cfd = accept(lfd, NULL, NULL);
@@ -370,6 +388,50 @@ static void test_stub_dials_when_the_socket_reappears(void **state)
 	pthread_join(th, NULL);
 	nri_stub_free(s);
 	unlink(sa.sun_path);
+	rmdir(dir);
+}
+
+/*
+ * The socket can appear after the dial that failed and before the watch exists: no
+ * event will come for it. Arming the watch says whether the socket is already there
+ * (the stub then dials at once); only the arming that creates the watch says so.
+ */
+static void test_stub_watch_arm_sees_a_socket_already_there(void **state)
+{
+	struct nri_stub_handlers h = {.start_container = h_start};
+	char dir[] = "/tmp/tg-stub-arm.XXXXXX", path[128];
+	struct nri_stub_options o;
+	struct nri_stub *s = NULL;
+	int lfd, ffd;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/nri.sock", dir);
+	nri_stub_options_init(&o);
+	o.name = "unit";
+	o.idx = "42";
+	o.socket_path = path;
+	o.reconnect = true;
+	assert_int_equal(nri_stub_new(&h, &o, NULL, &s), 0);
+	/* nothing there: the watch will report it */
+	assert_false(stub_watch_arm(s));
+	stub_watch_disarm(s);
+	/* a plain file by that name is no socket to dial */
+	ffd = open(path, O_CREAT | O_WRONLY | O_CLOEXEC, 0600);
+	assert_true(ffd >= 0);
+	close(ffd);
+	assert_false(stub_watch_arm(s));
+	stub_watch_disarm(s);
+	unlink(path);
+	/* the socket is there when the watch is armed */
+	lfd = listen_at(dir, path);
+	assert_true(stub_watch_arm(s));
+	/* armed already: no second "dial now" for the same wait */
+	assert_false(stub_watch_arm(s));
+	stub_watch_disarm(s);
+	close(lfd);
+	nri_stub_free(s);
+	unlink(path);
 	rmdir(dir);
 }
 
@@ -1117,6 +1179,7 @@ int main(void)
 		cmocka_unit_test(test_version_syncs_prelaunched),
 		cmocka_unit_test(test_version_updates_safe),
 		cmocka_unit_test(test_stub_dials_when_the_socket_reappears),
+		cmocka_unit_test(test_stub_watch_arm_sees_a_socket_already_there),
 		cmocka_unit_test(test_configure_mask_not_subset),
 		cmocka_unit_test(test_synchronize_more_chunks),
 		cmocka_unit_test(test_serve_unknown_method_code12),

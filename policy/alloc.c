@@ -660,15 +660,18 @@ static void cpus_of(const struct alloc_state *s, const struct alloc_entry *e, st
 
 static enum alloc_device_fit device_fit_of(const struct alloc_state *s, const struct alloc_entry *e)
 {
-	struct cpuset pool = s->shared;
+	struct cpuset pool;
 
+	/* most containers want no device: no copy of the pool for them (one per shared
+	 * container in a reply that moves them all) */
 	if (!alloc_device_wanted(&e->req))
 		return ALLOC_DEVICE_FIT_NONE;
 	if (e->pool == ALLOC_POOL_EXCLUSIVE || e->pool == ALLOC_POOL_ISOLATED)
 		return e->has_path ? (enum alloc_device_fit)e->dev_fit : ALLOC_DEVICE_FIT_NONE;
-	if (e->pool == ALLOC_POOL_SHARED && !e->shielded)
-		return alloc_device_narrow(s, e, &pool);
-	return ALLOC_DEVICE_FIT_NONE;
+	if (e->pool != ALLOC_POOL_SHARED || e->shielded)
+		return ALLOC_DEVICE_FIT_NONE;
+	pool = s->shared;
+	return alloc_device_narrow(s, e, &pool);
 }
 
 void alloc_result_of(const struct alloc_state *s, const struct alloc_entry *e,

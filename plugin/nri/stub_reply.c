@@ -266,7 +266,7 @@ static void res_build(struct pb_res *p, const struct nri_resources *r)
  * pool answers with one per shared container (hundreds), and protobuf-c's
  * descriptor-driven packing of four nested messages each was a third of that answer's
  * time. The bytes are the ones protobuf-c writes for the same messages (fields in
- * number order, proto3 defaults left out; test_stub checks them against protobuf-c),
+ * number order, proto3 defaults left out; test_reply_wire checks them against protobuf-c),
  * and the rest of each response is still packed by protobuf-c around them: a message's
  * encoding followed by another's is the encoding of the two merged.
  */

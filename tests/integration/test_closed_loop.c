@@ -629,9 +629,12 @@ static void assert_apart(const struct shield_view *v)
  * after that, 100.6 ms after the breach by the daemon's clock, which a bound from the
  * burners' start counted as no shield at all. The counter is read once more after
  * the last look at the cgroups, so a shield sent at the deadline gets its bound too.
+ * Returns when the look that found the shield began: the bound is the deadline of the
+ * looks, not of the time this process spent off the CPU after one (a look and a
+ * counter read took 2.3 s once, beside two busy loops).
  */
-static void wait_shield(const struct daemon_run *r, struct shield_view *v, uint64_t from,
-			uint64_t *sent)
+static uint64_t wait_shield(const struct daemon_run *r, struct shield_view *v, uint64_t from,
+			    uint64_t *sent)
 {
 	uint64_t end = from + SEEN_BOUND_MS * MS, poll = 0;
 
@@ -651,7 +654,7 @@ static void wait_shield(const struct daemon_run *r, struct shield_view *v, uint6
 		}
 		view(r->apply, v);
 		if (shielded(v) || late)
-			return;
+			return now;
 		usleep(5000);
 	}
 }
@@ -671,8 +674,7 @@ static bool shield_phase(struct daemon_run *r, struct loop_state *ls, struct shi
 	start_burners(ls, -1);
 	phase_begin(before, rig_now());
 	t_burn = before->t0;
-	wait_shield(r, v, t_burn, &t_sent);
-	t_shield = rig_now();
+	t_shield = wait_shield(r, v, t_burn, &t_sent);
 	phase_end(before, "unprotected (burners running, until the shield)");
 	t_felt = rig_first_breach(sh, t_burn, 100 * MS, TARGET_US * 1000ull);
 	from = t_sent > t_burn ? t_sent : t_burn;

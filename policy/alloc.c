@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "policy/alloc_priv.h"
+#include "policy/strhash.h"
 
 #define ALLOC_MIN_BUCKETS    64
 #define ALLOC_DEFAULT_PERIOD 100000
@@ -242,11 +243,7 @@ void alloc_state_free(struct alloc_state *s)
 
 static size_t hash_id(const char *id)
 {
-	uint64_t h = 1469598103934665603ull; /* FNV-1a */
-
-	for (const unsigned char *p = (const unsigned char *)id; *p; p++)
-		h = (h ^ *p) * 1099511628211ull;
-	return (size_t)h;
+	return (size_t)strhash(id);
 }
 
 struct alloc_entry *alloc_find(const struct alloc_state *s, const char *id)
@@ -674,29 +671,47 @@ static enum alloc_device_fit device_fit_of(const struct alloc_state *s, const st
 	return alloc_device_narrow(s, e, &pool);
 }
 
+static bool owns_cpus(const struct alloc_entry *e)
+{
+	return e->pool == ALLOC_POOL_EXCLUSIVE || e->pool == ALLOC_POOL_ISOLATED;
+}
+
+static void cpu_side_of(const struct alloc_state *s, const struct alloc_entry *e,
+			struct alloc_cpu_side *ret)
+{
+	const struct alloc_request *q = &e->req;
+
+	ret->pool = e->pool;
+	ret->plain_shared =
+		e->pool == ALLOC_POOL_SHARED && !e->shielded && !e->wide && !alloc_device_wanted(q);
+	ret->shares = qos_shares_from_mcpu(q->cpu_request_mcpu);
+	ret->period = s->cfg.cfs_period_us;
+	/* Mixed containers keep their quota: it bounds what they take from the shared pool. */
+	if (owns_cpus(e) && !e->mixed && s->cfg.exclusive_no_quota)
+		ret->quota = -1;
+	else
+		ret->quota = qos_quota_from_mcpu(q->cpu_limit_mcpu, ret->period);
+}
+
 void alloc_result_of(const struct alloc_state *s, const struct alloc_entry *e,
 		     struct alloc_result *ret)
 {
-	const struct alloc_request *q = &e->req;
-	bool owns = e->pool == ALLOC_POOL_EXCLUSIVE || e->pool == ALLOC_POOL_ISOLATED;
+	struct alloc_cpu_side side;
 
+	cpu_side_of(s, e, &side);
 	ret->pool = e->pool;
 	ret->shielded = e->shielded;
 	ret->isolated_fallback = e->iso_fallback;
 	cpus_of(s, e, &ret->cpus);
 	ret->device = device_fit_of(s, e);
 	mems_of(s, &ret->cpus, &ret->mems);
-	if (owns)
+	if (owns_cpus(e))
 		ret->exclusive = e->excl;
 	else
 		cpuset_zero(&ret->exclusive);
-	ret->shares = qos_shares_from_mcpu(q->cpu_request_mcpu);
-	ret->period = s->cfg.cfs_period_us;
-	/* Mixed containers keep their quota: it bounds what they take from the shared pool. */
-	if (owns && !e->mixed && s->cfg.exclusive_no_quota)
-		ret->quota = -1;
-	else
-		ret->quota = qos_quota_from_mcpu(q->cpu_limit_mcpu, ret->period);
+	ret->shares = side.shares;
+	ret->quota = side.quota;
+	ret->period = side.period;
 }
 
 int alloc_get(const struct alloc_state *s, const char *id, struct alloc_result *ret)
@@ -706,6 +721,16 @@ int alloc_get(const struct alloc_state *s, const char *id, struct alloc_result *
 	if (!e || !ret)
 		return -ENOENT;
 	alloc_result_of(s, e, ret);
+	return 0;
+}
+
+int alloc_get_cpu_side(const struct alloc_state *s, const char *id, struct alloc_cpu_side *ret)
+{
+	const struct alloc_entry *e = alloc_find(s, id);
+
+	if (!e || !ret)
+		return -ENOENT;
+	cpu_side_of(s, e, ret);
 	return 0;
 }
 

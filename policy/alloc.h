@@ -218,6 +218,22 @@ int alloc_release(struct alloc_state *s, const char *id, struct alloc_changes *c
 
 /* The current assignment of id; -ENOENT if unknown. */
 int alloc_get(const struct alloc_state *s, const char *id, struct alloc_result *ret);
+/*
+ * The CPU side of id's result without its sets, for a reply that moves many containers:
+ * alloc_get() builds three 512-byte sets per call, and a create that shrinks the shared
+ * pool re-sends every shared container. plain_shared: its cpus and mems are exactly
+ * those of every other plain_shared container (the shared pool, not narrowed to
+ * devices, not wide, not shielded), so one alloc_get() of any of them gives them all.
+ * shares / quota / period are alloc_get()'s. -ENOENT if unknown (or NULL).
+ */
+struct alloc_cpu_side {
+	enum alloc_pool pool;
+	bool plain_shared;
+	uint64_t shares;
+	int64_t quota;
+	uint64_t period;
+};
+int alloc_get_cpu_side(const struct alloc_state *s, const char *id, struct alloc_cpu_side *ret);
 /* The request id holds (after any fallback: shared_only set). Its strings belong to
  * the state and live while id is allocated. -ENOENT if unknown. */
 int alloc_get_request(const struct alloc_state *s, const char *id, struct alloc_request *ret);

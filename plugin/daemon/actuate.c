@@ -106,17 +106,17 @@ int daemon_direct_write(struct daemon *d, const char *id, const struct nri_resou
 
 int daemon_direct_changes(struct daemon *d)
 {
+	struct daemon_batch b = {0};
 	int first = 0;
 
 	for (size_t i = 0; i < d->changes.n; i++) {
 		const char *id = d->changes.ids[i];
 		struct nri_resources res;
-		struct alloc_result r;
 		int e;
 
-		if (alloc_get(d->alloc, id, &r) < 0)
+		if (daemon_batch_resources(d, &b, id, model_container_by_id(d->model, id), &res) <
+		    0)
 			continue;
-		daemon_result_to_resources(d, id, &r, &res);
 		e = daemon_direct_write(d, id, &res);
 		if (e < 0 && !first)
 			first = e;

@@ -374,7 +374,12 @@ static int alloc_scratch(struct daemon *d)
 	d->scratch_cpus = malloc(DAEMON_CPULIST_MAX);
 	d->scratch_mems = malloc(DAEMON_CPULIST_MAX);
 	d->scratch_info = malloc(DAEMON_CPULIST_MAX);
-	return d->scratch_cpus && d->scratch_mems && d->scratch_info ? 0 : -ENOMEM;
+	d->scratch_pool_cpus = malloc(DAEMON_CPULIST_MAX);
+	d->scratch_pool_mems = malloc(DAEMON_CPULIST_MAX);
+	return d->scratch_cpus && d->scratch_mems && d->scratch_info && d->scratch_pool_cpus &&
+			       d->scratch_pool_mems
+		       ? 0
+		       : -ENOMEM;
 }
 
 /* What discovery had to guess: the placements depend on it. */
@@ -500,6 +505,8 @@ void daemon_free(struct daemon *d)
 	free(d->scratch_cpus);
 	free(d->scratch_mems);
 	free(d->scratch_info);
+	free(d->scratch_pool_cpus);
+	free(d->scratch_pool_mems);
 	free(d);
 }
 

@@ -8,19 +8,11 @@
 #include <string.h>
 
 #include "plugin/daemon/model_priv.h"
+#include "policy/strhash.h"
 
 /* ---- open-addressing table: string key (borrowed from the object) -> object ---- */
 
 static const char tombstone[] = "";
-
-static uint64_t table_hash(const char *s)
-{
-	uint64_t h = 0xcbf29ce484222325ull; /* FNV-1a */
-
-	for (; *s; s++)
-		h = (h ^ (unsigned char)*s) * 0x100000001b3ull;
-	return h;
-}
 
 static struct table_slot *table_slot(const struct table *t, const char *key)
 {
@@ -28,7 +20,7 @@ static struct table_slot *table_slot(const struct table *t, const char *key)
 
 	if (!t->cap)
 		return NULL;
-	for (i = table_hash(key) & mask;; i = (i + 1) & mask) {
+	for (i = strhash(key) & mask;; i = (i + 1) & mask) {
 		struct table_slot *s = &t->slots[i];
 
 		if (!s->key)
@@ -47,7 +39,7 @@ void *table_get(const struct table *t, const char *key)
 
 static void table_insert_fresh(struct table *t, const char *key, void *val)
 {
-	size_t mask = t->cap - 1, i = table_hash(key) & mask;
+	size_t mask = t->cap - 1, i = strhash(key) & mask;
 
 	while (t->slots[i].key && t->slots[i].key != tombstone)
 		i = (i + 1) & mask;

@@ -403,16 +403,16 @@ int daemon_pod_resize(struct daemon *d, const struct model_pod *pod, const char 
 	return rc.n;
 }
 
-/* Shares, quota and period of r; a quota the closed loop imposes on c wins. */
-static void cpu_limits(const struct model_container *c, const struct alloc_result *r,
-		       struct nri_resources *res)
+/* Shares, quota and period; a quota the closed loop imposes on c wins. */
+static void cpu_limits(const struct model_container *c, uint64_t shares, int64_t quota,
+		       uint64_t period, struct nri_resources *res)
 {
-	res->has_shares = r->shares > 0;
-	res->shares = r->shares;
+	res->has_shares = shares > 0;
+	res->shares = shares;
 	res->has_quota = true;
-	res->quota = r->quota;
-	res->has_period = r->period > 0;
-	res->period = r->period;
+	res->quota = quota;
+	res->has_period = period > 0;
+	res->period = period;
 	if (c && c->ctl_quota) {
 		res->quota = c->ctl_quota;
 		res->has_period = c->ctl_period > 0;
@@ -420,8 +420,8 @@ static void cpu_limits(const struct model_container *c, const struct alloc_resul
 	}
 }
 
-void daemon_result_to_resources(struct daemon *d, const char *id, const struct alloc_result *r,
-				struct nri_resources *res)
+static void result_to_resources(struct daemon *d, const struct model_container *c,
+				const struct alloc_result *r, struct nri_resources *res)
 {
 	memset(res, 0, sizeof(*res));
 	if (cpuset_format(&r->cpus, d->scratch_cpus, DAEMON_CPULIST_MAX) > 0)
@@ -429,7 +429,56 @@ void daemon_result_to_resources(struct daemon *d, const char *id, const struct a
 	if (d->cfg.memory_pin_mems &&
 	    cpuset_format(&r->mems, d->scratch_mems, DAEMON_CPULIST_MAX) > 0)
 		res->mems = d->scratch_mems;
-	cpu_limits(id ? model_container_by_id(d->model, id) : NULL, r, res);
+	cpu_limits(c, r->shares, r->quota, r->period, res);
+}
+
+void daemon_result_to_resources(struct daemon *d, const char *id, const struct alloc_result *r,
+				struct nri_resources *res)
+{
+	result_to_resources(d, id ? model_container_by_id(d->model, id) : NULL, r, res);
+}
+
+/* The shared pool's sets, formatted by the first plain shared container of a batch. */
+static int batch_pool_sets(struct daemon *d, struct daemon_batch *b, const char *id)
+{
+	struct alloc_result r;
+
+	if (alloc_get(d->alloc, id, &r) < 0)
+		return -ENOENT;
+	b->cpus = cpuset_format(&r.cpus, d->scratch_pool_cpus, DAEMON_CPULIST_MAX) > 0
+			  ? d->scratch_pool_cpus
+			  : NULL;
+	b->mems = d->cfg.memory_pin_mems && cpuset_format(&r.mems, d->scratch_pool_mems,
+							  DAEMON_CPULIST_MAX) > 0
+			  ? d->scratch_pool_mems
+			  : NULL;
+	b->have_pool = true;
+	return 0;
+}
+
+int daemon_batch_resources(struct daemon *d, struct daemon_batch *b, const char *id,
+			   const struct model_container *c, struct nri_resources *res)
+{
+	struct alloc_cpu_side side;
+	struct alloc_result r;
+
+	if (alloc_get_cpu_side(d->alloc, id, &side) < 0)
+		return -ENOENT;
+	if (!side.plain_shared) {
+		if (alloc_get(d->alloc, id, &r) < 0)
+			return -ENOENT;
+		result_to_resources(d, c, &r, res);
+	} else {
+		if (!b->have_pool && batch_pool_sets(d, b, id) < 0)
+			return -ENOENT;
+		memset(res, 0, sizeof(*res));
+		res->cpus = b->cpus;
+		res->mems = b->mems;
+		cpu_limits(c, side.shares, side.quota, side.period, res);
+	}
+	if (c && c->track.mem_preserve)
+		res->mems = NULL;
+	return 0;
 }
 
 void daemon_publish_info(struct daemon *d, const struct model_pod *pod,
@@ -467,34 +516,20 @@ void daemon_note_told(struct daemon *d, const char *id)
 
 int daemon_add_change_updates(struct daemon *d, struct nri_reply *reply)
 {
-	struct cpuset last_cpus, last_mems;
-	struct nri_resources res;
-	const char *mems = NULL;
+	struct daemon_batch b = {0};
 	uint64_t now = d->changes.n ? daemon_track_now(d) : 0;
-	bool have = false;
 	int n = 0;
 
 	for (size_t i = 0; i < d->changes.n; i++) {
 		const char *id = d->changes.ids[i];
 		struct model_container *c = model_container_by_id(d->model, id);
-		struct alloc_result r;
+		struct nri_resources res;
 
-		if (alloc_get(d->alloc, id, &r) < 0)
-			continue;
-		/* shared containers all get the same sets: format each distinct one once */
-		if (!have || !cpuset_equal(&r.cpus, &last_cpus) ||
-		    !cpuset_equal(&r.mems, &last_mems)) {
-			daemon_result_to_resources(d, id, &r, &res);
-			mems = res.mems;
-			last_cpus = r.cpus;
-			last_mems = r.mems;
-			have = true;
-		}
-		res.mems = c && c->track.mem_preserve ? NULL : mems;
 		/* every update carries the whole CPU side: a move that left the quota to the
 		 * runtime kept a stale one (unlimited on the shared pool, or capped on
 		 * exclusive CPUs) */
-		cpu_limits(c, &r, &res);
+		if (daemon_batch_resources(d, &b, id, c, &res) < 0)
+			continue;
 		if (nri_reply_update(reply, id, &res, false) < 0) {
 			log_warn("cannot queue update of container %s", id);
 			continue;
@@ -512,15 +547,12 @@ int daemon_add_change_updates(struct daemon *d, struct nri_reply *reply)
 int daemon_add_update(struct daemon *d, struct nri_reply *reply, const char *id)
 {
 	struct model_container *c = model_container_by_id(d->model, id);
+	struct daemon_batch b = {0};
 	struct nri_resources res;
-	struct alloc_result r;
 	int e;
 
-	if (alloc_get(d->alloc, id, &r) < 0)
+	if (daemon_batch_resources(d, &b, id, c, &res) < 0)
 		return -ENOENT;
-	daemon_result_to_resources(d, id, &r, &res);
-	if (c && c->track.mem_preserve)
-		res.mems = NULL;
 	e = nri_reply_update(reply, id, &res, false);
 	if (e < 0)
 		return e;

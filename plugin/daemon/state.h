@@ -75,8 +75,9 @@ struct daemon {
 	struct daemon_live *live;	/* NULL when live usage is off */
 	struct daemon_control *control; /* the closed loop; NULL when live usage is off */
 	struct alloc_changes changes;	/* scratch, reset per operation */
-	/* cpulist buffers, DAEMON_CPULIST_MAX each: replies use cpus/mems, metrics info */
-	char *scratch_cpus, *scratch_mems, *scratch_info;
+	/* cpulist buffers, DAEMON_CPULIST_MAX each: replies use cpus/mems, metrics info, a
+	 * batch of updates the shared pool's sets (daemon_batch_resources()) */
+	char *scratch_cpus, *scratch_mems, *scratch_info, *scratch_pool_cpus, *scratch_pool_mems;
 	bool synchronized;
 	bool servers_started; /* metrics endpoint and status socket (daemon.c) */
 	/* Where the allocation came from: no exclusive CPU is handed out until it is known
@@ -173,6 +174,19 @@ void daemon_pool_metrics_later(struct daemon *d);
 void daemon_after_reply(struct nri_stub *s, void *ud);
 /* Topoguard just told the runtime id's resources: reconciliation leaves it alone a while. */
 void daemon_note_told(struct daemon *d, const char *id);
+/*
+ * The resources to re-send container id (c: its model entry, or NULL) in a batch that
+ * moves many: the shared pool's cpus and mems are formatted once per batch (b, zeroed
+ * by the caller, lives for one batch; its strings are valid until the next batch) and
+ * every plain shared container gets those (alloc_get_cpu_side()). res's strings are
+ * borrowed until the next call. 0 or -ENOENT (not placed).
+ */
+struct daemon_batch {
+	bool have_pool;
+	const char *cpus, *mems;
+};
+int daemon_batch_resources(struct daemon *d, struct daemon_batch *b, const char *id,
+			   const struct model_container *c, struct nri_resources *res);
 /* Append an update (the whole CPU side) per container of d->changes; returns how many. */
 int daemon_add_change_updates(struct daemon *d, struct nri_reply *reply);
 /* Append one update of id (its whole CPU side) to reply: 0, -ENOENT (not placed), or

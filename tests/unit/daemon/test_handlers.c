@@ -441,6 +441,54 @@ static void test_moves_carry_the_closed_loop_quota(void **state)
 }
 
 /*
+ * A reply that moves every shared container formats the shared pool's sets once and
+ * hands them to each plain one (daemon_batch_resources()). The containers that are
+ * not plain keep sets of their own: a wide Burstable also the reserved CPU, a
+ * memory.preserve one no mems, and neither may leak into the next update. Each keeps
+ * its own quota.
+ */
+static void test_moved_containers_each_get_their_own_sets(void **state)
+{
+	struct hx *h = *state;
+	NriPodSandbox *keep =
+		hx_pod(h, &(struct hx_pod_spec){.id = "pk",
+						.ns = "default",
+						.name = "keep",
+						.ann = {"memory.preserve.topoguard.io=true"}});
+	NriPodSandbox *pw = pod_in(h, "pw", "default"), *pg = pod_in(h, "pg", "default");
+	NriContainer *k1 = ctr_of(h, keep, "k1", (struct hx_res){.req_m = 500, .lim_m = 1000});
+	NriContainer *p1 = ctr_of(h, pw, "p1", (struct hx_res){.req_m = 500, .lim_m = 2000});
+	NriContainer *wide = ctr_of(h, pw, "wide", (struct hx_res){.req_m = 500});
+	NriContainer *g1 = ctr_of(h, pg, "g1", GUARANTEED(4000));
+	static const struct {
+		const char *id, *cpus, *mems;
+		int64_t quota;
+	} want[] = {
+		{"k1", "5-7", "", 100000}, {"p1", "5-7", "0", 200000}, {"wide", "0,5-7", "0", -1}};
+	const PB(LinuxCPU) * cpu;
+	struct cpuset excl;
+	struct view v;
+
+	hx_restart(h, "reserved:\n  cpus: \"0\"\npinning:\n  burstable_unlimited_wide: true\n");
+	create_cpus(h, keep, k1);
+	create_cpus(h, pw, p1);
+	create_cpus(h, pw, wide);
+	hx_create(h, pg, g1, &v);
+	excl = adj_cpus(&v);
+	assert_set(&excl, "1-4"); /* CPU 0 is reserved: the shared pool keeps 5-7 */
+	for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
+		cpu = upd_cpu(&v, want[i].id);
+		if (!cpu)
+			fail_msg("no update of %s", want[i].id);
+		assert_string_equal(cpu->cpus, want[i].cpus);
+		assert_string_equal(cpu->mems, want[i].mems);
+		assert_non_null(cpu->quota);
+		assert_int_equal(cpu->quota->value, want[i].quota);
+	}
+	view_done(&v);
+}
+
+/*
  * Class 11: a Synchronize re-asserts every container's whole intent, also where the
  * runtime's report already matches it: CRI-O 1.26 reports creation-time resources
  * after its restart while the kernel holds later updates (issue 19), so a report that
@@ -701,6 +749,7 @@ int main(void)
 		T(test_stop_and_remove_forget_info_under_label_namespace),
 		T(test_unknown_state_gives_no_exclusive_cpus),
 		T(test_moves_carry_the_closed_loop_quota),
+		T(test_moved_containers_each_get_their_own_sets),
 		T(test_synchronize_reasserts_every_container),
 		T(test_reply_outruns_pending_unsolicited_update),
 		T(test_live_wants_bpf_for_exclusive_and_latency_sensitive),

@@ -652,6 +652,64 @@ static void test_alloc_explain_texts(void **state)
 	assert_int_equal(alloc_explain(f->s, "zz", buf, sizeof(buf)), -ENOENT);
 }
 
+static struct alloc_result create_burstable(struct fx *f, const char *id, int64_t limit,
+					    const char *dev_nodes)
+{
+	struct alloc_request r = req(id, "default", QOS_BURSTABLE, 100);
+
+	r.cpu_limit_mcpu = limit;
+	if (dev_nodes)
+		r.prefs.device_nodes = set_of(dev_nodes);
+	return create_ok(f, &r);
+}
+
+/*
+ * alloc_get_cpu_side() stands in for alloc_get() when a reply moves every shared
+ * container: its numbers must be alloc_get()'s, and plain_shared must hold exactly for
+ * the containers whose sets are the shared pool's. Each kind that is not plain has
+ * sets of its own here, so a flag set too widely would hand it the pool's.
+ */
+static void test_alloc_get_cpu_side_matches_alloc_get(void **state)
+{
+	static const char *const ids[] = {"plain1", "plain2", "wide", "dev",
+					  "shd",    "excl",   "mixed"};
+	struct fx *f = *state;
+	struct alloc_result plain, r;
+	struct alloc_request q = req("mixed", "default", QOS_GUARANTEED, 1500);
+	struct alloc_cpu_side side;
+	struct alloc_stats st;
+
+	f->cfg.reserved_cpus = set_of("0,16");
+	f->cfg.burstable_unlimited_wide = true;
+	fx_state(f);
+	plain = create_burstable(f, "plain1", 500, NULL);
+	create_burstable(f, "plain2", 300, NULL);
+	create_burstable(f, "wide", 0, NULL);
+	create_burstable(f, "dev", 500, "1");
+	create_burstable(f, "shd", 1000, NULL);
+	assert_int_equal(alloc_shield(f->s, "shd", 2, &f->ch, f->reason, sizeof(f->reason)), 0);
+	guaranteed(f, "excl", 2000);
+	create_ok(f, &q);
+	assert_int_equal(alloc_get(f->s, "plain1", &plain), 0);
+	alloc_stats_get(f->s, &st);
+	assert_true(cpuset_equal(&plain.cpus, &st.shared));
+	for (size_t i = 0; i < sizeof(ids) / sizeof(ids[0]); i++) {
+		assert_int_equal(alloc_get(f->s, ids[i], &r), 0);
+		assert_int_equal(alloc_get_cpu_side(f->s, ids[i], &side), 0);
+		assert_int_equal(side.pool, r.pool);
+		assert_true(side.shares == r.shares && side.quota == r.quota &&
+			    side.period == r.period);
+		assert_int_equal(side.plain_shared, i < 2);
+		assert_int_equal(cpuset_equal(&r.cpus, &plain.cpus), i < 2);
+		if (side.plain_shared)
+			assert_true(cpuset_equal(&r.mems, &plain.mems));
+	}
+	assert_int_equal(alloc_get_cpu_side(f->s, "ghost", &side), -ENOENT);
+	assert_int_equal(alloc_get_cpu_side(f->s, NULL, &side), -ENOENT);
+	assert_int_equal(alloc_get_cpu_side(NULL, "plain1", &side), -ENOENT);
+	assert_int_equal(alloc_get_cpu_side(f->s, "plain1", NULL), -ENOENT);
+}
+
 static void test_alloc_state_free_null(void **state)
 {
 	(void)state;
@@ -691,6 +749,7 @@ int main(void)
 		T(test_alloc_update_enospc_keeps_old),
 		T(test_alloc_release_idempotent),
 		T(test_alloc_get_request),
+		T(test_alloc_get_cpu_side_matches_alloc_get),
 		T(test_alloc_changes_all),
 		T(test_alloc_restore_keeps_valid_and_fixes_conflicts),
 		T(test_alloc_restore_rejects_duplicates),

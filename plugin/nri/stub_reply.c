@@ -8,6 +8,8 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,12 +27,21 @@ struct pb_res {
 	PB(OptionalInt64) quota, limit;
 };
 
+/* Body sizes of one ContainerUpdate and its nested messages. */
+struct upd_len {
+	size_t cpu, mem, res, lin, body;
+	bool has_cpu;
+};
+
 struct stub_update {
 	char *id, *cpus, *mems; /* in the same allocation, after the struct */
 	size_t id_len, cpus_len, mems_len;
 	struct nri_resources r;
 	bool ignore_failure;
+	struct upd_len len; /* computed once: the pack sizes the reply, then writes it */
 };
+
+static void update_len(const struct stub_update *u, struct upd_len *l);
 
 struct stub_evict {
 	char *id, *reason;
@@ -60,9 +71,45 @@ const char *stub_reply_update_id(const struct nri_reply *r, size_t i)
 	return i < r->n_updates ? r->updates[i]->id : NULL;
 }
 
-static void update_free(struct stub_update *u)
+/* A block of a reply's arena; its data follows, aligned like the struct. */
+struct stub_chunk {
+	struct stub_chunk *next;
+	size_t used, cap;
+	max_align_t data[];
+};
+
+#define STUB_CHUNK_SIZE (16 * 1024)
+
+/* size bytes from r's arena, aligned for any type; NULL on -ENOMEM. Freed with r. */
+static void *reply_alloc(struct nri_reply *r, size_t size)
 {
-	free(u);
+	struct stub_chunk *c = r->chunks;
+	size_t need = (size + sizeof(max_align_t) - 1) & ~(sizeof(max_align_t) - 1);
+	void *at;
+
+	if (need < size)
+		return NULL;
+	if (!c || c->cap - c->used < need) {
+		size_t cap = need > STUB_CHUNK_SIZE ? need : STUB_CHUNK_SIZE;
+
+		if (cap > SIZE_MAX - sizeof(*c) || !(c = malloc(sizeof(*c) + cap)))
+			return NULL;
+		c->next = r->chunks;
+		c->used = 0;
+		c->cap = cap;
+		r->chunks = c;
+	}
+	at = (char *)c->data + c->used;
+	c->used += need;
+	return at;
+}
+
+static void reply_chunks_free(struct nri_reply *r)
+{
+	for (struct stub_chunk *c = r->chunks, *next; c; c = next) {
+		next = c->next;
+		free(c);
+	}
 }
 
 void stub_reply_free(struct nri_reply *r)
@@ -70,15 +117,13 @@ void stub_reply_free(struct nri_reply *r)
 	if (!r)
 		return;
 	free(r->self_id);
-	update_free(r->adjust);
 	for (size_t i = 0; i < r->n_annotations; i++) {
 		free(r->annotations[i].key);
 		free(r->annotations[i].value);
 	}
 	free(r->annotations);
-	for (size_t i = 0; i < r->n_updates; i++)
-		update_free(r->updates[i]);
 	free(r->updates);
+	reply_chunks_free(r);
 	for (size_t i = 0; i < r->n_evicts; i++) {
 		free(r->evicts[i].id);
 		free(r->evicts[i].reason);
@@ -101,14 +146,14 @@ static char *copy_to(char **tail, const char *s, size_t n)
 	return at;
 }
 
-/* One allocation (not zeroed: every field is set) for the update and its strings. */
-static int update_new(const char *id, const struct nri_resources *res, bool ignore,
-		      struct stub_update **ret)
+/* One piece of r's arena (not zeroed: every field is set) for the update and its strings. */
+static int update_new(struct nri_reply *r, const char *id, const struct nri_resources *res,
+		      bool ignore, struct stub_update **ret)
 {
 	const char *cpus = res ? res->cpus : NULL, *mems = res ? res->mems : NULL;
 	size_t id_len = id ? strlen(id) : 0, cpus_len = cpus ? strlen(cpus) : 0;
 	size_t mems_len = mems ? strlen(mems) : 0;
-	struct stub_update *u = malloc(sizeof(*u) + id_len + cpus_len + mems_len + 3);
+	struct stub_update *u = reply_alloc(r, sizeof(*u) + id_len + cpus_len + mems_len + 3);
 	char *tail;
 
 	if (!u)
@@ -124,6 +169,7 @@ static int update_new(const char *id, const struct nri_resources *res, bool igno
 	u->mems_len = mems_len;
 	u->r.cpus = u->cpus;
 	u->r.mems = u->mems;
+	update_len(u, &u->len);
 	*ret = u;
 	return 0;
 }
@@ -136,7 +182,7 @@ int nri_reply_adjust(struct nri_reply *r, const struct nri_resources *res)
 		return -EOPNOTSUPP;
 	if (r->adjust)
 		return -EALREADY;
-	return update_new(NULL, res, false, &r->adjust);
+	return update_new(r, NULL, res, false, &r->adjust);
 }
 
 int nri_reply_adjust_annotation(struct nri_reply *r, const char *key, const char *value)
@@ -186,7 +232,7 @@ int nri_reply_update(struct nri_reply *r, const char *container_id, const struct
 		r->cap_updates = cap;
 	}
 	arr = r->updates;
-	ret = update_new(container_id, res, ignore_failure, &u);
+	ret = update_new(r, container_id, res, ignore_failure, &u);
 	if (ret < 0)
 		return ret;
 	arr[r->n_updates++] = u;
@@ -328,12 +374,6 @@ static uint8_t *put_opt(uint8_t *p, unsigned int field, uint64_t v)
 	return p;
 }
 
-/* Body sizes of one ContainerUpdate and its nested messages. */
-struct upd_len {
-	size_t cpu, mem, res, lin, body;
-	bool has_cpu;
-};
-
 static void update_len(const struct stub_update *u, struct upd_len *l)
 {
 	const struct nri_resources *r = &u->r;
@@ -362,9 +402,8 @@ static void update_len(const struct stub_update *u, struct upd_len *l)
 static uint8_t *put_update(uint8_t *p, unsigned int field, const struct stub_update *u)
 {
 	const struct nri_resources *r = &u->r;
-	struct upd_len l;
+	const struct upd_len l = u->len;
 
-	update_len(u, &l);
 	p = put_len_key(p, field, l.body);
 	if (u->id_len)
 		p = put_bytes(p, 1, u->id, u->id_len);
@@ -396,13 +435,10 @@ static uint8_t *put_update(uint8_t *p, unsigned int field, const struct stub_upd
 
 static size_t updates_len(const struct nri_reply *r)
 {
-	struct upd_len l;
 	size_t n = 0;
 
-	for (size_t i = 0; i < r->n_updates; i++) {
-		update_len(r->updates[i], &l);
-		n += len_field(l.body);
-	}
+	for (size_t i = 0; i < r->n_updates; i++)
+		n += len_field(r->updates[i]->len.body);
 	return n;
 }
 

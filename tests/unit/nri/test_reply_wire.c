@@ -305,12 +305,60 @@ static void test_reply_without_updates(void **state)
 		run_case(kinds[k], 0, true);
 }
 
+/*
+ * The updates live in the reply's arena of 16 KiB blocks: a cpuset string longer than a
+ * block (4096 CPU ids one by one, ~20 KB) gets one of its own, between updates
+ * that share blocks, and every one decodes intact.
+ */
+static void test_reply_update_larger_than_a_chunk(void **state)
+{
+	struct nri_resources small = {
+		.cpus = "0-3", .mems = "0", .has_shares = true, .shares = 1024};
+	struct nri_resources big = {.mems = "0-1", .has_quota = true, .quota = -1};
+	size_t cap = 24 * 1024, at = 0, n;
+	char *cpus = malloc(cap), id[32];
+	struct nri_reply *r;
+	uint8_t *buf = NULL;
+	size_t len = 0;
+	PB(UpdateContainerResponse) * m;
+
+	(void)state;
+	assert_non_null(cpus);
+	for (unsigned int c = 0; c < 4096; c++)
+		at += (size_t)snprintf(cpus + at, cap - at, "%s%u", c ? "," : "", c);
+	assert_true(at > 16 * 1024 && at < cap);
+	big.cpus = cpus;
+	assert_int_equal(stub_reply_new(STUB_REPLY_UPDATE, NULL, &r), 0);
+	for (int i = 0; i < 120; i++) {
+		snprintf(id, sizeof(id), "c%d", i);
+		assert_int_equal(nri_reply_update(r, id, i % 40 == 20 ? &big : &small, false), 0);
+	}
+	assert_int_equal(stub_reply_pack(r, false, &buf, &len), 0);
+	stub_reply_free(r);
+	m = nri__pkg__api__v1alpha1__update_container_response__unpack(NULL, len, buf);
+	assert_non_null(m);
+	n = m->n_update;
+	assert_int_equal(n, 120);
+	for (size_t i = 0; i < n; i++) {
+		const PB(LinuxCPU) *cpu = m->update[i]->linux_->resources->cpu;
+
+		snprintf(id, sizeof(id), "c%zu", i);
+		assert_string_equal(m->update[i]->container_id, id);
+		assert_string_equal(cpu->cpus, i % 40 == 20 ? cpus : "0-3");
+		assert_string_equal(cpu->mems, i % 40 == 20 ? "0-1" : "0");
+	}
+	nri__pkg__api__v1alpha1__update_container_response__free_unpacked(m, NULL);
+	free(buf);
+	free(cpus);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_reply_updates_match_protobuf_c),
 		cmocka_unit_test(test_reply_many_updates_match_protobuf_c),
 		cmocka_unit_test(test_reply_without_updates),
+		cmocka_unit_test(test_reply_update_larger_than_a_chunk),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -258,15 +258,20 @@ static void test_synchronize_restores_mixed_annotation(void **state)
 	view_done(&v);
 }
 
+/* Pod "pk" (name "keep") that asks to keep its containers' cpuset.mems. */
+static NriPodSandbox *preserving_pod(struct hx *h)
+{
+	return hx_pod(h, &(struct hx_pod_spec){.id = "pk",
+					       .ns = "default",
+					       .name = "keep",
+					       .ann = {"memory.preserve.topoguard.io=true"}});
+}
+
 /* Class 7: memory.preserve leaves cpuset.mems alone, on create and on update. */
 static void test_memory_preserve_leaves_mems(void **state)
 {
 	struct hx *h = *state;
-	NriPodSandbox *keep =
-		hx_pod(h, &(struct hx_pod_spec){.id = "pk",
-						.ns = "default",
-						.name = "keep",
-						.ann = {"memory.preserve.topoguard.io=true"}});
+	NriPodSandbox *keep = preserving_pod(h);
 	NriPodSandbox *pin = pod_in(h, "pp", "default");
 	NriContainer *k1 = ctr_of(h, keep, "k1", (struct hx_res){.req_m = 500});
 	NriContainer *p1 = ctr_of(h, pin, "p1", (struct hx_res){.req_m = 500});
@@ -450,11 +455,7 @@ static void test_moves_carry_the_closed_loop_quota(void **state)
 static void test_moved_containers_each_get_their_own_sets(void **state)
 {
 	struct hx *h = *state;
-	NriPodSandbox *keep =
-		hx_pod(h, &(struct hx_pod_spec){.id = "pk",
-						.ns = "default",
-						.name = "keep",
-						.ann = {"memory.preserve.topoguard.io=true"}});
+	NriPodSandbox *keep = preserving_pod(h);
 	NriPodSandbox *pw = pod_in(h, "pw", "default"), *pg = pod_in(h, "pg", "default");
 	NriContainer *k1 = ctr_of(h, keep, "k1", (struct hx_res){.req_m = 500, .lim_m = 1000});
 	NriContainer *p1 = ctr_of(h, pw, "p1", (struct hx_res){.req_m = 500, .lim_m = 2000});
